@@ -1,0 +1,171 @@
+"""`diagnose`: the one entry point the CLI and Python users share (contract §5)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rnndoctor.config import Config, Reference, build_config, load_config
+from rnndoctor.engine import ProgressListener, Selection, plan_checks, rank, run_plan
+from rnndoctor.errors import SetupError
+from rnndoctor.findings import FailOn, Report, Timing
+from rnndoctor.loading import DEFAULT_LR, Loaded, Loader
+
+
+def diagnose(
+    config: str | Path | None = None,
+    *,
+    model: Any = None,
+    train_data: Any = None,
+    loss: Any = None,
+    optimizer: Any = None,
+    val_data: Any = None,
+    forward: Any = None,
+    train_step: Any = None,
+    device: str | None = None,
+    seed: int | None = None,
+    fail_on: str | None = None,
+    select: tuple[str, ...] | list[str] = (),
+    ignore: tuple[str, ...] | list[str] = (),
+    quick: bool = False,
+    checks: dict[str, Any] | None = None,
+    progress: ProgressListener | None = None,
+) -> Report:
+    """Diagnose a training setup, from a config file or from live objects.
+
+    Whatever happens, the model's parameters, buffers, gradients and modes, the optimizer's state
+    and the python/numpy/torch RNG states are restored before this returns or raises.
+    Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
+    """
+    overrides: dict[str, Any] = {"device": device, "seed": seed, "fail_on": fail_on}
+    if checks is not None:
+        overrides["checks"] = checks
+    if config is not None:
+        if model is not None or train_data is not None or loss is not None:
+            raise SetupError("give either a config path or objects (model=, train_data=, loss=), not both")
+        cfg = load_config(config, overrides=overrides)
+        loader: Loader | None = Loader(cfg)
+        loaded: Loaded | None = None
+    else:
+        if model is None or train_data is None or loss is None:
+            raise SetupError("diagnose() needs a config path, or model=, train_data= and loss=")
+        data = {k: v for k, v in overrides.items() if v is not None}
+        data.update(model="<object>", train_data="<object>", loss="<object>")
+        cfg = build_config(data, display="<objects>", base_dir=Path.cwd(), path=None)
+        loader = None
+        loaded = _loaded_from_objects(model, train_data, loss, optimizer, val_data, forward, train_step)
+    cfg = replace(cfg, select=tuple(select) or cfg.select, ignore=tuple(cfg.ignore) + tuple(ignore))
+    return _run(cfg, loader, loaded, quick=quick, progress=progress)
+
+
+def _run(
+    cfg: Config, loader: Loader | None, loaded: Loaded | None, *, quick: bool, progress: ProgressListener | None
+) -> Report:
+    import torch
+
+    from rnndoctor.session import Session
+    from rnndoctor.state import ModelState, RngState, seed_everything
+
+    started = time.perf_counter()
+    rng = RngState.capture()
+    user_state: ModelState | None = None
+    original_device: torch.device | None = None
+    session: Session | None = None
+    try:
+        seed_everything(cfg.seed)
+        if loader is not None:
+            loaded = loader.load()
+        assert loaded is not None
+        device = resolve_device(cfg.device, cfg.display_path)
+        user_state = ModelState(loaded.model, loaded.optimizer)
+        original_device = _model_device(loaded.model)
+        if original_device is not None and original_device != device:
+            loaded.model.to(device)
+        session = Session(
+            loaded, device=device, seed=cfg.seed, max_batches=cfg.max_batches, loss_name=_loss_name(loaded.loss_fn)
+        )
+        plan = plan_checks(Selection(cfg.select, cfg.ignore, quick), cfg.checks)
+        results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)
+        costs = {r.name: r.cost for r in results}
+        task = session.notes.get("task")
+        return Report(
+            config=str(cfg.path) if cfg.path else None,
+            device=str(device),
+            findings=rank(findings, costs),
+            checks=results,
+            timing=Timing(time.perf_counter() - started, session.forward_passes, session.backward_passes),
+            fail_on=cfg.fail_on,
+            task=task.to_dict() if task is not None else {},
+            interrupted=interrupted,
+        )
+    finally:
+        if user_state is not None:
+            if original_device is not None and loaded is not None:
+                loaded.model.to(original_device)
+            user_state.restore()
+        rng.restore()
+        if loader is not None:
+            loader.release_import_path()
+
+
+def resolve_device(text: str, config_name: str) -> Any:
+    import torch
+
+    if text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(text)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SetupError("CUDA was requested but no CUDA device is available", file=config_name, key="device")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise SetupError(
+                f"{text} requested but only {torch.cuda.device_count()} CUDA device(s) exist",
+                file=config_name,
+                key="device",
+            )
+    return device
+
+
+def _model_device(model: Any) -> Any:
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        return tensor.device
+    return None
+
+
+def _loss_name(loss_fn: Any) -> str:
+    name = type(loss_fn).__name__
+    if name in ("function", "method", "partial"):
+        return getattr(loss_fn, "__name__", name)
+    return name
+
+
+def _loaded_from_objects(
+    model: Any, train_data: Any, loss: Any, optimizer: Any, val_data: Any, forward: Any, train_step: Any
+) -> Loaded:
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise SetupError(f"model= must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(loss, (str, type)):
+        resolver = Loader(_placeholder_config())
+        loss = resolver.build_loss(
+            Reference("loss", loss if isinstance(loss, str) else f"{loss.__module__}.{loss.__qualname__}")
+        )
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)
+    elif not isinstance(optimizer, torch.optim.Optimizer):
+        raise SetupError(f"optimizer= must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    return Loaded(model, train_data, loss, optimizer, val_data, forward, train_step)
+
+
+def _placeholder_config() -> Config:
+    return Config(
+        path=None,
+        base_dir=Path.cwd(),
+        model=Reference("model", "<object>"),
+        train_data=Reference("train_data", "<object>"),
+        loss=Reference("loss", "<object>"),
+        fail_on=FailOn.ERROR,
+    )

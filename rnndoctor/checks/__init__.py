@@ -1,0 +1,12 @@
+"""Built-in checks, one module per family. Importing a module registers its checks."""
+
+from __future__ import annotations
+
+import importlib
+
+FAMILIES = ("rnndoctor.checks.data",)
+
+
+def load_all() -> None:
+    for module in FAMILIES:
+        importlib.import_module(module)

@@ -1,0 +1,541 @@
+"""Data checks (RD101-RD111): measure the sampled batches, then judge the numbers.
+
+These run before any training: they read targets and inputs, and at most one forward pass to learn
+how many classes the model outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnndoctor.batches import Batch, draw_sample, unpack
+from rnndoctor.checks import judge_data as judge
+from rnndoctor.crashes import diagnose_crash
+from rnndoctor.findings import Finding
+from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.session import Forward, Session, UserCodeError
+from rnndoctor.task import Task, infer_task, is_one_hot, loss_family, loss_ignore_index
+
+MAX_TARGET_BATCHES_VIA_FORWARD = 4
+"""With a custom ``forward``, targets cost a forward pass each, so fewer batches are read."""
+
+
+# ---------------------------------------------------------------------------------------------
+# shared measurements
+# ---------------------------------------------------------------------------------------------
+
+
+def reference_forward(ctx: CheckContext) -> Forward | None:
+    """The shared reference forward, or None after reporting why it failed (once per run)."""
+    session = ctx.session
+    if session.notes.get("unsafe_inputs"):
+        return None
+    try:
+        return session.reference()
+    except UserCodeError as exc:
+        if not session.notes.get("reference_crash_reported"):
+            session.notes["reference_crash_reported"] = True
+            finding = diagnose_crash(exc.stage, exc.original, ctx.check_name)
+            if finding is not None:
+                ctx.findings.append(finding)
+            else:
+                session.notes["reference_crash"] = f"{exc.stage}: {type(exc.original).__name__}: {exc.original}"
+        return None
+
+
+def targets_of(session: Session, split: str) -> list[torch.Tensor]:
+    """The sampled targets of a split, on the CPU, as the loss would see them."""
+    if session.unpackable(split):
+        return [t.detach().cpu() for t in (b.targets for b in session.batches(split)) if isinstance(t, torch.Tensor)]
+    if session.forward_fn is None:
+        raise SkipCheck("batches are not (inputs, targets[, lengths]) tuples or dicts and no forward function is set")
+    targets = []
+    for raw in session.sample(split).batches[:MAX_TARGET_BATCHES_VIA_FORWARD]:
+        result = session.forward(raw)
+        if isinstance(result.targets, torch.Tensor):
+            targets.append(result.targets.detach().cpu())
+    return targets
+
+
+def task_of(ctx: CheckContext) -> Task:
+    """Infer the task once per run from the loss, the first batch's targets and the reference outputs."""
+    session = ctx.session
+    cached = session.notes.get("task")
+    if isinstance(cached, Task):
+        return cached
+    targets = targets_of(session, "train")
+    if not targets:
+        raise SkipCheck("the sampled batches hold no target tensors")
+    reference = reference_forward(ctx)
+    outputs = reference.outputs if reference is not None else None
+    if isinstance(outputs, torch.Tensor):
+        outputs = outputs.detach().cpu()
+    inputs = None
+    if session.unpackable("train"):
+        inputs = session.batches("train", limit=1)[0].inputs
+    reference_targets = (
+        reference.targets.detach().cpu()
+        if reference is not None and isinstance(reference.targets, torch.Tensor)
+        else targets[0]
+    )
+    task = infer_task(session.loss_name, reference_targets, outputs, inputs, loss_ignore_index(session.loss_fn))
+    session.notes["task"] = task
+    session.notes["reference_output_shape"] = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else None
+    return task
+
+
+def class_ids(targets: torch.Tensor, task: Task, output_shape: tuple[int, ...] | None) -> np.ndarray:
+    """Targets as a flat array of class ids, without ignored positions."""
+    t = targets.detach()
+    if (
+        output_shape is not None
+        and tuple(t.shape) == output_shape
+        and t.dim() >= 2
+        and task.kind != "multi-label classification"
+    ):
+        t = t.argmax(dim=task.class_axis or 1)
+    flat = t.reshape(-1)
+    if flat.is_floating_point():
+        flat = flat[torch.isfinite(flat)]
+        if not torch.equal(flat, flat.round()):
+            return np.zeros(0, dtype=np.int64)
+    ids = flat.to(torch.int64).numpy()
+    if task.ignore_index is not None:
+        ids = ids[ids != task.ignore_index]
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------
+# labels: RD101 RD102 RD103 RD104 RD110
+# ---------------------------------------------------------------------------------------------
+
+
+@register
+class LabelsCheck(Check):
+    name = "labels"
+    codes = ("RD101", "RD102", "RD103", "RD104", "RD110")
+    cost = 2
+    description = "label distribution, class-id range, target encoding, train/val label shift"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        session = ctx.session
+        options = ctx.options
+        task = task_of(ctx)
+        targets = targets_of(session, "train")
+        output_shape = session.notes.get("reference_output_shape")
+        metrics: dict[str, Any] = {"task": task.to_dict(), "batches": len(targets)}
+
+        encoding = describe_encoding(targets[0], task, output_shape, session.loss_name)
+        ctx.findings.extend(judge.judge_target_encoding(encoding))
+
+        if task.kind == "multi-label classification":
+            shares = multilabel_stats(targets)
+            metrics["positive_share_per_label"] = shares
+            return Outcome(f"multi-label targets over {len(shares)} labels", metrics)
+        if task.kind in ("regression", "unknown"):
+            values = torch.cat([t.reshape(-1).double() for t in targets])
+            finite = values[torch.isfinite(values)]
+            metrics.update(
+                target_mean=float(finite.mean()) if finite.numel() else None,
+                target_std=float(finite.std()) if finite.numel() > 1 else None,
+            )
+            findings = self._regression_shift(ctx, finite) if task.kind == "regression" else []
+            ctx.findings.extend(findings)
+            return Outcome(f"{task.kind} targets; class checks do not apply", metrics)
+
+        ids = np.concatenate(
+            [class_ids(t, task, output_shape if t.shape == targets[0].shape else None) for t in targets]
+        )
+        counts = {int(k): int(v) for k, v in sorted(Counter(ids.tolist()).items())}
+        sample_text = session.sample("train").describe()
+        stats = judge.LabelStats(task.kind, counts, task.num_classes, session.loss_name, sample_text)
+        metrics.update(class_counts=counts, samples=int(ids.size), distinct_classes=len(counts))
+
+        ctx.findings.extend(judge.judge_single_class(stats))
+        if task.kind != "language modelling":
+            ctx.findings.extend(
+                judge.judge_imbalance(stats, float(options["imbalance_ratio"]), int(options["min_samples_per_class"]))
+            )
+        if task.num_classes is not None and loss_family(session.loss_name) == "index" and ids.size:
+            out_of_range = int(((ids < 0) | (ids >= task.num_classes)).sum())
+            ctx.findings.extend(
+                judge.judge_class_range(
+                    judge.RangeStats(
+                        task.num_classes,
+                        int(ids.min()),
+                        int(ids.max()),
+                        out_of_range,
+                        int(ids.size),
+                        task.ignore_index,
+                        session.loss_name,
+                    )
+                )
+            )
+            if out_of_range:
+                session.notes["unsafe_targets"] = True
+        if session.val_data is not None:
+            val_targets = targets_of(session, "val")
+            val_ids = (
+                np.concatenate(
+                    [class_ids(t, task, output_shape if t.shape == targets[0].shape else None) for t in val_targets]
+                )
+                if val_targets
+                else np.zeros(0, dtype=np.int64)
+            )
+            val_counts = {int(k): int(v) for k, v in sorted(Counter(val_ids.tolist()).items())}
+            metrics["val_class_counts"] = val_counts
+            val_stats = judge.LabelStats(task.kind, val_counts, task.num_classes, session.loss_name)
+            ctx.findings.extend(
+                judge.judge_label_shift(stats, val_stats, float(options["shift_tvd"]), float(options["shift_p_value"]))
+            )
+        return Outcome(f"{len(counts)} classes over {ids.size} sampled targets ({task.kind})", metrics)
+
+    def _regression_shift(self, ctx: CheckContext, train_values: torch.Tensor) -> list[Finding]:
+        session = ctx.session
+        if session.val_data is None or train_values.numel() < 2:
+            return []
+        val = torch.cat([t.reshape(-1).double() for t in targets_of(session, "val")])
+        val = val[torch.isfinite(val)]
+        if val.numel() < 2:
+            return []
+        return judge.judge_regression_shift(
+            float(train_values.mean()),
+            float(train_values.std()),
+            float(val.mean()),
+            float(val.std()),
+            float(ctx.options["regression_shift_smd"]),
+        )
+
+
+def describe_encoding(
+    targets: torch.Tensor, task: Task, output_shape: tuple[int, ...] | None, loss: str
+) -> judge.TargetEncoding:
+    t = targets.detach()
+    finite = t[torch.isfinite(t)] if t.is_floating_point() else t
+    as_float = finite.double() if finite.numel() else torch.zeros(1, dtype=torch.float64)
+    same = output_shape is not None and tuple(t.shape) == output_shape
+    return judge.TargetEncoding(
+        loss=loss,
+        family=loss_family(loss),
+        dtype=str(t.dtype),
+        is_float=t.is_floating_point(),
+        integer_valued=bool(finite.numel() and torch.equal(as_float, as_float.round())),
+        target_shape=tuple(t.shape),
+        output_shape=output_shape,
+        min_value=float(as_float.min()),
+        max_value=float(as_float.max()),
+        one_hot=same and t.dim() >= 2 and is_one_hot(t, dim=task.class_axis or 1),
+    )
+
+
+def multilabel_stats(targets: list[torch.Tensor]) -> list[float]:
+    stacked = torch.cat([t.reshape(t.shape[0], -1).double() for t in targets])
+    return [round(float(v), 4) for v in stacked.mean(dim=0)]
+
+
+# ---------------------------------------------------------------------------------------------
+# inputs: RD105 RD106 RD107 RD108 RD109
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class InputLayout:
+    batch_axis: int
+    time_axis: int | None
+
+
+def layout_of(inputs: torch.Tensor, batch_size: int | None) -> InputLayout:
+    """Which axis holds samples: the one matching the targets' batch size (batch-first on a tie)."""
+    if inputs.dim() >= 2 and batch_size is not None and inputs.shape[0] != batch_size and inputs.shape[1] == batch_size:
+        return InputLayout(batch_axis=1, time_axis=0)
+    return InputLayout(batch_axis=0, time_axis=1 if inputs.dim() >= 2 else None)
+
+
+def valid_lengths(
+    batch: Batch, inputs: torch.Tensor, layout: InputLayout, pad_id: int | None
+) -> tuple[list[int], str] | None:
+    """Per-sample sequence lengths, from explicit lengths, padding tokens or trailing zero steps."""
+    if layout.time_axis is None:
+        return None
+    steps = int(inputs.shape[layout.time_axis])
+    x = inputs.movedim(layout.batch_axis, 0)
+    if layout.time_axis != layout.batch_axis:
+        x = x.movedim(layout.time_axis if layout.time_axis > layout.batch_axis else layout.time_axis + 1, 1)
+    if batch.lengths is not None:
+        lengths = torch.as_tensor(batch.lengths).reshape(-1).tolist()
+        if len(lengths) == x.shape[0]:
+            return [min(int(n), steps) for n in lengths], "explicit lengths"
+    if not inputs.is_floating_point() and pad_id is not None and x.dim() == 2:
+        is_pad = x == pad_id
+        source = f"padding id {pad_id}"
+    elif inputs.is_floating_point() and x.dim() == 3:
+        is_pad = (x == 0).all(dim=-1)
+        source = "trailing all-zero steps"
+    else:
+        return None
+    trailing = is_pad.flip(1).int().cumprod(dim=1).sum(dim=1)
+    lengths = (steps - trailing).tolist()
+    if len(set(lengths)) <= 1 and min(lengths) == steps:
+        return [steps] * len(lengths), "no padding found"
+    return [int(n) for n in lengths], source
+
+
+def embedding_tables(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    return [
+        (name, m) for name, m in model.named_modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))
+    ]
+
+
+def embedding_rows(table: torch.nn.Module) -> int:
+    return int(getattr(table, "num_embeddings", 0))
+
+
+def padding_id(model: torch.nn.Module) -> int | None:
+    for _, table in embedding_tables(model):
+        pad = getattr(table, "padding_idx", None)
+        if pad is not None:
+            return int(pad)
+    return None
+
+
+class FeatureAccumulator:
+    """Running per-feature moments in float64 over valid positions of every sampled batch."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total: torch.Tensor | None = None
+        self.total_sq: torch.Tensor | None = None
+        self.minimum = float("inf")
+        self.maximum = float("-inf")
+
+    def add(self, rows: torch.Tensor) -> None:
+        rows = rows.double()
+        rows = rows[torch.isfinite(rows).all(dim=1)]
+        if rows.numel() == 0:
+            return
+        if self.total is None or self.total.shape[0] != rows.shape[1]:
+            if self.total is not None:
+                return
+            self.total = torch.zeros(rows.shape[1], dtype=torch.float64)
+            self.total_sq = torch.zeros(rows.shape[1], dtype=torch.float64)
+        assert self.total_sq is not None
+        self.count += rows.shape[0]
+        self.total += rows.sum(dim=0)
+        self.total_sq += (rows * rows).sum(dim=0)
+        self.minimum = min(self.minimum, float(rows.min()))
+        self.maximum = max(self.maximum, float(rows.max()))
+
+    def stats(self, name: str, shape: tuple[int, ...]) -> judge.FeatureStats | None:
+        if self.total is None or self.total_sq is None or self.count < 2:
+            return None
+        mean = self.total / self.count
+        var = (self.total_sq / self.count - mean * mean).clamp_min(0) * self.count / (self.count - 1)
+        std = var.sqrt()
+        # Round-off makes the variance of a constant feature a tiny positive number; call it zero.
+        std = torch.where(std <= 1e-12 * mean.abs().clamp_min(1.0), torch.zeros_like(std), std)
+        return judge.FeatureStats(self.count, mean.tolist(), std.tolist(), self.minimum, self.maximum, name, shape)
+
+
+@register
+class InputsCheck(Check):
+    name = "inputs"
+    codes = ("RD105", "RD106", "RD107", "RD108", "RD109")
+    cost = 1
+    description = "non-finite values, feature scales, constant features, padding, token id range"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        session = ctx.session
+        options = ctx.options
+        if not session.unpackable("train"):
+            raise SkipCheck(
+                "batches are not (inputs, targets[, lengths]) tuples or dicts; input checks need that layout"
+            )
+        batches = session.batches("train")
+        tables = embedding_tables(session.model)
+        pad = padding_id(session.model)
+        features = FeatureAccumulator()
+        nan = inf = total = 0
+        target_nan = target_inf = target_total = 0
+        lengths: list[int] = []
+        length_sources: set[str] = set()
+        max_steps = 0
+        token_min, token_max, token_total = None, None, 0
+        out_of_table = 0
+        table_size = max((embedding_rows(t) for _, t in tables), default=None)
+        shape: tuple[int, ...] = ()
+        for batch in batches:
+            inputs = batch.inputs.data if isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence) else batch.inputs
+            if isinstance(batch.targets, torch.Tensor) and batch.targets.is_floating_point():
+                target_nan += int(torch.isnan(batch.targets).sum())
+                target_inf += int(torch.isinf(batch.targets).sum())
+                target_total += batch.targets.numel()
+            if not isinstance(inputs, torch.Tensor):
+                continue
+            inputs = inputs.detach().cpu()
+            shape = tuple(inputs.shape)
+            layout = layout_of(inputs, batch.size)
+            tokens = not inputs.is_floating_point() and bool(tables)
+            found = valid_lengths(batch, inputs, layout, pad if tokens else None)
+            if found is not None and not isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence):
+                batch_lengths, source = found
+                lengths.extend(batch_lengths)
+                length_sources.add(source)
+                max_steps = max(max_steps, int(inputs.shape[layout.time_axis or 0]))
+            if tokens:
+                ids = inputs.reshape(-1)
+                token_total += ids.numel()
+                token_min = int(ids.min()) if token_min is None else min(token_min, int(ids.min()))
+                token_max = int(ids.max()) if token_max is None else max(token_max, int(ids.max()))
+                assert table_size is not None
+                out_of_table += int(((ids < 0) | (ids >= table_size)).sum())
+                continue
+            values = inputs.double()
+            nan += int(torch.isnan(values).sum())
+            inf += int(torch.isinf(values).sum())
+            total += values.numel()
+            features.add(
+                valid_rows(values, layout, found[0] if found and isinstance(batch.inputs, torch.Tensor) else None)
+            )
+
+        metrics: dict[str, Any] = {"batches": len(batches), "input_shape": list(shape)}
+        ctx.findings.extend(judge.judge_non_finite("inputs", nan, inf, total))
+        ctx.findings.extend(judge.judge_non_finite("targets", target_nan, target_inf, target_total))
+        if token_total and token_min is not None and token_max is not None and table_size is not None:
+            name = max(tables, key=lambda nt: embedding_rows(nt[1]))[0]
+            metrics.update(token_min=token_min, token_max=token_max, embedding_rows=table_size)
+            found_tokens = judge.judge_token_range(token_max, token_min, table_size, name, out_of_table, token_total)
+            if found_tokens:
+                session.notes["unsafe_inputs"] = True
+            ctx.findings.extend(found_tokens)
+        stats = features.stats("inputs", shape)
+        if stats is not None:
+            metrics.update(
+                feature_mean=[round(v, 6) for v in stats.mean[:64]], feature_std=[round(v, 6) for v in stats.std[:64]]
+            )
+            ctx.findings.extend(
+                judge.judge_scales(
+                    stats, float(options["max_abs_mean"]), float(options["max_std"]), float(options["std_ratio"])
+                )
+            )
+            ctx.findings.extend(judge.judge_constant_features(stats, float(options["constant_tolerance"])))
+        real_padding = {s for s in length_sources if s != "no padding found"}
+        if lengths and real_padding:
+            padding = judge.PaddingStats(lengths, max_steps, ", ".join(sorted(real_padding)))
+            metrics.update(
+                padding_share=round(padding.padding_share, 4), min_length=min(lengths), max_length=max(lengths)
+            )
+            ctx.findings.extend(
+                judge.judge_padding(padding, float(options["max_padding_share"]), float(options["max_length_ratio"]))
+            )
+        kind = "token ids" if token_total else "float features" if stats else "no tensor inputs"
+        return Outcome(f"{kind} over {len(batches)} sampled batches", metrics)
+
+
+def valid_rows(values: torch.Tensor, layout: InputLayout, lengths: list[int] | None) -> torch.Tensor:
+    """Input positions as rows of features, dropping padded time steps."""
+    if values.dim() <= 1:
+        return values.reshape(-1, 1)
+    if values.dim() == 2:
+        x = values.movedim(layout.batch_axis, 0)
+        if lengths is not None and len(lengths) == x.shape[0]:
+            mask = torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]
+            return x[mask].reshape(-1, 1)
+        return x.reshape(-1, 1)
+    x = values.movedim(layout.batch_axis, 0)
+    if layout.time_axis is not None:
+        x = x.movedim(layout.time_axis if layout.time_axis > layout.batch_axis else layout.time_axis + 1, 1)
+    if lengths is not None and len(lengths) == x.shape[0] and x.dim() == 3:
+        mask = torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]
+        return x[mask]
+    return x.reshape(-1, x.shape[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# leakage: RD111
+# ---------------------------------------------------------------------------------------------
+
+
+def sample_fingerprints(batch: Batch, pad: int | None) -> list[bytes]:
+    """One hash per sample of its inputs, ignoring padding so equal sequences match across batches."""
+    inputs = batch.inputs
+    if not isinstance(inputs, torch.Tensor):
+        return []
+    inputs = inputs.detach().cpu()
+    layout = layout_of(inputs, batch.size)
+    found = valid_lengths(batch, inputs, layout, pad if not inputs.is_floating_point() else None)
+    x = inputs.movedim(layout.batch_axis, 0)
+    if layout.time_axis is not None and x.dim() >= 2:
+        x = x.movedim(layout.time_axis if layout.time_axis > layout.batch_axis else layout.time_axis + 1, 1)
+    prints = []
+    for i in range(x.shape[0]):
+        sample = x[i]
+        if found is not None and sample.dim() >= 1:
+            sample = sample[: found[0][i]]
+        array = np.ascontiguousarray(sample.numpy())
+        digest = hashlib.blake2b(array.tobytes(), digest_size=16)
+        digest.update(str(array.shape).encode())
+        prints.append(digest.digest())
+    return prints
+
+
+@register
+class LeakageCheck(Check):
+    name = "leakage"
+    codes = ("RD111",)
+    cost = 3
+    description = "identical samples in the training and validation data"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        session = ctx.session
+        if session.val_data is None:
+            raise SkipCheck("no val_data in the config")
+        if not session.unpackable("train") or not session.unpackable("val"):
+            raise SkipCheck("batches are not (inputs, targets[, lengths]) tuples or dicts")
+        pad = padding_id(session.model)
+        budget = int(ctx.options["max_train_batches"])
+        train_sample = draw_sample(
+            session.train_data, budget, random.Random(f"{session.seed}:leakage"), checkpoint=session.checkpoint
+        )
+        train_prints: Counter[bytes] = Counter()
+        for raw in train_sample.batches:
+            train_prints.update(sample_fingerprints(unpack(raw), pad))
+        val_prints = [fp for batch in session.batches("val") for fp in sample_fingerprints(batch, pad)]
+        train_total = sum(train_prints.values())
+        if not train_total or not val_prints:
+            raise SkipCheck("no tensor inputs to compare")
+        duplicated = sum(n for n in train_prints.values() if n > 1)
+        overlap_indices = [i for i, fp in enumerate(val_prints) if fp in train_prints]
+        coverage = train_sample.coverage
+        stats = judge.LeakStats(
+            val_samples=len(val_prints),
+            train_samples=train_total,
+            overlap=len(overlap_indices),
+            train_duplicate_share=duplicated / train_total,
+            train_coverage=coverage,
+            examples=overlap_indices[:5],
+        )
+        ctx.findings.extend(
+            judge.judge_leakage(
+                stats,
+                float(ctx.options["min_leak_share"]),
+                int(ctx.options["min_duplicates"]),
+                float(ctx.options["chance_factor"]),
+            )
+        )
+        return Outcome(
+            f"{stats.overlap} of {stats.val_samples} validation samples found among {train_total} training samples",
+            {
+                "overlap": stats.overlap,
+                "val_samples": stats.val_samples,
+                "train_samples": train_total,
+                "train_coverage": coverage,
+                "train_duplicate_share": round(stats.train_duplicate_share, 4),
+            },
+        )

@@ -1,0 +1,606 @@
+"""Pure judgements of the data checks: measured numbers in, findings out. No torch here.
+
+Each function documents the threshold it applies; the thresholds themselves live in defaults.yaml.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rnndoctor.findings import Finding, Severity
+from rnndoctor.registry import make_finding
+
+
+@dataclass
+class LabelStats:
+    """Class counts over a split's sampled targets."""
+
+    task_kind: str
+    counts: dict[int, int]
+    num_classes: int | None = None
+    loss: str = ""
+    sample: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class RangeStats:
+    """Class ids compared with the number of classes the model outputs."""
+
+    num_classes: int
+    min_id: int
+    max_id: int
+    out_of_range: int
+    total: int
+    ignore_index: int | None = None
+    loss: str = ""
+
+
+@dataclass
+class FeatureStats:
+    """Per-feature moments of float inputs over valid (non-padded) positions."""
+
+    count: int
+    mean: list[float]
+    std: list[float]
+    minimum: float
+    maximum: float
+    input_name: str = "inputs"
+    shape: tuple[int, ...] = ()
+
+
+@dataclass
+class PaddingStats:
+    lengths: list[int]
+    max_steps: int
+    source: str
+    """Where the lengths came from: explicit lengths, a padding token, or trailing zero steps."""
+
+    @property
+    def padding_share(self) -> float:
+        total = self.max_steps * len(self.lengths)
+        return 1.0 - sum(self.lengths) / total if total else 0.0
+
+
+@dataclass
+class LeakStats:
+    val_samples: int
+    train_samples: int
+    overlap: int
+    train_duplicate_share: float
+    train_coverage: float | None
+    examples: list[int] = field(default_factory=list)
+
+
+def judge_single_class(stats: LabelStats, min_samples: int = 8) -> list[Finding]:
+    """RD101: every sampled target is the same class although the model can output several."""
+    if stats.total < min_samples or len(stats.counts) != 1:
+        return []
+    ((label, count),) = stats.counts.items()
+    classes = stats.num_classes
+    if classes is not None and classes < 2:
+        return []
+    accuracy_note = (
+        "A model that always predicts it scores 100% on this data and learns nothing; on real data "
+        "that holds other classes it is wrong on all of them."
+    )
+    return [
+        make_finding(
+            "RD101",
+            f"All {count} sampled training targets ({stats.sample}) are class {label}"
+            + (f", although the model outputs {classes} classes." if classes else ".")
+            + f" {accuracy_note}",
+            "Check the code that builds the labels: a mapping or a filter that overwrites classes "
+            "(e.g. `labels[labels == 1] = 0`), a label column read from the wrong field, or a "
+            "threshold that puts every sample on one side.\n\n"
+            "```python\nimport collections\nprint(collections.Counter(int(y) for _, y in train_dataset))\n```",
+            {"class": label, "count": count, "distinct_classes": 1, "num_classes": classes, "task": stats.task_kind},
+            explains=("RD102", "RD307", "RD503", "RD504", "RD505", "RD506"),
+        )
+    ]
+
+
+def judge_imbalance(stats: LabelStats, ratio_threshold: float, min_per_class: int) -> list[Finding]:
+    """RD102: the majority class outnumbers the minority by ``ratio_threshold`` or more.
+
+    Judged only when the sample holds at least ``min_per_class`` targets per observed class on
+    average; with fewer, a rare class's count is mostly sampling noise.
+    """
+    if len(stats.counts) < 2:
+        return []
+    if stats.total < min_per_class * len(stats.counts):
+        return []
+    majority, majority_count = max(stats.counts.items(), key=lambda kv: (kv[1], -kv[0]))
+    minority, minority_count = min(stats.counts.items(), key=lambda kv: (kv[1], kv[0]))
+    ratio = majority_count / minority_count
+    if ratio < ratio_threshold:
+        return []
+    majority_share = majority_count / stats.total
+    minority_share = minority_count / stats.total
+    severity = Severity.INFO if stats.task_kind == "per-timestep tagging" else None
+    weights = "weights = counts.sum() / (len(counts) * counts.float())"
+    return [
+        make_finding(
+            "RD102",
+            f"Class {majority} makes up {majority_share:.1%} of the sampled targets and class {minority} "
+            f"only {minority_share:.1%} ({ratio:.1f}x fewer). Predicting class {majority} everywhere "
+            f"already scores {majority_share:.1%} accuracy, so accuracy alone will hide a model that "
+            "ignores the rare classes.",
+            "Weight the loss by inverse class frequency or resample the training set, and track a "
+            "balanced metric (balanced accuracy, macro F1):\n\n"
+            f"```python\ncounts = torch.bincount(train_targets)\n{weights}\n"
+            f"loss_fn = nn.{stats.loss or 'CrossEntropyLoss'}(weight=weights)\n```",
+            {
+                "majority_class": majority,
+                "majority_share": majority_share,
+                "minority_class": minority,
+                "minority_share": minority_share,
+                "ratio": ratio,
+                "counts": dict(sorted(stats.counts.items())),
+                "samples": stats.total,
+            },
+            severity=severity,
+            confidence=min(1.0, 0.5 + math.log10(ratio / ratio_threshold + 1)),
+            explains=("RD504",),
+        )
+    ]
+
+
+def judge_class_range(stats: RangeStats) -> list[Finding]:
+    """RD103: class ids below 0 or at/above the number of classes the model outputs."""
+    if stats.out_of_range == 0:
+        return []
+    one_based = stats.min_id >= 1 and stats.max_id == stats.num_classes
+    if one_based:
+        cause = (
+            f"The ids run from {stats.min_id} to {stats.max_id}: they look 1-based, while "
+            f"{stats.loss or 'the loss'} expects 0 to {stats.num_classes - 1}."
+        )
+        fix = "Shift the labels to start at 0:\n\n```python\ntargets = targets - 1\n```"
+    else:
+        cause = (
+            f"The ids span {stats.min_id}..{stats.max_id} but the model outputs {stats.num_classes} "
+            f"classes (valid ids 0..{stats.num_classes - 1})."
+        )
+        fix = (
+            "Size the output layer to the number of classes, or remap the labels to 0..C-1:\n\n"
+            "```python\nnum_classes = int(train_targets.max()) + 1\n"
+            "model.fc = nn.Linear(hidden_size, num_classes)\n```"
+        )
+        if stats.min_id < 0:
+            fix += f"\n\nNegative ids are only allowed as the loss's ignore_index (currently {stats.ignore_index})."
+    return [
+        make_finding(
+            "RD103",
+            f"{stats.out_of_range} of {stats.total} sampled targets are outside the model's output range. "
+            f"{cause} On the CPU the loss raises 'Target out of bounds'; on CUDA it is a device-side assert.",
+            fix,
+            {
+                "num_classes": stats.num_classes,
+                "min_id": stats.min_id,
+                "max_id": stats.max_id,
+                "out_of_range": stats.out_of_range,
+                "targets": stats.total,
+                "one_based": one_based,
+            },
+            explains=("RD307", "RD503"),
+        )
+    ]
+
+
+def judge_label_shift(train: LabelStats, val: LabelStats, tvd_threshold: float, p_threshold: float) -> list[Finding]:
+    """RD110: train and validation class frequencies differ by a total-variation distance of at least
+    ``tvd_threshold`` and a chi-square homogeneity test rejects equality at ``p_threshold``."""
+    classes = sorted(set(train.counts) | set(val.counts))
+    if len(classes) < 2 or train.total == 0 or val.total == 0:
+        return []
+    p_train = [train.counts.get(c, 0) / train.total for c in classes]
+    p_val = [val.counts.get(c, 0) / val.total for c in classes]
+    tvd = 0.5 * sum(abs(a - b) for a, b in zip(p_train, p_val, strict=False))
+    statistic, dof = _chi_square_homogeneity(
+        [train.counts.get(c, 0) for c in classes], [val.counts.get(c, 0) for c in classes]
+    )
+    p_value = chi_square_survival(statistic, dof)
+    if tvd < tvd_threshold or p_value > p_threshold:
+        return []
+    biggest = max(range(len(classes)), key=lambda i: abs(p_train[i] - p_val[i]))
+    only_val = [c for c in classes if train.counts.get(c, 0) == 0]
+    message = (
+        f"The label distributions differ by a total-variation distance of {tvd:.2f} "
+        f"(chi-square p = {p_value:.1e}). The largest gap is class {classes[biggest]}: "
+        f"{p_train[biggest]:.1%} of training targets vs {p_val[biggest]:.1%} of validation targets."
+    )
+    if only_val:
+        message += f" Classes {only_val} appear in validation but not in the training sample."
+    return [
+        make_finding(
+            "RD110",
+            message + " Validation scores will not reflect how the model does on the training distribution.",
+            "Split the data with stratification so both sets hold the same class mix:\n\n"
+            "```python\nfrom sklearn.model_selection import train_test_split\n"
+            "train_idx, val_idx = train_test_split(indices, test_size=0.2, stratify=labels, random_state=0)\n```",
+            {
+                "total_variation": tvd,
+                "p_value": p_value,
+                "train_distribution": dict(zip(classes, p_train, strict=False)),
+                "val_distribution": dict(zip(classes, p_val, strict=False)),
+            },
+            explains=("RD601",),
+        )
+    ]
+
+
+def judge_regression_shift(
+    train_mean: float, train_std: float, val_mean: float, val_std: float, smd_threshold: float
+) -> list[Finding]:
+    """RD110 for regression: standardized mean difference of the targets of at least ``smd_threshold``."""
+    pooled = math.sqrt((train_std**2 + val_std**2) / 2)
+    if pooled == 0 or not math.isfinite(pooled):
+        return []
+    smd = abs(train_mean - val_mean) / pooled
+    if smd < smd_threshold:
+        return []
+    return [
+        make_finding(
+            "RD110",
+            f"Regression targets average {train_mean:.4g} (std {train_std:.4g}) in training but "
+            f"{val_mean:.4g} (std {val_std:.4g}) in validation: a standardized difference of {smd:.2f}.",
+            "Make sure both splits come from the same period or population, or shuffle before "
+            "splitting; for time series, expect this shift and normalize with training statistics.",
+            {"train_mean": train_mean, "train_std": train_std, "val_mean": val_mean, "val_std": val_std, "smd": smd},
+        )
+    ]
+
+
+def judge_scales(stats: FeatureStats, max_abs_mean: float, max_std: float, std_ratio: float) -> list[Finding]:
+    """RD106: a feature's |mean| above ``max_abs_mean`` or std above ``max_std``, or standard
+    deviations across varying features that differ by ``std_ratio`` or more."""
+    if stats.count < 2 or not stats.std:
+        return []
+    worst_mean = max(range(len(stats.mean)), key=lambda i: abs(stats.mean[i]))
+    worst_std = max(range(len(stats.std)), key=lambda i: stats.std[i])
+    varying = [s for s in stats.std if s > 0]
+    ratio = max(varying) / min(varying) if len(varying) >= 2 else 1.0
+    reasons = []
+    if abs(stats.mean[worst_mean]) > max_abs_mean:
+        reasons.append(f"feature {worst_mean} has mean {stats.mean[worst_mean]:.4g}")
+    if stats.std[worst_std] > max_std:
+        reasons.append(f"feature {worst_std} has standard deviation {stats.std[worst_std]:.4g}")
+    if ratio >= std_ratio:
+        reasons.append(f"feature scales differ by a factor of {ratio:.3g}")
+    if not reasons:
+        return []
+    features = len(stats.std)
+    where = f"{stats.input_name} {list(stats.shape)}" if stats.shape else stats.input_name
+    return [
+        make_finding(
+            "RD106",
+            f"The inputs are not normalized: {'; '.join(reasons)} (values span {stats.minimum:.4g} to "
+            f"{stats.maximum:.4g} over {features} feature(s) of {where}). Large inputs saturate the "
+            "tanh/sigmoid gates of an RNN at initialization, so gradients vanish and the loss stalls; "
+            "features on very different scales make one dominate the updates.",
+            "Standardize each feature with statistics of the training set (and apply the same to "
+            "validation and test data):\n\n"
+            "```python\nmean = train_x.mean(dim=(0, 1), keepdim=True)\n"
+            "std = train_x.std(dim=(0, 1), keepdim=True).clamp_min(1e-8)\n"
+            "x = (x - mean) / std\n```\n\nFor prices, model returns or log-prices instead of raw values.",
+            {
+                "max_abs_mean": abs(stats.mean[worst_mean]),
+                "worst_mean_feature": worst_mean,
+                "max_std": stats.std[worst_std],
+                "worst_std_feature": worst_std,
+                "std_ratio": ratio,
+                "min_value": stats.minimum,
+                "max_value": stats.maximum,
+                "features": features,
+                "positions": stats.count,
+            },
+            explains=("RD209", "RD403", "RD501", "RD503", "RD505"),
+        )
+    ]
+
+
+def judge_constant_features(stats: FeatureStats, tolerance: float) -> list[Finding]:
+    """RD107: features whose standard deviation over the sample is at most ``tolerance``."""
+    if stats.count < 2:
+        return []
+    constant = [i for i, s in enumerate(stats.std) if s <= tolerance]
+    if not constant:
+        return []
+    values = [stats.mean[i] for i in constant]
+    all_constant = len(constant) == len(stats.std)
+    shown = ", ".join(f"{i} (= {v:.4g})" for i, v in list(zip(constant, values, strict=False))[:8])
+    more = f" and {len(constant) - 8} more" if len(constant) > 8 else ""
+    message = (
+        f"{len(constant)} of {len(stats.std)} input features never change over {stats.count} sampled "
+        f"positions: {shown}{more}. They carry no information"
+    )
+    message += (
+        ": every input is the same, so the model cannot learn anything from it."
+        if all_constant
+        else (" and only waste parameters; if they should vary, the preprocessing lost them.")
+    )
+    return [
+        make_finding(
+            "RD107",
+            message,
+            "Drop the constant columns, or fix the step that fills them:\n\n"
+            "```python\nkeep = train_x.flatten(0, 1).std(dim=0) > 0\nx = x[..., keep]\n```",
+            {"constant_features": constant, "values": values, "features": len(stats.std), "positions": stats.count},
+            severity=Severity.WARNING if all_constant else None,
+            explains=("RD506",) if all_constant else (),
+        )
+    ]
+
+
+def judge_padding(stats: PaddingStats, max_share: float, max_ratio: float) -> list[Finding]:
+    """RD108: padding above ``max_share`` of the positions, or longest/shortest length above ``max_ratio``."""
+    lengths = [n for n in stats.lengths if n > 0]
+    if len(lengths) < 2 or stats.max_steps == 0:
+        return []
+    share = stats.padding_share
+    ratio = max(lengths) / min(lengths)
+    if share <= max_share and ratio <= max_ratio:
+        return []
+    ordered = sorted(lengths)
+    median = ordered[len(ordered) // 2]
+    return [
+        make_finding(
+            "RD108",
+            f"{share:.0%} of the sampled time steps are padding (lengths {min(lengths)} to {max(lengths)}, "
+            f"median {median}, padded to {stats.max_steps}; from {stats.source}). The RNN spends most of its "
+            "compute on padding, and unless every read-out and the loss are masked, padding leaks into "
+            "the result.",
+            "Bucket sequences of similar length into the same batch and pack them:\n\n"
+            "```python\npacked = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,\n"
+            "                                              enforce_sorted=False)\n"
+            "out, (h_n, c_n) = self.lstm(packed)\n```",
+            {
+                "padding_share": share,
+                "min_length": min(lengths),
+                "median_length": median,
+                "max_length": max(lengths),
+                "padded_length": stats.max_steps,
+                "length_ratio": ratio,
+                "source": stats.source,
+            },
+        )
+    ]
+
+
+def judge_token_range(
+    max_id: int, min_id: int, num_embeddings: int, module: str, out_of_range: int, total: int
+) -> list[Finding]:
+    """RD109: token ids at or above the embedding table size, or negative."""
+    if out_of_range == 0:
+        return []
+    return [
+        make_finding(
+            "RD109",
+            f"{out_of_range} of {total} sampled token ids fall outside the embedding table '{module}' "
+            f"({num_embeddings} rows, valid ids 0..{num_embeddings - 1}); the ids span {min_id}..{max_id}. "
+            "On the CPU this raises 'index out of range in self'; on CUDA a device-side assert that "
+            "poisons the whole process.",
+            "Size the embedding from the vocabulary (counting padding and unknown tokens):\n\n"
+            f"```python\nself.{module or 'embedding'} = nn.Embedding(len(vocab), embedding_dim, padding_idx=pad_id)"
+            "\n# and map unseen tokens to an <unk> id instead of a new number\n```",
+            {
+                "max_id": max_id,
+                "min_id": min_id,
+                "num_embeddings": num_embeddings,
+                "module": module,
+                "out_of_range": out_of_range,
+                "tokens": total,
+            },
+            explains=("RD503",),
+        )
+    ]
+
+
+def judge_non_finite(name: str, nan: int, inf: int, total: int) -> list[Finding]:
+    """RD105: any NaN or infinite value; a single one turns the loss and every gradient into NaN."""
+    if nan == 0 and inf == 0:
+        return []
+    return [
+        make_finding(
+            "RD105",
+            f"The sampled {name} hold {nan} NaN and {inf} infinite values out of {total}. One such value "
+            "makes the loss NaN, and the first optimizer step then writes NaN into every weight.",
+            "Find where they come from (a division by zero, log of 0, a missing value in the raw data) "
+            "and fill or drop them before batching:\n\n"
+            f"```python\nassert torch.isfinite({name}).all()\n{name} = torch.nan_to_num({name}, nan=0.0)\n```",
+            {"where": name, "nan": nan, "inf": inf, "values": total},
+            explains=("RD401", "RD503", "RD505"),
+        )
+    ]
+
+
+def judge_leakage(stats: LeakStats, min_share: float, min_duplicates: int, chance_factor: float) -> list[Finding]:
+    """RD111: validation samples that also appear in training, beyond what chance collisions explain."""
+    if stats.val_samples == 0 or stats.overlap < min_duplicates:
+        return []
+    observed = stats.overlap / stats.val_samples
+    coverage = stats.train_coverage or 1.0
+    estimated = min(1.0, observed / coverage)
+    if estimated < min_share or observed <= chance_factor * stats.train_duplicate_share:
+        return []
+    return [
+        make_finding(
+            "RD111",
+            f"{stats.overlap} of {stats.val_samples} sampled validation samples also occur in the "
+            f"{stats.train_samples} training samples checked (an estimated {estimated:.0%} of the "
+            "validation set). Validation scores on leaked samples measure memory, not generalization.",
+            "Deduplicate before splitting, and split by a group key (user, document, time window) when "
+            "near-identical sequences exist:\n\n"
+            "```python\nunique = {tuple(seq): label for seq, label in samples}\n```",
+            {
+                "overlap": stats.overlap,
+                "val_samples": stats.val_samples,
+                "train_samples": stats.train_samples,
+                "estimated_share": estimated,
+                "train_duplicate_share": stats.train_duplicate_share,
+                "train_coverage": stats.train_coverage,
+                "example_val_indices": stats.examples[:5],
+            },
+        )
+    ]
+
+
+def _chi_square_homogeneity(a: list[int], b: list[int]) -> tuple[float, int]:
+    total_a, total_b = sum(a), sum(b)
+    total = total_a + total_b
+    statistic = 0.0
+    used = 0
+    for x, y in zip(a, b, strict=False):
+        column = x + y
+        if column == 0:
+            continue
+        used += 1
+        for observed, row_total in ((x, total_a), (y, total_b)):
+            expected = row_total * column / total
+            statistic += (observed - expected) ** 2 / expected
+    return statistic, max(used - 1, 1)
+
+
+def chi_square_survival(statistic: float, dof: int) -> float:
+    """P(X >= statistic) for a chi-square variable, via the regularized upper incomplete gamma."""
+    if statistic <= 0:
+        return 1.0
+    return _gamma_upper_regularized(dof / 2.0, statistic / 2.0)
+
+
+def _gamma_upper_regularized(a: float, x: float) -> float:
+    if x < a + 1:
+        term = 1.0 / a
+        total = term
+        n = a
+        for _ in range(500):
+            n += 1
+            term *= x / n
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        lower = total * math.exp(-x + a * math.log(x) - math.lgamma(a))
+        return max(0.0, 1.0 - lower)
+    tiny = 1e-300
+    b = x + 1 - a
+    c = 1 / tiny
+    d = 1 / b
+    h = d
+    for i in range(1, 500):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15:
+            break
+    return min(1.0, math.exp(-x + a * math.log(x) - math.lgamma(a)) * h)
+
+
+@dataclass
+class TargetEncoding:
+    """How one batch's targets are stored, next to what the loss expects."""
+
+    loss: str
+    family: str
+    dtype: str
+    is_float: bool
+    integer_valued: bool
+    target_shape: tuple[int, ...]
+    output_shape: tuple[int, ...] | None
+    min_value: float
+    max_value: float
+    one_hot: bool = False
+
+
+def judge_target_encoding(enc: TargetEncoding) -> list[Finding]:
+    """RD104: the targets' dtype or layout cannot work with the loss (most of these crash in torch)."""
+    problem, fix = _encoding_problem(enc)
+    if problem is None:
+        return []
+    return [
+        make_finding(
+            "RD104",
+            f"{enc.loss} gets targets of dtype {enc.dtype} and shape {list(enc.target_shape)}"
+            + (f" for outputs of shape {list(enc.output_shape)}" if enc.output_shape else "")
+            + f": {problem}",
+            fix,
+            {
+                "loss": enc.loss,
+                "target_dtype": enc.dtype,
+                "target_shape": list(enc.target_shape),
+                "output_shape": list(enc.output_shape) if enc.output_shape else None,
+                "target_min": enc.min_value,
+                "target_max": enc.max_value,
+            },
+            explains=("RD503", "RD505"),
+        )
+    ]
+
+
+def _encoding_problem(enc: TargetEncoding) -> tuple[str | None, str]:
+    same_shape = enc.output_shape is not None and enc.target_shape == enc.output_shape
+    if enc.family == "index":
+        if same_shape and enc.one_hot and (not enc.is_float or enc.loss == "NLLLoss"):
+            return (
+                "they are one-hot rows, but the loss expects one class id per sample.",
+                "Turn the one-hot rows into class ids:\n\n```python\ntargets = targets.argmax(dim=1)\n```",
+            )
+        if same_shape and not enc.is_float:
+            return (
+                "integer targets of the outputs' shape are read as class probabilities, which must be float.",
+                "Give one class id per sample (`targets.argmax(dim=1)` for one-hot rows).",
+            )
+        if (
+            enc.output_shape is not None
+            and len(enc.target_shape) == len(enc.output_shape)
+            and len(enc.target_shape) >= 2
+            and enc.target_shape[-1] == 1
+            and not same_shape
+        ):
+            return (
+                "the targets carry an extra axis of size 1; the loss wants shape (N,).",
+                "Drop the extra axis:\n\n```python\ntargets = targets.squeeze(-1).long()\n```",
+            )
+        if enc.is_float and not same_shape:
+            if enc.integer_valued:
+                return (
+                    "class ids stored as floats; the loss needs int64 (long) ids.",
+                    "Cast the targets when building the batch:\n\n```python\ntargets = targets.long()\n```",
+                )
+            return (
+                "real-valued targets, but this loss needs integer class ids.",
+                "Use a regression loss such as nn.MSELoss for real-valued targets, or convert them to class ids.",
+            )
+        if not enc.is_float and enc.dtype not in ("torch.int64", "torch.uint8"):
+            return (
+                "the loss needs int64 (long) class ids.",
+                "Cast the targets:\n\n```python\ntargets = targets.long()\n```",
+            )
+    if enc.family == "binary":
+        if not enc.is_float:
+            return (
+                "integer targets; this loss computes in floating point and refuses integer targets.",
+                "Cast the targets to float:\n\n```python\ntargets = targets.float()\n```",
+            )
+        if enc.min_value < 0 or enc.max_value > 1:
+            return (
+                f"values span {enc.min_value:g}..{enc.max_value:g}, but binary targets must lie in [0, 1].",
+                "Map the labels to 0/1 (for -1/+1 labels: `targets = (targets > 0).float()`; for 1/2: "
+                "`targets = targets - 1`).",
+            )
+    if enc.family == "regression" and not enc.is_float:
+        return (
+            "integer targets; the backward pass of this loss fails with a dtype error.",
+            "Cast the targets to the outputs' dtype:\n\n```python\ntargets = targets.float()\n```",
+        )
+    return None, ""

@@ -1,0 +1,207 @@
+"""Command line: parse options, call the engine, render, exit. No diagnosis logic lives here."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rnndoctor import __version__
+from rnndoctor.errors import SetupError
+from rnndoctor.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn
+from rnndoctor.render import Format
+
+_CODE_TOKEN = re.compile(r"^RD\d{0,3}(,RD\d{0,3})*$", re.IGNORECASE)
+_MULTI_VALUE_OPTIONS = ("--select", "--ignore")
+
+
+def expand_code_lists(args: list[str]) -> list[str]:
+    """Let ``--select RD101 RD102`` and ``--select RD101,RD102`` mean two ``--select`` options."""
+    out: list[str] = []
+    current: str | None = None
+    for arg in args:
+        if arg in _MULTI_VALUE_OPTIONS:
+            current = arg
+            out.append(arg)
+            continue
+        if current is not None and _CODE_TOKEN.match(arg):
+            codes = [c for c in arg.split(",") if c]
+            if out and out[-1] == current:
+                out.append(codes[0])
+                codes = codes[1:]
+            for code in codes:
+                out.extend([current, code])
+            continue
+        current = None
+        out.append(arg)
+    return out
+
+
+class _CheckCommand(click.Command):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, expand_code_lists(list(args)))
+
+
+def _fail(message: str, debug: bool, error: BaseException | None = None) -> None:
+    if debug and error is not None:
+        traceback.print_exception(error)
+    click.echo(f"rnndoctor: error: {message}", err=True)
+    sys.exit(EXIT_SETUP)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="rnndoctor")
+def cli() -> None:
+    """Find out why a recurrent network will not train: a ranked diagnosis with fixes."""
+
+
+@cli.command(cls=_CheckCommand)
+@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default="text",
+    show_default=True,
+    help="Report format written to stdout (or to --output).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=str),
+    help="Write the report to FILE instead of stdout (the text report still goes to the terminal).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice([f.value for f in FailOn]),
+    default=None,
+    help="Lowest severity that makes the exit code 1 (default: the config's, else error).",
+)
+@click.option("--quick", is_flag=True, help="Only the fast checks (data, structure, loss, a short probe).")
+@click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (default: the config's, else auto).")
+@click.option("--seed", type=int, default=None, help="Seed for torch, numpy and random during the run.")
+@click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD1, RD305). Repeatable.")
+@click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
+@click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for setup errors.")
+def check(
+    config: str,
+    fmt: str,
+    output: str | None,
+    fail_on: str | None,
+    quick: bool,
+    device: str | None,
+    seed: int | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    no_progress: bool,
+    debug: bool,
+) -> None:
+    """Diagnose the training setup described by CONFIG (a YAML file)."""
+    from rnndoctor.api import diagnose
+    from rnndoctor.render import render
+
+    progress = None
+    if not no_progress and sys.stderr.isatty():
+        from rnndoctor.render.progress import RichProgress
+
+        progress = RichProgress()
+    try:
+        report = diagnose(
+            config,
+            device=device,
+            seed=seed,
+            fail_on=fail_on,
+            select=_split(select),
+            ignore=_split(ignore),
+            quick=quick,
+            progress=progress,
+        )
+    except SetupError as exc:
+        _fail(str(exc), debug, exc)
+        return
+    except KeyboardInterrupt:
+        click.echo("rnndoctor: interrupted before any check ran", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - never show a raw traceback without --debug
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", debug, exc)
+        return
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if output:
+        Path(output).write_text(render(report, fmt), encoding="utf-8")
+        if fmt != Format.TEXT.value:
+            click.echo(render(report, Format.TEXT, color=color), nl=False)
+        click.echo(f"rnndoctor: {fmt} report written to {output}", err=True)
+    else:
+        click.echo(render(report, fmt, color=color and fmt == Format.TEXT.value), nl=False)
+    sys.exit(report.exit_code)
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(code.strip().upper() for value in values for code in value.split(",") if code.strip())
+
+
+@cli.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation of one RD code."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from rnndoctor.rules import all_rules, get_rule
+
+    try:
+        rule = get_rule(code)
+    except KeyError:
+        codes = [r.code for r in all_rules()]
+        hint = difflib.get_close_matches(code.upper(), codes, n=1)
+        suggestion = f"; did you mean {hint[0]}?" if hint else "; `rnndoctor rules` lists them all"
+        click.echo(f"rnndoctor: error: unknown code '{code}'{suggestion}", err=True)
+        sys.exit(EXIT_SETUP)
+    if sys.stdout.isatty():
+        Console().print(Markdown(rule.to_markdown()))
+    else:
+        click.echo(rule.to_markdown())
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(fmt: str) -> None:
+    """List every code with its title, default severity and the check that reports it."""
+    from rnndoctor.registry import reported_codes
+    from rnndoctor.rules import all_rules
+
+    checked_by = reported_codes()
+    rows: list[dict[str, Any]] = [
+        {
+            "code": r.code,
+            "title": r.title,
+            "severity": r.severity.label,
+            "family": r.family,
+            "check": checked_by.get(r.code),
+        }
+        for r in all_rules()
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", padding=(0, 1))
+    for column in ("code", "severity", "title", "check"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["code"], row["severity"], row["title"], row["check"] or "(not yet checked)")
+    Console(width=120 if not sys.stdout.isatty() else None).print(table)
+
+
+def main() -> None:
+    cli()

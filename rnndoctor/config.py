@@ -1,0 +1,316 @@
+"""Read and validate the YAML config into a frozen `Config`.
+
+Every error names the file, the key and the cause in one line, because the user's next action is to
+open that file at that key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rnndoctor.errors import ConfigError
+from rnndoctor.findings import FailOn
+
+MAX_CONFIG_BYTES = 1 << 20
+
+REFERENCE_KEYS = ("model", "train_data", "val_data", "loss", "optimizer", "forward", "train_step")
+REQUIRED_KEYS = ("model", "train_data", "loss")
+SCALAR_KEYS = ("device", "seed", "fail_on", "ignore", "select", "checks", "max_batches", "check_timeout")
+VALID_KEYS = tuple([k for ref in REFERENCE_KEYS for k in (ref, f"{ref}_args")] + list(SCALAR_KEYS))
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+CODE_PATTERN = re.compile(r"^RD\d{0,3}$")
+NUMERIC_OPTIMIZER_ARGS = ("lr", "momentum", "weight_decay", "eps", "alpha", "dampening", "lr_decay")
+
+
+class _NumberFriendlyLoader(yaml.SafeLoader):
+    """A safe loader that reads ``1e-3`` and ``3E+4`` as floats, as people mean them.
+
+    YAML 1.1 only accepts floats with a dot (``1.0e-3``), so a plain SafeLoader returns the string
+    ``"1e-3"`` for the most common way of writing a learning rate.
+    """
+
+
+_NumberFriendlyLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_NumberFriendlyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One ``path/file.py:attr`` or ``pkg.mod:attr`` reference with its keyword arguments."""
+
+    key: str
+    target: str
+    args: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    base_dir: Path
+    model: Reference
+    train_data: Reference
+    loss: Reference
+    val_data: Reference | None = None
+    optimizer: Reference = field(default_factory=lambda: Reference("optimizer", "Adam", None))
+    forward: Reference | None = None
+    train_step: Reference | None = None
+    device: str = "auto"
+    seed: int = 0
+    fail_on: FailOn = FailOn.ERROR
+    ignore: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    checks: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Options per check, defaults merged in; ``None`` means the check is switched off."""
+    max_batches: int = 16
+    check_timeout: float = 60.0
+
+    @property
+    def display_path(self) -> str:
+        return str(self.path) if self.path else "<objects>"
+
+
+def load_defaults() -> dict[str, Any]:
+    text = resources.files("rnndoctor").joinpath("defaults.yaml").read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=_NumberFriendlyLoader)  # noqa: S506 - a SafeLoader subclass
+    assert isinstance(data, dict)
+    return data
+
+
+def read_yaml(path: Path, display: str) -> Any:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file: {exc.strerror or exc}", file=display) from None
+    if path.is_dir():
+        raise ConfigError("is a directory, not a YAML config file", file=display)
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"file is {size} bytes; a config must be under {MAX_CONFIG_BYTES}", file=display)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("is not a UTF-8 text file", file=display) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file: {exc.strerror or exc}", file=display) from None
+    try:
+        return yaml.load(text, Loader=_NumberFriendlyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{where}invalid YAML: {problem}", file=display) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=display) from None
+
+
+def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> Config:
+    """Read the YAML file at ``path``; ``overrides`` (from the command line) win over the file."""
+    display = str(path)
+    config_path = Path(path)
+    data = read_yaml(config_path, display)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"the top level must be a mapping of keys (model:, train_data:, ...), got {_kind(data)}",
+            file=display,
+        )
+    merged = dict(data)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            merged[key] = value
+    return build_config(merged, display=display, base_dir=config_path.resolve().parent, path=config_path)
+
+
+def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Path | None) -> Config:
+    def error(key: str, cause: str) -> ConfigError:
+        return ConfigError(cause, file=display, key=key)
+
+    for key in data:
+        if not isinstance(key, str):
+            raise error(str(key), "keys must be strings")
+        if key not in VALID_KEYS:
+            hint = difflib.get_close_matches(key, VALID_KEYS, n=1, cutoff=0.5)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; valid keys: {', '.join(VALID_KEYS)}"
+            raise error(key, f"unknown key{suggestion}")
+    for key in REQUIRED_KEYS:
+        if data.get(key) is None:
+            raise error(key, "is required (a reference such as 'models.py:build_model')")
+
+    references: dict[str, Reference | None] = {}
+    for key in REFERENCE_KEYS:
+        references[key] = _reference(data, key, error)
+    if references["optimizer"] is None:
+        references["optimizer"] = Reference("optimizer", "Adam", _optional_mapping(data, "optimizer_args", error))
+    _check_optimizer_args(references["optimizer"], error)
+
+    defaults = load_defaults()
+    sampling = defaults["sampling"]
+    model = references["model"]
+    train_data = references["train_data"]
+    loss = references["loss"]
+    optimizer = references["optimizer"]
+    assert model is not None and train_data is not None and loss is not None and optimizer is not None
+    return Config(
+        path=path,
+        base_dir=base_dir,
+        model=model,
+        train_data=train_data,
+        loss=loss,
+        val_data=references["val_data"],
+        optimizer=optimizer,
+        forward=references["forward"],
+        train_step=references["train_step"],
+        device=_device(data.get("device", "auto"), error),
+        seed=_integer(data.get("seed", 0), "seed", error, minimum=0),
+        fail_on=_fail_on(data.get("fail_on", "error"), error),
+        ignore=_codes(data.get("ignore"), "ignore", error),
+        select=_codes(data.get("select"), "select", error),
+        checks=merge_check_options(data.get("checks"), defaults["checks"], error),
+        max_batches=_integer(data.get("max_batches", sampling["max_batches"]), "max_batches", error, minimum=1),
+        check_timeout=_positive_number(data.get("check_timeout", sampling["check_timeout"]), "check_timeout", error),
+    )
+
+
+def _reference(data: dict[str, Any], key: str, error: Any) -> Reference | None:
+    value = data.get(key)
+    args = _optional_mapping(data, f"{key}_args", error)
+    if value is None:
+        if args is not None and key != "optimizer":
+            raise error(f"{key}_args", f"is given but '{key}' is not")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise error(key, f"expected a reference such as 'file.py:attr' or 'package.module:attr', got {_kind(value)}")
+    return Reference(key, value.strip(), args)
+
+
+def _optional_mapping(data: dict[str, Any], key: str, error: Any) -> dict[str, Any] | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise error(key, f"expected a mapping of keyword arguments, got {_kind(value)}")
+    for name in value:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise error(f"{key}.{name}", "argument names must be Python identifiers")
+    return dict(value)
+
+
+def _check_optimizer_args(reference: Reference | None, error: Any) -> None:
+    if reference is None or not reference.args:
+        return
+    for name in NUMERIC_OPTIMIZER_ARGS:
+        if name in reference.args and not _is_number(reference.args[name]):
+            raise error(f"optimizer_args.{name}", f"expected a number, got {reference.args[name]!r}")
+
+
+def _device(value: Any, error: Any) -> str:
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text is None or not DEVICE_PATTERN.match(text):
+        raise error("device", f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+    return text
+
+
+def _fail_on(value: Any, error: Any) -> FailOn:
+    try:
+        return FailOn(str(value).strip().lower())
+    except ValueError:
+        raise error("fail_on", f"expected error, warning or never, got {value!r}") from None
+
+
+def _codes(value: Any, key: str, error: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise error(key, f"expected a list of codes such as [RD102, RD5], got {_kind(value)}")
+    codes = []
+    for item in items:
+        code = str(item).strip().upper()
+        if not CODE_PATTERN.match(code):
+            raise error(key, f"{item!r} is not a code or code prefix (RD102, RD1, ...)")
+        codes.append(code)
+    return tuple(codes)
+
+
+def _integer(value: Any, key: str, error: Any, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise error(key, f"expected a whole number, got {value!r}")
+    if value < minimum:
+        raise error(key, f"must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _positive_number(value: Any, key: str, error: Any) -> float:
+    if not _is_number(value) or value <= 0:
+        raise error(key, f"expected a positive number, got {value!r}")
+    return float(value)
+
+
+def merge_check_options(
+    value: Any, defaults: dict[str, dict[str, Any]], error: Any
+) -> dict[str, dict[str, Any] | None]:
+    """Merge the user's ``checks:`` section over the defaults, rejecting unknown names and types."""
+    merged: dict[str, dict[str, Any] | None] = {name: dict(opts or {}) for name, opts in defaults.items()}
+    if value is None:
+        return merged
+    if not isinstance(value, dict):
+        raise error("checks", f"expected a mapping of check names to options, got {_kind(value)}")
+    for name, options in value.items():
+        if name not in defaults:
+            hint = difflib.get_close_matches(str(name), list(defaults), n=1, cutoff=0.5)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known checks: {', '.join(defaults)}"
+            raise error(f"checks.{name}", f"unknown check{suggestion}")
+        if options is False:
+            merged[name] = None
+            continue
+        if options is None or options is True:
+            continue
+        if not isinstance(options, dict):
+            raise error(f"checks.{name}", f"expected a mapping of options or false, got {_kind(options)}")
+        current = merged[name]
+        assert current is not None
+        for option, option_value in options.items():
+            default = defaults[name].get(option) if defaults[name] else None
+            if default is None and option not in (defaults[name] or {}):
+                known = list(defaults[name] or {})
+                hint = difflib.get_close_matches(str(option), known, n=1, cutoff=0.5)
+                suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known options: {', '.join(known)}"
+                raise error(f"checks.{name}.{option}", f"unknown option{suggestion}")
+            if _is_number(default) and not _is_number(option_value):
+                raise error(f"checks.{name}.{option}", f"expected a number, got {option_value!r}")
+            current[option] = option_value
+    return merged
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return {list: "a list", dict: "a mapping", bool: f"the boolean {value}", type(None): "nothing"}.get(
+        type(value), f"{type(value).__name__} {value!r}"
+    )

@@ -1,0 +1,210 @@
+"""Run the selected checks cheap-first, each inside a time budget, and rank what they find.
+
+A check's crash never stops the run: a crash in the user's code becomes a finding, a crash in a check
+itself becomes status ``errored`` with its cause. Between checks the model, optimizer and RNGs are put
+back, so every check sees the setup exactly as the user wrote it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rnndoctor.crashes import diagnose_crash
+from rnndoctor.findings import CheckResult, CheckStatus, Finding, Severity
+from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
+from rnndoctor.rules import codes_matching
+from rnndoctor.session import CheckTimeout, Session, UserCodeError
+from rnndoctor.state import ModelState, seed_everything
+from rnndoctor.tracebacks import first_line
+
+
+class ProgressListener(Protocol):
+    def started(self, total: int) -> None: ...
+
+    def check_started(self, name: str, description: str) -> None: ...
+
+    def check_finished(self, result: CheckResult) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+class SilentProgress:
+    def started(self, total: int) -> None:
+        pass
+
+    def check_started(self, name: str, description: str) -> None:
+        pass
+
+    def check_finished(self, result: CheckResult) -> None:
+        pass
+
+    def finished(self) -> None:
+        pass
+
+
+@dataclass
+class Selection:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    quick: bool = False
+
+    def allowed_codes(self) -> set[str]:
+        from rnndoctor.rules import all_rules
+
+        codes = codes_matching(self.select) if self.select else {r.code for r in all_rules()}
+        return codes - codes_matching(self.ignore)
+
+
+@dataclass
+class Plan:
+    checks: list[tuple[type[Check], dict[str, Any]]] = field(default_factory=list)
+    allowed: set[str] = field(default_factory=set)
+
+
+def plan_checks(selection: Selection, check_options: dict[str, dict[str, Any] | None]) -> Plan:
+    """The checks to run, cheapest first: enabled, in the profile, and able to report a wanted code."""
+    allowed = selection.allowed_codes()
+    plan = Plan(allowed=allowed)
+    for check in registered_checks():
+        options = check_options.get(check.name, {})
+        if options is None:
+            continue
+        if selection.quick and not check.quick:
+            continue
+        if not allowed.intersection(check.codes):
+            continue
+        plan.checks.append((check, dict(options)))
+    return plan
+
+
+def run_plan(
+    session: Session,
+    plan: Plan,
+    *,
+    timeout: float,
+    progress: ProgressListener | None = None,
+) -> tuple[list[CheckResult], list[Finding], bool]:
+    """Run every planned check; returns the results, the findings (unranked) and whether interrupted."""
+    listener = progress or SilentProgress()
+    results: list[CheckResult] = []
+    findings: list[Finding] = []
+    interrupted = False
+    baseline = ModelState(session.model, session.optimizer)
+    listener.started(len(plan.checks))
+    try:
+        for check_cls, options in plan.checks:
+            listener.check_started(check_cls.name, check_cls.description)
+            ctx = CheckContext(session=session, options=options, check_name=check_cls.name)
+            try:
+                result = _run_one(check_cls(), ctx, timeout)
+            except KeyboardInterrupt:
+                interrupted = True
+                results.append(
+                    CheckResult(check_cls.name, CheckStatus.ERRORED, detail="interrupted", cost=check_cls.cost)
+                )
+                break
+            finally:
+                baseline.restore()
+            kept = [f for f in ctx.findings if f.code in plan.allowed]
+            for finding in kept:
+                finding.check = finding.check or check_cls.name
+            if kept and result.status is CheckStatus.PASSED:
+                result.status = CheckStatus.FOUND
+            findings.extend(kept)
+            results.append(result)
+            listener.check_finished(result)
+    finally:
+        listener.finished()
+    return results, findings, interrupted
+
+
+def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
+    session = ctx.session
+    seed_everything(session.seed)
+    passes_before = session.forward_passes, session.backward_passes
+    started = time.perf_counter()
+    status = CheckStatus.PASSED
+    outcome = Outcome()
+    try:
+        with _time_budget(session, timeout):
+            outcome = check.run(ctx)
+    except SkipCheck as exc:
+        status, outcome = CheckStatus.SKIPPED, Outcome(detail=str(exc))
+    except CheckTimeout:
+        status = CheckStatus.ERRORED
+        outcome = Outcome(detail=f"stopped after its {timeout:g} s time budget (raise check_timeout to allow more)")
+    except UserCodeError as exc:
+        finding = diagnose_crash(exc.stage, exc.original, check.name)
+        if finding is not None:
+            ctx.findings.append(finding)
+            status = CheckStatus.FOUND
+            outcome = Outcome(detail=f"the user's {exc.stage} raised: {first_line(exc.original)}")
+        else:
+            status = CheckStatus.ERRORED
+            outcome = Outcome(
+                detail=f"the user's {exc.stage} raised {type(exc.original).__name__}: {first_line(exc.original)}"
+            )
+    except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the diagnosis
+        status = CheckStatus.ERRORED
+        outcome = Outcome(detail=f"internal error in check '{check.name}': {type(exc).__name__}: {first_line(exc)}")
+    if ctx.findings and status is CheckStatus.PASSED:
+        status = CheckStatus.FOUND
+    metrics = dict(outcome.metrics)
+    metrics.setdefault("forward_passes", session.forward_passes - passes_before[0])
+    metrics.setdefault("backward_passes", session.backward_passes - passes_before[1])
+    return CheckResult(check.name, status, time.perf_counter() - started, outcome.detail, metrics, check.cost)
+
+
+@contextlib.contextmanager
+def _time_budget(session: Session, seconds: float) -> Iterator[None]:
+    """Stop the check after ``seconds``: cooperatively at every pass, and by SIGALRM where available.
+
+    The alarm also interrupts a loader stuck in Python code; it is disarmed before state is restored.
+    """
+    session.deadline = time.monotonic() + seconds
+    use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    previous: Any = None
+    if use_alarm:
+
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise CheckTimeout()
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        session.deadline = None
+
+
+def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[Finding]:
+    """Order findings: worst severity first; within it, root causes before the symptoms they
+    explain, then the most confident, then those from the cheapest check."""
+    costs = costs or {}
+    unique: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
+    for finding in findings:
+        identity = (finding.code, finding.message)
+        if identity not in seen:
+            seen.add(identity)
+            unique.append(finding)
+    present = {f.code for f in unique}
+    explained = {code for f in unique for code in f.explains if code in present and code != f.code}
+
+    def order(f: Finding) -> tuple[Any, ...]:
+        return (-int(f.severity), f.code in explained, -f.confidence, costs.get(f.check, 0), f.code)
+
+    return sorted(unique, key=order)
+
+
+def worst(findings: list[Finding]) -> Severity | None:
+    return max((f.severity for f in findings), default=None)

@@ -1,0 +1,200 @@
+"""The value types every check produces and every renderer consumes.
+
+They are plain dataclasses with no torch in them, so the judging logic and the renderers can be
+tested without running a model.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+REPORT_SCHEMA = "rnndoctor.report/1"
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_SETUP = 2
+EXIT_INTERRUPTED = 130
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``max()`` over findings gives the worst one."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (expected error, warning or info)") from None
+
+
+class CheckStatus(str, enum.Enum):
+    PASSED = "passed"
+    FOUND = "found"
+    SKIPPED = "skipped"
+    ERRORED = "errored"
+
+
+class FailOn(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NEVER = "never"
+
+    def threshold(self) -> Severity | None:
+        if self is FailOn.NEVER:
+            return None
+        return Severity.ERROR if self is FailOn.ERROR else Severity.WARNING
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: Severity
+    title: str
+    message: str
+    fix: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    check: str = ""
+    confidence: float = 1.0
+    """How sure the judge is that this is the real cause, from 0 to 1; used for ranking."""
+    explains: tuple[str, ...] = ()
+    """Codes of symptoms this finding accounts for, so a ranker can put it above them."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity.label,
+            "title": self.title,
+            "message": self.message,
+            "fix": self.fix,
+            "evidence": to_jsonable(self.evidence),
+            "check": self.check,
+            "confidence": round(float(self.confidence), 3),
+        }
+
+
+@dataclass
+class CheckResult:
+    name: str
+    status: CheckStatus
+    seconds: float = 0.0
+    detail: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    cost: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "seconds": round(self.seconds, 4),
+            "detail": self.detail,
+            "metrics": to_jsonable(self.metrics),
+        }
+
+
+@dataclass
+class Timing:
+    total_seconds: float = 0.0
+    forward_passes: int = 0
+    backward_passes: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total_seconds": round(self.total_seconds, 4),
+            "forward_passes": self.forward_passes,
+            "backward_passes": self.backward_passes,
+        }
+
+
+@dataclass
+class Report:
+    config: str | None
+    device: str
+    findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    timing: Timing = field(default_factory=Timing)
+    fail_on: FailOn = FailOn.ERROR
+    task: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def failing_findings(self) -> list[Finding]:
+        threshold = self.fail_on.threshold()
+        if threshold is None:
+            return []
+        return [f for f in self.findings if f.severity >= threshold]
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_FINDINGS if self.failing_findings else EXIT_OK
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.exit_code != EXIT_OK else "pass"
+
+    def counts(self) -> dict[str, int]:
+        out = {s.label: 0 for s in sorted(Severity, reverse=True)}
+        for finding in self.findings:
+            out[finding.severity.label] += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "schema": REPORT_SCHEMA,
+            "status": self.status,
+            "config": self.config,
+            "device": self.device,
+            "findings": [f.to_dict() for f in self.findings],
+            "checks": [c.to_dict() for c in self.checks],
+            "timing": self.timing.to_dict(),
+            "task": to_jsonable(self.task),
+        }
+        if self.interrupted:
+            doc["interrupted"] = True
+        return doc
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn evidence (which may hold numpy scalars, tuples, NaN) into strict JSON values."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _finite_or_text(value)
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", 0) == 0:
+        return to_jsonable(item())
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return to_jsonable(tolist())
+    return str(value)
+
+
+def _finite_or_text(value: float) -> float | str:
+    if value != value:
+        return "nan"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    return value

@@ -1,0 +1,255 @@
+"""Turn the config's references into live objects: model, data, loss, optimizer and step hooks.
+
+A reference runs the user's code (like importing a test file does); nothing here evaluates strings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rnndoctor.config import Config, Reference
+from rnndoctor.errors import LoadError
+from rnndoctor.tracebacks import first_line, user_frame
+
+DEFAULT_LR = 1e-3
+
+
+@dataclass
+class Loaded:
+    model: Any
+    train_data: Any
+    loss_fn: Callable[..., Any]
+    optimizer: Any
+    val_data: Any = None
+    forward_fn: Callable[..., Any] | None = None
+    train_step_fn: Callable[..., Any] | None = None
+
+
+class Loader:
+    """Resolves references relative to one config file and calls factories with their ``_args``."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.display = config.display_path
+        self._modules: dict[Path, ModuleType] = {}
+        self.added_paths: list[str] = []
+
+    def error(self, key: str, cause: str) -> LoadError:
+        return LoadError(cause, file=self.display, key=key)
+
+    def load(self) -> Loaded:
+        import torch
+
+        self._extend_import_path(self.config.base_dir)
+        config = self.config
+        model = self.build(config.model)
+        if not isinstance(model, torch.nn.Module):
+            raise self.error("model", f"'{config.model.target}' gave {_describe(model)}, expected a torch.nn.Module")
+        train_data = self.build_data(config.train_data)
+        val_data = self.build_data(config.val_data) if config.val_data else None
+        loss_fn = self.build_loss(config.loss)
+        optimizer = self.build_optimizer(config.optimizer, model)
+        forward_fn = self.build_hook(config.forward) if config.forward else None
+        train_step_fn = self.build_hook(config.train_step) if config.train_step else None
+        return Loaded(model, train_data, loss_fn, optimizer, val_data, forward_fn, train_step_fn)
+
+    def resolve(self, ref: Reference, *, torch_namespace: str | None = None) -> Any:
+        """The attribute a reference names, importing its module on the way."""
+        target = ref.target
+        if ":" in target:
+            module_part, _, attr_path = target.rpartition(":")
+            if not module_part or not attr_path:
+                raise self.error(ref.key, f"'{target}' is not of the form 'file.py:attr' or 'package.module:attr'")
+            module = self._import(ref.key, module_part)
+            return self._attribute(ref.key, module, attr_path, module_part)
+        if torch_namespace is None:
+            raise self.error(ref.key, f"'{target}' is not of the form 'file.py:attr' or 'package.module:attr'")
+        if "." in target:
+            module_name, _, attr = target.rpartition(".")
+            module = self._import(ref.key, module_name)
+            return self._attribute(ref.key, module, attr, module_name)
+        namespace = importlib.import_module(torch_namespace)
+        return self._attribute(ref.key, namespace, target, torch_namespace)
+
+    def build(self, ref: Reference, *, positional: tuple[Any, ...] = ()) -> Any:
+        obj = self.resolve(ref)
+        if _is_factory(obj):
+            return self._call(ref, obj, positional)
+        if ref.args is not None:
+            raise self.error(
+                f"{ref.key}_args", f"'{ref.target}' is already an object ({_describe(obj)}), so it takes no arguments"
+            )
+        return obj
+
+    def build_data(self, ref: Reference) -> Any:
+        obj = self.resolve(ref)
+        if _is_factory(obj):
+            obj = self._call(ref, obj, ())
+        elif ref.args is not None:
+            raise self.error(
+                f"{ref.key}_args", f"'{ref.target}' is already an object ({_describe(obj)}), so it takes no arguments"
+            )
+        if not isinstance(obj, Iterable) and not hasattr(obj, "__getitem__"):
+            raise self.error(
+                ref.key,
+                f"'{ref.target}' gave {_describe(obj)}, expected an iterable of batches "
+                "(a DataLoader, a list, a generator)",
+            )
+        return obj
+
+    def build_loss(self, ref: Reference) -> Callable[..., Any]:
+        obj = self.resolve(ref, torch_namespace="torch.nn")
+        if inspect.isclass(obj) or (_is_factory(obj) and (ref.args is not None or _required_positional(obj) == 0)):
+            obj = self._call(ref, obj, ())
+        elif ref.args is not None:
+            raise self.error(f"{ref.key}_args", f"'{ref.target}' is already a loss function, so it takes no arguments")
+        if not callable(obj):
+            raise self.error(
+                ref.key, f"'{ref.target}' gave {_describe(obj)}, expected a callable loss(outputs, targets)"
+            )
+        return obj  # type: ignore[no-any-return]
+
+    def build_optimizer(self, ref: Reference, model: Any) -> Any:
+        import torch
+
+        obj = self.resolve(ref, torch_namespace="torch.optim")
+        if isinstance(obj, torch.optim.Optimizer):
+            if ref.args is not None:
+                raise self.error("optimizer_args", f"'{ref.target}' is already an optimizer, so it takes no arguments")
+            return obj
+        if not _is_factory(obj):
+            raise self.error(ref.key, f"'{ref.target}' gave {_describe(obj)}, expected an optimizer class")
+        args = dict(ref.args or {})
+        if "lr" not in args and _accepts(obj, "lr"):
+            args["lr"] = DEFAULT_LR
+        optimizer = self._call(Reference(ref.key, ref.target, args), obj, (model.parameters(),))
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise self.error(ref.key, f"'{ref.target}' gave {_describe(optimizer)}, expected a torch.optim.Optimizer")
+        return optimizer
+
+    def build_hook(self, ref: Reference) -> Callable[..., Any]:
+        obj = self.resolve(ref)
+        if not callable(obj):
+            raise self.error(ref.key, f"'{ref.target}' is {_describe(obj)}, expected a function")
+        if ref.args:
+            return functools.partial(obj, **ref.args)
+        return obj  # type: ignore[no-any-return]
+
+    def _call(self, ref: Reference, factory: Callable[..., Any], positional: tuple[Any, ...]) -> Any:
+        args = ref.args or {}
+        name = getattr(factory, "__name__", ref.target)
+        try:
+            return factory(*positional, **args)
+        except Exception as exc:
+            location = user_frame(exc)
+            where = f" at {location}" if location else ""
+            call = f"{name}(**{ref.key}_args)" if args else f"{name}()"
+            raise self.error(ref.key, f"{call} raised {type(exc).__name__}{where}: {first_line(exc)}") from exc
+
+    def _import(self, key: str, module_part: str) -> ModuleType:
+        if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
+            return self._import_file(key, module_part)
+        try:
+            return importlib.import_module(module_part)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_part.startswith(exc.name):
+                raise self.error(key, f"cannot import module '{module_part}': no module named '{exc.name}'") from exc
+            raise self.error(key, f"importing '{module_part}' failed: {type(exc).__name__}: {first_line(exc)}") from exc
+        except Exception as exc:
+            raise self.error(key, f"importing '{module_part}' failed: {type(exc).__name__}: {first_line(exc)}") from exc
+
+    def _import_file(self, key: str, relative: str) -> ModuleType:
+        path = (self.config.base_dir / relative).resolve()
+        if path in self._modules:
+            return self._modules[path]
+        if not path.is_file():
+            raise self.error(key, f"file '{relative}' not found (looked for {path})")
+        self._extend_import_path(path.parent)
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
+        name = f"rnndoctor_user_{path.stem}_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise self.error(key, f"cannot import '{relative}' as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            sys.modules.pop(name, None)
+            raise self.error(key, f"'{relative}' line {exc.lineno}: SyntaxError: {exc.msg}") from exc
+        except Exception as exc:
+            sys.modules.pop(name, None)
+            location = user_frame(exc)
+            where = f" at {location}" if location else ""
+            raise self.error(
+                key, f"importing '{relative}' failed{where}: {type(exc).__name__}: {first_line(exc)}"
+            ) from exc
+        self._modules[path] = module
+        return module
+
+    def _attribute(self, key: str, module: ModuleType, attr_path: str, module_label: str) -> Any:
+        obj: Any = module
+        for part in attr_path.split("."):
+            if not hasattr(obj, part):
+                names = [n for n in dir(obj) if not n.startswith("_")]
+                hint = difflib.get_close_matches(part, names, n=1, cutoff=0.6)
+                suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+                raise self.error(key, f"'{module_label}' has no attribute '{part}'{suggestion}")
+            obj = getattr(obj, part)
+        return obj
+
+    def _extend_import_path(self, folder: Path) -> None:
+        text = str(folder)
+        if text not in sys.path:
+            sys.path.insert(0, text)
+            self.added_paths.append(text)
+
+    def release_import_path(self) -> None:
+        for text in self.added_paths:
+            if text in sys.path:
+                sys.path.remove(text)
+        self.added_paths.clear()
+
+
+def _is_factory(obj: Any) -> bool:
+    return (
+        inspect.isclass(obj) or inspect.isfunction(obj) or inspect.ismethod(obj) or isinstance(obj, functools.partial)
+    )
+
+
+def _required_positional(func: Any) -> int:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(
+        1
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    )
+
+
+def _accepts(func: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _describe(obj: Any) -> str:
+    if obj is None:
+        return "None"
+    return f"a {type(obj).__module__}.{type(obj).__qualname__}".replace("a builtins.", "a ")

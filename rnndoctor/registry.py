@@ -1,0 +1,121 @@
+"""The check registry: every check declares its name, the codes it can report, its cost and profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rnndoctor.findings import Finding, Severity
+from rnndoctor.rules import get_rule
+
+if TYPE_CHECKING:
+    from rnndoctor.session import Session
+
+
+class SkipCheck(Exception):
+    """Raised by a check that cannot run here; the message is the reason shown to the user."""
+
+
+@dataclass
+class CheckContext:
+    session: Session
+    options: dict[str, Any]
+    check_name: str
+    findings: list[Finding] = field(default_factory=list)
+
+    def report(
+        self,
+        code: str,
+        message: str,
+        fix: str,
+        evidence: dict[str, Any] | None = None,
+        *,
+        severity: Severity | None = None,
+        confidence: float = 1.0,
+        explains: tuple[str, ...] = (),
+    ) -> Finding:
+        finding = make_finding(
+            code, message, fix, evidence, severity=severity, confidence=confidence, explains=explains
+        )
+        finding.check = self.check_name
+        self.findings.append(finding)
+        return finding
+
+
+def make_finding(
+    code: str,
+    message: str,
+    fix: str,
+    evidence: dict[str, Any] | None = None,
+    *,
+    severity: Severity | None = None,
+    confidence: float = 1.0,
+    explains: tuple[str, ...] = (),
+    check: str = "",
+) -> Finding:
+    """A finding whose title and default severity come from the rule catalogue."""
+    rule = get_rule(code)
+    return Finding(
+        code=rule.code,
+        severity=rule.severity if severity is None else severity,
+        title=rule.title,
+        message=message,
+        fix=fix,
+        evidence=dict(evidence or {}),
+        check=check,
+        confidence=confidence,
+        explains=explains,
+    )
+
+
+@dataclass
+class Outcome:
+    """What a check measured, for the report's ``checks`` section."""
+
+    detail: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class Check:
+    """Base class. A check measures with torch, then judges the numbers with pure functions."""
+
+    name: ClassVar[str]
+    codes: ClassVar[tuple[str, ...]]
+    cost: ClassVar[int] = 1
+    """Relative cost (roughly forward/backward passes); cheap checks run first."""
+    quick: ClassVar[bool] = True
+    """Whether the check belongs to the ``--quick`` profile."""
+    description: ClassVar[str] = ""
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[Check]] = {}
+
+
+def register(cls: type[Check]) -> type[Check]:
+    for code in cls.codes:
+        get_rule(code)  # an unknown code is a programming error: fail at import time
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"check name {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered_checks() -> list[type[Check]]:
+    _load_builtin_checks()
+    return sorted(_REGISTRY.values(), key=lambda c: (c.cost, c.name))
+
+
+def reported_codes() -> dict[str, str]:
+    """Each code that some check can report, mapped to that check's name."""
+    return {code: check.name for check in registered_checks() for code in check.codes}
+
+
+def _load_builtin_checks() -> None:
+    from rnndoctor import checks
+
+    loader: Callable[[], None] = checks.load_all
+    loader()

@@ -1,0 +1,71 @@
+"""`--format html`: one self-contained page (inline CSS, no external assets)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from rnndoctor.findings import Report
+from rnndoctor.render import evidence_line
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+.verdict{font-size:1.3rem;font-weight:600}.fail{color:#b00020}.pass{color:#1b7f3b}
+.finding{border-left:4px solid #888;padding:.3rem 1rem;margin:1rem 0;background:#fafafa}
+.error{border-color:#b00020}.warning{border-color:#d98200}.info{border-color:#2962ff}
+code,pre{background:#f0f0f0;border-radius:3px}pre{padding:.6rem;overflow-x:auto}
+table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
+.evidence{color:#555;font-size:.9rem}
+"""
+
+_FENCE = re.compile(r"```(?:\w+)?\n(.*?)```", re.S)
+
+
+def _text_with_code(text: str) -> str:
+    parts = []
+    last = 0
+    for match in _FENCE.finditer(text):
+        parts.append(_inline(text[last : match.start()]))
+        parts.append(f"<pre><code>{html.escape(match.group(1))}</code></pre>")
+        last = match.end()
+    parts.append(_inline(text[last:]))
+    return "".join(parts)
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text.strip())
+    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+    return f"<p>{escaped}</p>" if escaped else ""
+
+
+def render(report: Report) -> str:
+    counts = report.counts()
+    body = [
+        "<h1>rnndoctor diagnosis</h1>",
+        f'<p class="verdict {report.status}">{report.status.upper()}: {counts["error"]} error(s), '
+        f"{counts['warning']} warning(s), {counts['info']} info</p>",
+        f"<p>{html.escape(report.config or 'objects')} · {html.escape(report.device)}"
+        + (f" · task: {html.escape(str(report.task['kind']))}" if report.task.get("kind") else "")
+        + "</p>",
+    ]
+    for rank, finding in enumerate(report.findings, 1):
+        body.append(
+            f'<div class="finding {finding.severity.label}"><h2>{rank}. {finding.code} · '
+            f"{html.escape(finding.title)} <small>({finding.severity.label})</small></h2>"
+            f"{_text_with_code(finding.message)}"
+            f'<p class="evidence">Evidence: {html.escape(evidence_line(finding.evidence))}</p>'
+            f"<h3>Fix</h3>{_text_with_code(finding.fix)}</div>"
+        )
+    if not report.findings:
+        body.append("<p>No problems found.</p>")
+    rows = "".join(
+        f"<tr><td>{c.name}</td><td>{c.status.value}</td><td>{c.seconds:.2f}</td><td>{html.escape(c.detail)}</td></tr>"
+        for c in report.checks
+    )
+    body.append(f"<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>s</th><th>detail</th></tr>{rows}</table>")
+    t = report.timing
+    body.append(f"<p>{t.forward_passes} forward / {t.backward_passes} backward passes in {t.total_seconds:.2f} s</p>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>rnndoctor diagnosis</title>'
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )

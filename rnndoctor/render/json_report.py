@@ -1,0 +1,9 @@
+"""`--format json`: the report document of contract §4."""
+
+from __future__ import annotations
+
+from rnndoctor.findings import Report
+
+
+def render(report: Report) -> str:
+    return report.to_json(indent=2) + "\n"

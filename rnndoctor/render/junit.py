@@ -1,0 +1,49 @@
+"""`--format junit`: one testcase per check, one failure per finding, for CI test reporters."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from rnndoctor.findings import CheckStatus, Report
+from rnndoctor.render import evidence_line
+
+
+def render(report: Report) -> str:
+    failing = {id(f) for f in report.failing_findings}
+    suite = ET.Element(
+        "testsuite",
+        name="rnndoctor",
+        tests=str(len(report.checks)),
+        failures="0",
+        errors=str(sum(c.status is CheckStatus.ERRORED for c in report.checks)),
+        skipped=str(sum(c.status is CheckStatus.SKIPPED for c in report.checks)),
+        time=f"{report.timing.total_seconds:.3f}",
+    )
+    failures = 0
+    for check in report.checks:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"rnndoctor.{check.name}", name=check.name, time=f"{check.seconds:.3f}"
+        )
+        for finding in (f for f in report.findings if f.check == check.name):
+            tag = "failure" if id(finding) in failing else "system-out"
+            if tag == "failure":
+                failures += 1
+                element = ET.SubElement(
+                    case, "failure", message=f"{finding.code} {finding.title}", type=finding.severity.label
+                )
+            else:
+                element = ET.SubElement(case, "system-out")
+                element.text = f"[{finding.severity.label}] {finding.code} {finding.title}\n"
+            element.text = (element.text or "") + (
+                f"{finding.message}\n\nEvidence: {evidence_line(finding.evidence)}\n\nFix: {finding.fix}\n"
+            )
+        if check.status is CheckStatus.SKIPPED:
+            ET.SubElement(case, "skipped", message=check.detail)
+        elif check.status is CheckStatus.ERRORED:
+            error = ET.SubElement(case, "error", message=check.detail)
+            error.text = check.detail
+    suite.set("failures", str(failures))
+    suites = ET.Element("testsuites", name="rnndoctor", tests=suite.get("tests", "0"), failures=str(failures))
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

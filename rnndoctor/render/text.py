@@ -1,0 +1,116 @@
+"""The terminal report: verdict first, then ranked findings with their numbers and fixes."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console, Group
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from rnndoctor.findings import CheckStatus, Report, Severity
+
+SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
+STATUS_STYLE = {
+    CheckStatus.PASSED: "green",
+    CheckStatus.FOUND: "yellow",
+    CheckStatus.SKIPPED: "dim",
+    CheckStatus.ERRORED: "red",
+}
+
+
+def render(report: Report, *, color: bool = False, width: int | None = None) -> str:
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=color, no_color=not color, width=width or 100, highlight=False, soft_wrap=False
+    )
+    print_report(console, report)
+    return buffer.getvalue()
+
+
+def print_report(console: Console, report: Report) -> None:
+    counts = report.counts()
+    verdict = Text()
+    if report.status == "fail":
+        verdict.append(" FAIL ", style="bold white on red")
+    else:
+        verdict.append(" PASS ", style="bold white on green")
+    verdict.append(
+        f"  {counts['error']} error(s) · {counts['warning']} warning(s) · {counts['info']} info", style="bold"
+    )
+    header = Text(f"rnndoctor · {report.config or 'objects'} · {report.device}", style="dim")
+    if report.task.get("kind"):
+        header.append(f" · task: {report.task['kind']}", style="dim")
+    console.print(header)
+    console.print(verdict)
+    if report.interrupted:
+        console.print(Text("Interrupted: the report below is partial.", style="bold yellow"))
+    console.print()
+    if not report.findings:
+        console.print(Text("No problems found by the checks that ran.", style="green"))
+        console.print()
+    for rank, finding in enumerate(report.findings, 1):
+        title = Text()
+        title.append(f"{rank}. ", style="bold")
+        title.append(f"{finding.code} ", style=SEVERITY_STYLE[finding.severity])
+        title.append(f"[{finding.severity.label}] ", style=SEVERITY_STYLE[finding.severity])
+        title.append(finding.title, style="bold")
+        title.append(f"  ({finding.check})", style="dim")
+        console.print(title)
+        console.print(Text(finding.message), style=None)
+        evidence = _evidence_table(finding.evidence)
+        if evidence is not None:
+            console.print(evidence)
+        console.print(Panel(Markdown(finding.fix), title="fix", title_align="left", border_style="cyan", expand=True))
+        console.print()
+    console.print(_checks_table(report))
+    t = report.timing
+    console.print(
+        Text(
+            f"{t.forward_passes} forward / {t.backward_passes} backward passes · {t.total_seconds:.2f} s · "
+            "`rnndoctor explain CODE` for details",
+            style="dim",
+        )
+    )
+
+
+def _evidence_table(evidence: dict[str, object]) -> Table | None:
+    if not evidence:
+        return None
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    for key, value in evidence.items():
+        table.add_row(key, _format_value(value))
+    return table
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        items = list(value.items())
+        shown = ", ".join(f"{k}: {_format_value(v)}" for k, v in items[:10])
+        return "{" + shown + (", ..." if len(items) > 10 else "") + "}"
+    if isinstance(value, (list, tuple)):
+        shown = ", ".join(_format_value(v) for v in list(value)[:10])
+        return "[" + shown + (", ..." if len(value) > 10 else "") + "]"
+    return str(value)
+
+
+def _checks_table(report: Report) -> Group:
+    table = Table(title=None, show_edge=False, box=None, padding=(0, 1), header_style="bold")
+    table.add_column("check")
+    table.add_column("status")
+    table.add_column("s", justify="right")
+    table.add_column("detail", overflow="fold")
+    for check in report.checks:
+        table.add_row(
+            check.name,
+            Text(check.status.value, style=STATUS_STYLE[check.status]),
+            f"{check.seconds:.2f}",
+            check.detail,
+        )
+    return Group(Text("Checks", style="bold"), table)

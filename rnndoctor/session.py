@@ -1,0 +1,170 @@
+"""The live objects of one diagnosis, the only path by which checks touch the user's model and data.
+
+Going through the session is what lets the report count every forward and backward pass, keep each
+check inside its time budget, and turn a crash in the user's code into evidence.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from rnndoctor.batches import Batch, BatchFormatError, Sample, draw_sample, move_batch, unpack
+from rnndoctor.loading import Loaded
+
+
+class CheckTimeout(Exception):
+    """The running check used up its time budget."""
+
+
+class UserCodeError(Exception):
+    """The user's model, loss, data or step raised; ``stage`` says which."""
+
+    def __init__(self, stage: str, original: BaseException) -> None:
+        self.stage = stage
+        self.original = original
+        super().__init__(f"{stage}: {type(original).__name__}: {original}")
+
+
+@dataclass
+class Forward:
+    """Outputs and targets of one batch, exactly as they go into the loss."""
+
+    outputs: Any
+    targets: Any
+    batch: Batch | None
+
+
+def first_output(result: Any) -> Any:
+    """Models that return ``(output, hidden)`` have their output first (contract §3)."""
+    if isinstance(result, (tuple, list)) and result:
+        return result[0]
+    return result
+
+
+class Session:
+    def __init__(
+        self,
+        loaded: Loaded,
+        *,
+        device: torch.device,
+        seed: int = 0,
+        max_batches: int = 16,
+        loss_name: str | None = None,
+    ) -> None:
+        self.model: torch.nn.Module = loaded.model
+        self.optimizer: torch.optim.Optimizer = loaded.optimizer
+        self.loss_fn: Callable[..., Any] = loaded.loss_fn
+        self.forward_fn = loaded.forward_fn
+        self.train_step_fn = loaded.train_step_fn
+        self.train_data = loaded.train_data
+        self.val_data = loaded.val_data
+        self.device = device
+        self.seed = seed
+        self.max_batches = max_batches
+        self.loss_name = loss_name or type(self.loss_fn).__name__
+        self.forward_passes = 0
+        self.backward_passes = 0
+        self.deadline: float | None = None
+        self._samples: dict[str, Sample] = {}
+        self._reference: Forward | None = None
+        self.notes: dict[str, Any] = {}
+        """Facts one check learns that later checks may use (e.g. an unsafe batch)."""
+
+    # -- time budget ---------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise CheckTimeout()
+
+    # -- data ----------------------------------------------------------------------------------
+    def sample(self, split: str = "train") -> Sample:
+        """The cached sample of a split's batches, drawn once per run at most ``max_batches`` long."""
+        if split not in self._samples:
+            data = self.train_data if split == "train" else self.val_data
+            if data is None:
+                raise LookupError(f"no {split} data configured")
+            rng = random.Random(f"{self.seed}:{split}")
+            try:
+                self._samples[split] = draw_sample(data, self.max_batches, rng, checkpoint=self.checkpoint)
+            except CheckTimeout:
+                raise
+            except Exception as exc:
+                raise UserCodeError(f"{split}_data", exc) from exc
+            if not self._samples[split].batches:
+                raise UserCodeError(f"{split}_data", ValueError(f"the {split} data yielded no batches"))
+        return self._samples[split]
+
+    def batches(self, split: str = "train", limit: int | None = None) -> list[Batch]:
+        """The sampled batches of a split, unpacked by the contract's conventions (on the CPU)."""
+        raws = self.sample(split).batches
+        if limit is not None:
+            raws = raws[:limit]
+        return [unpack(raw) for raw in raws]
+
+    def unpackable(self, split: str = "train") -> bool:
+        try:
+            self.batches(split, limit=1)
+        except BatchFormatError:
+            return False
+        return True
+
+    # -- model ---------------------------------------------------------------------------------
+    def forward(self, raw_batch: Any, *, grad: bool = False) -> Forward:
+        """Run the user's forward on one batch (counted), returning outputs and targets."""
+        self.checkpoint()
+        batch_on_device = move_batch(raw_batch, self.device)
+        context = torch.enable_grad() if grad else torch.no_grad()
+        self.forward_passes += 1
+        with context:
+            if self.forward_fn is not None:
+                try:
+                    result = self.forward_fn(self.model, batch_on_device)
+                except Exception as exc:
+                    raise UserCodeError("forward", exc) from exc
+                if not isinstance(result, (tuple, list)) or len(result) != 2:
+                    raise UserCodeError(
+                        "forward",
+                        TypeError(f"the forward function must return (outputs, targets), got {type(result).__name__}"),
+                    )
+                return Forward(result[0], result[1], None)
+            batch = unpack(batch_on_device)
+            args = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
+            try:
+                outputs = first_output(self.model(*args))
+            except Exception as exc:
+                raise UserCodeError("forward", exc) from exc
+            return Forward(outputs, batch.targets, batch)
+
+    def loss(self, outputs: Any, targets: Any) -> torch.Tensor:
+        try:
+            value = self.loss_fn(outputs, targets)
+        except Exception as exc:
+            raise UserCodeError("loss", exc) from exc
+        if not isinstance(value, torch.Tensor):
+            raise UserCodeError("loss", TypeError(f"the loss returned {type(value).__name__}, not a tensor"))
+        return value
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self.checkpoint()
+        self.backward_passes += 1
+        try:
+            loss.backward()  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            raise UserCodeError("backward", exc) from exc
+
+    def reference(self) -> Forward:
+        """One forward pass on the first training batch in eval mode, shared by every check."""
+        if self._reference is None:
+            raw = self.sample("train").batches[0]
+            was_training = self.model.training
+            self.model.eval()
+            try:
+                self._reference = self.forward(raw, grad=False)
+            finally:
+                self.model.train(was_training)
+        return self._reference

@@ -1,0 +1,100 @@
+"""Snapshot and restore everything a diagnosis may touch: weights, grads, modes, optimizer, RNGs.
+
+A check is free to train the model, register hooks or flip modes; `restore` puts every bit back.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+_MODULE_INTERNALS = ("_parameters", "_buffers", "_modules")
+
+
+@dataclass
+class RngState:
+    python: Any
+    numpy: Any
+    torch_cpu: torch.Tensor
+    torch_cuda: list[torch.Tensor] | None
+
+    @classmethod
+    def capture(cls) -> RngState:
+        cuda_ready = torch.cuda.is_available() and torch.cuda.is_initialized()  # type: ignore[no-untyped-call]
+        cuda = torch.cuda.get_rng_state_all() if cuda_ready else None
+        return cls(random.getstate(), np.random.get_state(), torch.random.get_rng_state(), cuda)
+
+    def restore(self) -> None:
+        random.setstate(self.python)
+        np.random.set_state(self.numpy)
+        torch.random.set_rng_state(self.torch_cpu)
+        if self.torch_cuda is not None:
+            torch.cuda.set_rng_state_all(self.torch_cuda)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+class ModelState:
+    """A copy of one model's (and optionally one optimizer's) mutable state."""
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        with torch.no_grad():
+            self.parameters = {name: p.detach().clone() for name, p in model.named_parameters()}
+            self.buffers = {
+                name: b.detach().clone() for name, b in model.named_buffers() if isinstance(b, torch.Tensor)
+            }
+            self.grads = {
+                name: None if p.grad is None else p.grad.detach().clone() for name, p in model.named_parameters()
+            }
+        self.requires_grad = {name: p.requires_grad for name, p in model.named_parameters()}
+        self.devices = {name: p.device for name, p in model.named_parameters()}
+        self.attributes = [(module, _plain_attributes(module)) for module in model.modules()]
+        self.optimizer_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+
+    def restore(self) -> None:
+        for module, attributes in self.attributes:
+            current = vars(module)
+            for key in [k for k in current if k not in attributes and k not in _MODULE_INTERNALS]:
+                del current[key]
+            for key, value in attributes.items():
+                current[key] = copy.copy(value) if isinstance(value, dict) else value
+        with torch.no_grad():
+            for name, p in self.model.named_parameters():
+                if name in self.parameters:
+                    saved = self.parameters[name]
+                    if p.device != saved.device or p.shape != saved.shape:
+                        p.data = saved.clone()
+                    else:
+                        p.copy_(saved)
+                    p.requires_grad_(self.requires_grad[name])
+                    grad = self.grads[name]
+                    p.grad = None if grad is None else grad.clone()
+            for name, b in self.model.named_buffers():
+                if name in self.buffers:
+                    saved = self.buffers[name]
+                    if b.device != saved.device or b.shape != saved.shape:
+                        b.data = saved.clone()
+                    else:
+                        b.copy_(saved)
+        if self.optimizer is not None and self.optimizer_state is not None:
+            self.optimizer.load_state_dict(copy.deepcopy(self.optimizer_state))
+
+
+def _plain_attributes(module: torch.nn.Module) -> dict[str, Any]:
+    """A module's own attributes (mode flags, hook tables, cached hidden states), shallowly copied."""
+    return {
+        key: copy.copy(value) if isinstance(value, dict) else value
+        for key, value in vars(module).items()
+        if key not in _MODULE_INTERNALS
+    }
