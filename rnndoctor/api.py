@@ -31,6 +31,8 @@ def diagnose(
     ignore: tuple[str, ...] | list[str] = (),
     quick: bool = False,
     checks: dict[str, Any] | None = None,
+    check_timeout: float | None = None,
+    max_batches: int | None = None,
     progress: ProgressListener | None = None,
 ) -> Report:
     """Diagnose a training setup, from a config file or from live objects.
@@ -39,7 +41,13 @@ def diagnose(
     and the python/numpy/torch RNG states are restored before this returns or raises.
     Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
     """
-    overrides: dict[str, Any] = {"device": device, "seed": seed, "fail_on": fail_on}
+    overrides: dict[str, Any] = {
+        "device": device,
+        "seed": seed,
+        "fail_on": fail_on,
+        "check_timeout": check_timeout,
+        "max_batches": max_batches,
+    }
     if checks is not None:
         overrides["checks"] = checks
     if config is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.rules import get_rule
+from rnndoctor.rules.causes import explained_by
 
 if TYPE_CHECKING:
     from rnndoctor.session import Session
@@ -65,7 +66,7 @@ def make_finding(
         evidence=dict(evidence or {}),
         check=check,
         confidence=confidence,
-        explains=explains,
+        explains=tuple(dict.fromkeys(explained_by(rule.code) + tuple(explains))),
     )
 
 

@@ -18,8 +18,11 @@ from rnndoctor.batches import Batch, BatchFormatError, Sample, draw_sample, move
 from rnndoctor.loading import Loaded
 
 
-class CheckTimeout(Exception):
-    """The running check used up its time budget."""
+class CheckTimeout(BaseException):
+    """The running check used up its time budget.
+
+    A BaseException, so that an ``except Exception`` in the user's code cannot swallow it.
+    """
 
 
 class UserCodeError(Exception):

@@ -94,13 +94,9 @@ def task_of(ctx: CheckContext) -> Task:
 def class_ids(targets: torch.Tensor, task: Task, output_shape: tuple[int, ...] | None) -> np.ndarray:
     """Targets as a flat array of class ids, without ignored positions."""
     t = targets.detach()
-    if (
-        output_shape is not None
-        and tuple(t.shape) == output_shape
-        and t.dim() >= 2
-        and task.kind != "multi-label classification"
-    ):
-        t = t.argmax(dim=task.class_axis or 1)
+    axis = task.class_axis
+    if axis is not None and output_shape is not None and tuple(t.shape) == output_shape and t.shape[axis] > 1:
+        t = t.argmax(dim=axis)
     flat = t.reshape(-1)
     if flat.is_floating_point():
         flat = flat[torch.isfinite(flat)]
@@ -159,7 +155,7 @@ class LabelsCheck(Check):
         metrics.update(class_counts=counts, samples=int(ids.size), distinct_classes=len(counts))
 
         ctx.findings.extend(judge.judge_single_class(stats))
-        if task.kind != "language modelling":
+        if task.kind != "language modelling" and len(counts) <= int(options["max_classes"]):
             ctx.findings.extend(
                 judge.judge_imbalance(stats, float(options["imbalance_ratio"]), int(options["min_samples_per_class"]))
             )
@@ -382,6 +378,10 @@ class InputsCheck(Check):
             shape = tuple(inputs.shape)
             layout = layout_of(inputs, batch.size)
             tokens = not inputs.is_floating_point() and bool(tables)
+            if not inputs.is_floating_point() and not tables:
+                # Integer inputs without an embedding are ids the model encodes itself (one-hot, say),
+                # not measurements whose scale could be judged.
+                continue
             found = valid_lengths(batch, inputs, layout, pad if tokens else None)
             if found is not None and not isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence):
                 batch_lengths, source = found

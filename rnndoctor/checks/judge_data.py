@@ -99,7 +99,6 @@ def judge_single_class(stats: LabelStats, min_samples: int = 8) -> list[Finding]
             "threshold that puts every sample on one side.\n\n"
             "```python\nimport collections\nprint(collections.Counter(int(y) for _, y in train_dataset))\n```",
             {"class": label, "count": count, "distinct_classes": 1, "num_classes": classes, "task": stats.task_kind},
-            explains=("RD102", "RD307", "RD503", "RD504", "RD505", "RD506"),
         )
     ]
 
@@ -145,7 +144,6 @@ def judge_imbalance(stats: LabelStats, ratio_threshold: float, min_per_class: in
             },
             severity=severity,
             confidence=min(1.0, 0.5 + math.log10(ratio / ratio_threshold + 1)),
-            explains=("RD504",),
         )
     ]
 
@@ -187,7 +185,6 @@ def judge_class_range(stats: RangeStats) -> list[Finding]:
                 "targets": stats.total,
                 "one_based": one_based,
             },
-            explains=("RD307", "RD503"),
         )
     ]
 
@@ -229,7 +226,6 @@ def judge_label_shift(train: LabelStats, val: LabelStats, tvd_threshold: float, 
                 "train_distribution": dict(zip(classes, p_train, strict=False)),
                 "val_distribution": dict(zip(classes, p_val, strict=False)),
             },
-            explains=("RD601",),
         )
     ]
 
@@ -299,7 +295,6 @@ def judge_scales(stats: FeatureStats, max_abs_mean: float, max_std: float, std_r
                 "features": features,
                 "positions": stats.count,
             },
-            explains=("RD209", "RD403", "RD501", "RD503", "RD505"),
         )
     ]
 
@@ -396,7 +391,6 @@ def judge_token_range(
                 "out_of_range": out_of_range,
                 "tokens": total,
             },
-            explains=("RD503",),
         )
     ]
 
@@ -414,7 +408,6 @@ def judge_non_finite(name: str, nan: int, inf: int, total: int) -> list[Finding]
             "and fill or drop them before batching:\n\n"
             f"```python\nassert torch.isfinite({name}).all()\n{name} = torch.nan_to_num({name}, nan=0.0)\n```",
             {"where": name, "nan": nan, "inf": inf, "values": total},
-            explains=("RD401", "RD503", "RD505"),
         )
     ]
 
@@ -542,7 +535,6 @@ def judge_target_encoding(enc: TargetEncoding) -> list[Finding]:
                 "target_min": enc.min_value,
                 "target_max": enc.max_value,
             },
-            explains=("RD503", "RD505"),
         )
     ]
 

@@ -1,0 +1,41 @@
+"""Which pathologies explain which symptoms, so the ranking can put root causes first.
+
+Read as: a finding of the key's code, when present, accounts for findings of the listed codes.
+"""
+
+from __future__ import annotations
+
+EXPLAINS: dict[str, tuple[str, ...]] = {
+    "RD101": ("RD102", "RD307", "RD503", "RD504", "RD505", "RD506", "RD601"),
+    "RD103": ("RD307", "RD503", "RD505"),
+    "RD104": ("RD307", "RD503", "RD505"),
+    "RD105": ("RD307", "RD401", "RD503", "RD505"),
+    "RD106": ("RD209", "RD402", "RD403", "RD501", "RD503", "RD505"),
+    "RD109": ("RD503", "RD505"),
+    "RD110": ("RD601",),
+    "RD111": ("RD601",),
+    "RD201": ("RD503", "RD505"),
+    "RD202": ("RD207", "RD403", "RD503", "RD506"),
+    "RD203": ("RD403", "RD402"),
+    "RD204": ("RD401", "RD502"),
+    "RD206": ("RD306", "RD601"),
+    "RD208": ("RD401", "RD402", "RD403"),
+    "RD210": ("RD402", "RD503", "RD505", "RD506"),
+    "RD211": ("RD403",),
+    "RD212": ("RD401", "RD404"),
+    "RD213": ("RD210", "RD503", "RD505"),
+    "RD301": ("RD307", "RD503", "RD504"),
+    "RD302": ("RD307", "RD402", "RD503", "RD505"),
+    "RD303": ("RD307", "RD503"),
+    "RD304": ("RD307", "RD503", "RD504"),
+    "RD305": ("RD307", "RD503"),
+    "RD308": ("RD307", "RD503"),
+    "RD401": ("RD502", "RD503"),
+    "RD404": ("RD401", "RD502", "RD503"),
+    "RD501": ("RD503", "RD505"),
+    "RD502": ("RD401", "RD503"),
+}
+
+
+def explained_by(code: str) -> tuple[str, ...]:
+    return EXPLAINS.get(code, ())

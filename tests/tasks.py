@@ -1,0 +1,345 @@
+"""Small broken and healthy training setups that the tests run rnndoctor over.
+
+Each builder returns the keyword arguments of `rnndoctor.diagnose` (model, train_data, loss, ...).
+Data are made here, deterministic and tiny, so every setup runs in well under a second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+Setup = dict[str, Any]
+
+
+class SequenceClassifier(nn.Module):
+    def __init__(self, features: int = 4, hidden: int = 16, classes: int = 2, cell: str = "lstm") -> None:
+        super().__init__()
+        rnn = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell]
+        self.rnn = rnn(features, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+class TokenClassifier(nn.Module):
+    """Embeds token ids, packs by length, classifies from the final hidden state."""
+
+    def __init__(self, vocab: int = 50, classes: int = 3, hidden: int = 16, pad: int | None = 0) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 8, padding_idx=pad)
+        self.rnn = nn.GRU(8, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        e = self.embed(x)
+        if lengths is not None:
+            packed = nn.utils.rnn.pack_padded_sequence(e, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            _, h = self.rnn(packed)
+        else:
+            _, h = self.rnn(e)
+        return self.head(h[-1])
+
+
+class Tagger(nn.Module):
+    """Per-timestep tagger whose outputs are (N, C, T), as CrossEntropyLoss wants them."""
+
+    def __init__(self, vocab: int = 30, tags: int = 5, hidden: int = 16) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 8, padding_idx=0)
+        self.rnn = nn.LSTM(8, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, tags)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(x))
+        return self.head(out).permute(0, 2, 1)
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, vocab: int = 40, hidden: int = 16) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 8)
+        self.rnn = nn.LSTM(8, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, vocab)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(x))
+        return self.head(out)
+
+
+class Forecaster(nn.Module):
+    def __init__(self, features: int = 1, hidden: int = 16) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(features, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1]).squeeze(-1)
+
+
+def generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def loader(*tensors: torch.Tensor, batch_size: int = 32, shuffle: bool = True) -> DataLoader:
+    return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle, generator=generator(0))
+
+
+def drift_data(n: int = 512, classes: int = 2, seed: int = 0, steps: int = 12, features: int = 4):
+    g = generator(seed)
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = torch.randn(n, steps, features, generator=g)
+    x[:, :, 0] += (y.float() - (classes - 1) / 2)[:, None]
+    return x, y
+
+
+def classifier(**kwargs: Any) -> Setup:
+    torch.manual_seed(0)
+    classes = kwargs.pop("classes", 2)
+    x, y = drift_data(classes=classes)
+    setup: Setup = {
+        "model": SequenceClassifier(classes=classes),
+        "train_data": loader(x, y),
+        "loss": nn.CrossEntropyLoss(),
+    }
+    setup.update(kwargs)
+    return setup
+
+
+# -- healthy setups --------------------------------------------------------------------------------
+
+
+def healthy_classifier() -> Setup:
+    xv, yv = drift_data(n=256, seed=1)
+    return classifier(val_data=loader(xv, yv, shuffle=False))
+
+
+def healthy_multiclass_gru() -> Setup:
+    torch.manual_seed(0)
+    x, y = drift_data(classes=4)
+    return {"model": SequenceClassifier(classes=4, cell="gru"), "train_data": loader(x, y), "loss": "CrossEntropyLoss"}
+
+
+def padded_tokens(n: int = 256, vocab: int = 50, classes: int = 3, max_len: int = 12, min_len: int = 6, seed: int = 0):
+    g = generator(seed)
+    lengths = torch.randint(min_len, max_len + 1, (n,), generator=g)
+    x = torch.randint(1, vocab, (n, max_len), generator=g)
+    x[torch.arange(max_len)[None, :] >= lengths[:, None]] = 0
+    y = torch.randint(0, classes, (n,), generator=g)
+    return x, y, lengths
+
+
+def healthy_packed_tokens() -> Setup:
+    torch.manual_seed(0)
+    x, y, lengths = padded_tokens()
+    batches = [(x[i : i + 32], y[i : i + 32], lengths[i : i + 32]) for i in range(0, len(x), 32)]
+    return {"model": TokenClassifier(), "train_data": batches, "loss": nn.CrossEntropyLoss()}
+
+
+def healthy_tagger() -> Setup:
+    torch.manual_seed(0)
+    g = generator(0)
+    x, _, _ = padded_tokens(vocab=30)
+    tags = torch.randint(0, 5, x.shape, generator=g)
+    tags[x == 0] = -100
+    return {"model": Tagger(), "train_data": loader(x, tags), "loss": nn.CrossEntropyLoss(ignore_index=-100)}
+
+
+def lm_forward(model: nn.Module, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    tokens = batch[0]
+    logits = model(tokens[:, :-1])
+    return logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1)
+
+
+def healthy_language_model() -> Setup:
+    torch.manual_seed(0)
+    g = generator(0)
+    tokens = torch.randint(0, 40, (256, 16), generator=g)
+    return {
+        "model": LanguageModel(),
+        "train_data": loader(tokens),
+        "loss": nn.CrossEntropyLoss(),
+        "forward": lm_forward,
+    }
+
+
+def sine_windows(n: int = 256, steps: int = 24, seed: int = 0, scale: float = 1.0, offset: float = 0.0):
+    g = generator(seed)
+    phase = torch.rand(n, 1, generator=g) * 6.28
+    t = torch.arange(steps + 1)[None, :] * 0.3 + phase
+    series = torch.sin(t) * scale + offset
+    return series[:, :steps, None], series[:, steps]
+
+
+def healthy_regression() -> Setup:
+    torch.manual_seed(0)
+    x, y = sine_windows()
+    return {"model": Forecaster(), "train_data": loader(x, y), "loss": nn.MSELoss()}
+
+
+def healthy_multilabel() -> Setup:
+    torch.manual_seed(0)
+    g = generator(0)
+    x = torch.randn(256, 10, 4, generator=g)
+    y = (torch.rand(256, 3, generator=g) < 0.4).float()
+    return {"model": SequenceClassifier(classes=3), "train_data": loader(x, y), "loss": nn.BCEWithLogitsLoss()}
+
+
+def healthy_binary_bce() -> Setup:
+    torch.manual_seed(0)
+    x, y = drift_data()
+    return {
+        "model": SequenceClassifier(classes=1),
+        "train_data": loader(x, y.float()[:, None]),
+        "loss": nn.BCEWithLogitsLoss(),
+    }
+
+
+def healthy_time_first() -> Setup:
+    """An RNN with batch_first=False fed (T, N, F) batches: the layout must be read from the targets."""
+    torch.manual_seed(0)
+    x, y = drift_data()
+
+    class TimeFirst(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.LSTM(4, 16)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, seq: torch.Tensor) -> torch.Tensor:
+            _, (h, _) = self.rnn(seq)
+            return self.head(h[-1])
+
+    batches = [(x[i : i + 32].transpose(0, 1).contiguous(), y[i : i + 32]) for i in range(0, 512, 32)]
+    return {"model": TimeFirst(), "train_data": batches, "loss": nn.CrossEntropyLoss()}
+
+
+def healthy_sorted_dataset() -> Setup:
+    """A dataset sorted by label behind an unshuffled loader: sampling must not see only class 0."""
+    x, y = drift_data(n=2048)
+    order = torch.argsort(y, stable=True)
+    return classifier(train_data=loader(x[order], y[order], shuffle=False))
+
+
+HEALTHY = {
+    "classifier": healthy_classifier,
+    "multiclass_gru": healthy_multiclass_gru,
+    "packed_tokens": healthy_packed_tokens,
+    "tagger_ignore_index": healthy_tagger,
+    "language_model": healthy_language_model,
+    "regression": healthy_regression,
+    "multilabel": healthy_multilabel,
+    "binary_bce": healthy_binary_bce,
+    "time_first": healthy_time_first,
+    "sorted_dataset": healthy_sorted_dataset,
+}
+
+
+# -- broken setups: one per data code ---------------------------------------------------------------
+
+
+def single_class() -> Setup:
+    x, y = drift_data()
+    return classifier(train_data=loader(x, torch.zeros_like(y)))
+
+
+def imbalanced() -> Setup:
+    g = generator(3)
+    x, _ = drift_data(n=1024)
+    y = (torch.rand(1024, generator=g) < 0.04).long()
+    return classifier(train_data=loader(x, y))
+
+
+def one_based_labels() -> Setup:
+    x, y = drift_data(classes=3)
+    return classifier(classes=3, train_data=loader(x, y + 1))
+
+
+def float_class_ids() -> Setup:
+    x, y = drift_data()
+    return classifier(train_data=loader(x, y.float()))
+
+
+def integer_bce_targets() -> Setup:
+    setup = healthy_binary_bce()
+    x, y = drift_data()
+    setup["train_data"] = loader(x, y[:, None])
+    return setup
+
+
+def one_hot_long_targets() -> Setup:
+    x, y = drift_data(classes=3)
+    return classifier(classes=3, train_data=loader(x, nn.functional.one_hot(y, 3)))
+
+
+def nan_inputs() -> Setup:
+    x, y = drift_data()
+    x[5, 3, 1] = float("nan")
+    x[100, 0, 2] = float("inf")
+    return classifier(train_data=loader(x, y, shuffle=False))
+
+
+def unscaled_inputs() -> Setup:
+    x, y = sine_windows(scale=40.0, offset=300.0)
+    return {"model": Forecaster(), "train_data": loader(x, y), "loss": nn.MSELoss()}
+
+
+def disparate_scales() -> Setup:
+    x, y = drift_data()
+    x[:, :, 1] *= 1e-2
+    x[:, :, 2] *= 20
+    return classifier(train_data=loader(x, y))
+
+
+def constant_feature() -> Setup:
+    x, y = drift_data()
+    x[:, :, 3] = 1.0
+    return classifier(train_data=loader(x, y))
+
+
+def mostly_padding() -> Setup:
+    torch.manual_seed(0)
+    x, y, lengths = padded_tokens(max_len=60, min_len=2)
+    x[:, 10:] = 0
+    lengths = lengths.clamp(max=10)
+    batches = [(x[i : i + 32], y[i : i + 32], lengths[i : i + 32]) for i in range(0, len(x), 32)]
+    return {"model": TokenClassifier(), "train_data": batches, "loss": nn.CrossEntropyLoss()}
+
+
+def tokens_beyond_embedding() -> Setup:
+    torch.manual_seed(0)
+    x, y, lengths = padded_tokens(vocab=60)
+    batches = [(x[i : i + 32], y[i : i + 32], lengths[i : i + 32]) for i in range(0, len(x), 32)]
+    return {"model": TokenClassifier(vocab=50), "train_data": batches, "loss": nn.CrossEntropyLoss()}
+
+
+def label_shift() -> Setup:
+    xv, _ = drift_data(n=256, seed=1)
+    yv = (torch.rand(256, generator=generator(5)) < 0.9).long()
+    return classifier(val_data=loader(xv, yv))
+
+
+def leaked_validation() -> Setup:
+    x, y = drift_data()
+    return classifier(val_data=loader(x[:128].clone(), y[:128].clone(), shuffle=False))
+
+
+BROKEN = {
+    "RD101": single_class,
+    "RD102": imbalanced,
+    "RD103": one_based_labels,
+    "RD104": float_class_ids,
+    "RD105": nan_inputs,
+    "RD106": unscaled_inputs,
+    "RD107": constant_feature,
+    "RD108": mostly_padding,
+    "RD109": tokens_beyond_embedding,
+    "RD110": label_shift,
+    "RD111": leaked_validation,
+}

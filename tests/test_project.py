@@ -1,0 +1,43 @@
+"""The project's own promises: README set-up commands, CI script, examples runnable from anywhere."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rnndoctor import diagnose
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def setup_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)\n```", section, re.S)
+
+
+def test_readme_starts_with_exactly_two_setup_commands() -> None:
+    commands = setup_commands()
+    assert len(commands) == 2
+    assert all("\n" not in c for c in commands)
+    assert "rnndoctor check examples/" in commands[0]
+    assert "pytest" in commands[1]
+    assert all("torch==2.13.0" in c for c in commands), "a CPU machine must never pull CUDA wheels"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert setup_commands()[1] in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [("healthy_lstm", []), ("label_collapse", ["RD101"]), ("imbalanced", ["RD102"]), ("stock_prices", ["RD106"])],
+)
+def test_examples_run_from_any_directory(
+    example: str, expected: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = diagnose(ROOT / "examples" / example / "config.yaml")
+    assert [f.code for f in report.findings] == expected
