@@ -227,7 +227,45 @@ def healthy_sorted_dataset() -> Setup:
     return classifier(train_data=loader(x[order], y[order], shuffle=False))
 
 
+class PackedClassifier(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, packed: nn.utils.rnn.PackedSequence) -> torch.Tensor:
+        _, h = self.rnn(packed)
+        return self.head(h[-1])
+
+
+def healthy_packed_float_inputs() -> Setup:
+    """Batches whose inputs are already PackedSequence objects."""
+    torch.manual_seed(0)
+    x, y = drift_data(n=256)
+    lengths = torch.randint(4, 13, (256,), generator=generator(2))
+    batches = []
+    for i in range(0, 256, 32):
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x[i : i + 32], lengths[i : i + 32], batch_first=True, enforce_sorted=False
+        )
+        batches.append((packed, y[i : i + 32]))
+    return {"model": PackedClassifier(), "train_data": batches, "loss": nn.CrossEntropyLoss()}
+
+
+def casting_forward(model: nn.Module, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    inputs, labels = batch
+    return model(inputs), labels.long()
+
+
+def healthy_forward_casts_targets() -> Setup:
+    """Float labels in the loader are fine when the user's forward casts them before the loss."""
+    x, y = drift_data()
+    return classifier(train_data=loader(x, y.float()), forward=casting_forward)
+
+
 HEALTHY = {
+    "packed_float_inputs": healthy_packed_float_inputs,
+    "forward_casts_targets": healthy_forward_casts_targets,
     "classifier": healthy_classifier,
     "multiclass_gru": healthy_multiclass_gru,
     "packed_tokens": healthy_packed_tokens,

@@ -165,3 +165,33 @@ def test_rank_orders_severity_then_causes_then_confidence() -> None:
     ordered = rank([info, symptom, warning, cause])
     assert [f.code for f in ordered] == ["RD101", "RD504", "RD102", "RD107"]
     assert len(rank([info, make_finding("RD107", "constant", "fix")])) == 1
+
+
+class InterruptingCheck(Check):
+    name = "test_interrupt"
+    codes = ("RD105",)
+    cost = 5
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_prints_the_partial_report_and_exits_130() -> None:
+    from click.testing import CliRunner
+
+    from rnndoctor.cli import cli
+    from tests.test_project import ROOT
+
+    register(InterruptingCheck)
+    try:
+        result = CliRunner().invoke(
+            cli, ["check", str(ROOT / "examples/label_collapse/config.yaml"), "--format", "json", "--no-progress"]
+        )
+    finally:
+        _REGISTRY.pop(InterruptingCheck.name, None)
+    assert result.exit_code == 130
+    import json
+
+    doc = json.loads(result.stdout)
+    assert doc["interrupted"] is True
+    assert [f["code"] for f in doc["findings"]] == ["RD101"], "checks that ran before Ctrl-C keep their findings"

@@ -51,11 +51,15 @@ def reference_forward(ctx: CheckContext) -> Forward | None:
 
 
 def targets_of(session: Session, split: str) -> list[torch.Tensor]:
-    """The sampled targets of a split, on the CPU, as the loss would see them."""
-    if session.unpackable(split):
-        return [t.detach().cpu() for t in (b.targets for b in session.batches(split)) if isinstance(t, torch.Tensor)]
+    """The sampled targets of a split, on the CPU, as the loss would see them.
+
+    With a custom ``forward`` the targets are what it returns (it may flatten or cast them), which
+    costs a forward pass per batch, so fewer batches are read.
+    """
     if session.forward_fn is None:
-        raise SkipCheck("batches are not (inputs, targets[, lengths]) tuples or dicts and no forward function is set")
+        if not session.unpackable(split):
+            raise SkipCheck("batches are not (inputs, targets[, lengths]) tuples or dicts and no forward is set")
+        return [t.detach().cpu() for t in (b.targets for b in session.batches(split)) if isinstance(t, torch.Tensor)]
     targets = []
     for raw in session.sample(split).batches[:MAX_TARGET_BATCHES_VIA_FORWARD]:
         result = session.forward(raw)
@@ -400,6 +404,9 @@ class InputsCheck(Check):
             nan += int(torch.isnan(values).sum())
             inf += int(torch.isinf(values).sum())
             total += values.numel()
+            if isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence):
+                features.add(values.reshape(values.shape[0], -1))
+                continue
             features.add(
                 valid_rows(values, layout, found[0] if found and isinstance(batch.inputs, torch.Tensor) else None)
             )
