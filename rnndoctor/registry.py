@@ -25,21 +25,9 @@ class CheckContext:
     check_name: str
     findings: list[Finding] = field(default_factory=list)
 
-    def report(
-        self,
-        code: str,
-        message: str,
-        fix: str,
-        evidence: dict[str, Any] | None = None,
-        *,
-        severity: Severity | None = None,
-        confidence: float = 1.0,
-        explains: tuple[str, ...] = (),
-    ) -> Finding:
-        finding = make_finding(
-            code, message, fix, evidence, severity=severity, confidence=confidence, explains=explains
-        )
-        finding.check = self.check_name
+    def report(self, code: str, message: str, fix: str, evidence: dict[str, Any] | None = None, **how: Any) -> Finding:
+        """Add a finding from this check; ``how`` takes make_finding's severity/confidence/explains."""
+        finding = make_finding(code, message, fix, evidence, check=self.check_name, **how)
         self.findings.append(finding)
         return finding
 

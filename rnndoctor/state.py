@@ -58,7 +58,6 @@ class ModelState:
                 name: None if p.grad is None else p.grad.detach().clone() for name, p in model.named_parameters()
             }
         self.requires_grad = {name: p.requires_grad for name, p in model.named_parameters()}
-        self.devices = {name: p.device for name, p in model.named_parameters()}
         self.attributes = [(module, _plain_attributes(module)) for module in model.modules()]
         self.optimizer_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
 
@@ -72,23 +71,24 @@ class ModelState:
         with torch.no_grad():
             for name, p in self.model.named_parameters():
                 if name in self.parameters:
-                    saved = self.parameters[name]
-                    if p.device != saved.device or p.shape != saved.shape:
-                        p.data = saved.clone()
-                    else:
-                        p.copy_(saved)
+                    _copy_into(p, self.parameters[name])
                     p.requires_grad_(self.requires_grad[name])
                     grad = self.grads[name]
                     p.grad = None if grad is None else grad.clone()
             for name, b in self.model.named_buffers():
                 if name in self.buffers:
-                    saved = self.buffers[name]
-                    if b.device != saved.device or b.shape != saved.shape:
-                        b.data = saved.clone()
-                    else:
-                        b.copy_(saved)
+                    _copy_into(b, self.buffers[name])
         if self.optimizer is not None and self.optimizer_state is not None:
             self.optimizer.load_state_dict(copy.deepcopy(self.optimizer_state))
+
+
+def _copy_into(tensor: torch.Tensor, saved: torch.Tensor) -> None:
+    """Write ``saved`` back in place (keeping the object the optimizer holds), or rebind its data
+    when a check moved or reshaped it."""
+    if tensor.device != saved.device or tensor.shape != saved.shape:
+        tensor.data = saved.clone()
+    else:
+        tensor.copy_(saved)
 
 
 def _plain_attributes(module: torch.nn.Module) -> dict[str, Any]:
