@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -63,7 +64,7 @@ def cli() -> None:
 
 
 @cli.command(cls=_CheckCommand)
-@click.argument("config", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("config", type=click.Path(path_type=str))
 @click.option(
     "--format",
     "fmt",
@@ -114,16 +115,19 @@ def check(
 
         progress = RichProgress()
     try:
-        report = diagnose(
-            config,
-            device=device,
-            seed=seed,
-            fail_on=fail_on,
-            select=_split(select),
-            ignore=_split(ignore),
-            quick=quick,
-            progress=progress,
-        )
+        selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
+        # The user's own print() calls must not end up inside a JSON or JUnit document on stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            report = diagnose(
+                config,
+                device=device,
+                seed=seed,
+                fail_on=fail_on,
+                select=selected,
+                ignore=ignored,
+                quick=quick,
+                progress=progress,
+            )
     except SetupError as exc:
         _fail(str(exc), debug, exc)
         return
@@ -135,7 +139,10 @@ def check(
         return
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if output:
-        Path(output).write_text(render(report, fmt), encoding="utf-8")
+        try:
+            Path(output).write_text(render(report, fmt), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"--output {output}: cannot write the report: {exc.strerror or exc}", debug, exc)
         if fmt != Format.TEXT.value:
             click.echo(render(report, Format.TEXT, color=color), nl=False)
         click.echo(f"rnndoctor: {fmt} report written to {output}", err=True)
@@ -144,8 +151,13 @@ def check(
     sys.exit(report.exit_code)
 
 
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(code.strip().upper() for value in values for code in value.split(",") if code.strip())
+def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
+    """Codes and prefixes from repeated or comma-separated options; anything else is a setup error."""
+    codes = tuple(code.strip().upper() for value in values for code in value.split(",") if code.strip())
+    for code in codes:
+        if not _CODE_TOKEN.match(code):
+            raise SetupError(f"{option} {code}: not a code or code prefix (RD102, RD1, ...)")
+    return codes
 
 
 @cli.command()

@@ -90,20 +90,41 @@ PATTERNS: tuple[CrashPattern, ...] = (
 )
 
 
-def diagnose_crash(stage: str, error: BaseException, check: str = "") -> Finding | None:
-    """The finding for a crash of the user's code at ``stage``, or None when the cause is unknown."""
+def diagnose_crash(stage: str, error: BaseException, check: str = "") -> Finding:
+    """The finding for a crash of the user's code at ``stage``: a known cause, or RD001 quoting the error."""
     text = f"{type(error).__name__}: {error}"
+    evidence = {"stage": stage, "error": first_line(text), "exception": type(error).__name__, "at": user_frame(error)}
     for pattern in PATTERNS:
         if stage in pattern.stages and pattern.pattern.search(text):
             return make_finding(
                 pattern.code,
                 f"The {_stage_words(stage)} raised an error: {pattern.cause}. {first_line(text)}",
                 pattern.fix,
-                {"stage": stage, "error": first_line(text), "exception": type(error).__name__, "at": user_frame(error)},
+                evidence,
                 confidence=0.9,
                 check=check,
             )
-    return None
+    where = f" at {evidence['at']}" if evidence["at"] else ""
+    return make_finding(
+        "RD001",
+        f"The {_stage_words(stage)} raised {first_line(text)}{where}. Checks that need this stage could not run.",
+        f"Reproduce it on one batch (`batch = next(iter(train_loader))`) and fix the line{where or ' that raised'}.",
+        evidence,
+        confidence=0.6,
+        check=check,
+    )
+
+
+def unusable_data_finding(cause: str, check: str = "") -> Finding:
+    """RD002: the data gives no batch a check could use."""
+    return make_finding(
+        "RD002",
+        f"No usable training batches: {cause}.",
+        "Make the loader yield (inputs, targets) or (inputs, targets, lengths) tuples, or dicts with those keys; "
+        "for another layout give `forward: steps.py:forward_batch` (a fn(model, batch) -> (outputs, targets)).",
+        {"cause": cause},
+        check=check,
+    )
 
 
 def _stage_words(stage: str) -> str:
@@ -112,4 +133,6 @@ def _stage_words(stage: str) -> str:
         "loss": "loss function",
         "backward": "backward pass",
         "train_step": "training step",
+        "train_data": "training data loader",
+        "val_data": "validation data loader",
     }.get(stage, stage.replace("_", " "))

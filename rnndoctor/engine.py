@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rnndoctor.crashes import diagnose_crash
+from rnndoctor.crashes import diagnose_crash, unusable_data_finding
 from rnndoctor.findings import CheckResult, CheckStatus, Finding, Severity
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
 from rnndoctor.rules import codes_matching
-from rnndoctor.session import CheckTimeout, Session, UserCodeError
+from rnndoctor.session import CheckTimeout, Session, UnusableData, UserCodeError
 from rnndoctor.state import ModelState, seed_everything
 from rnndoctor.tracebacks import first_line
 
@@ -140,16 +140,15 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
         status = CheckStatus.ERRORED
         outcome = Outcome(detail=f"stopped after its {timeout:g} s time budget (raise check_timeout to allow more)")
     except UserCodeError as exc:
-        finding = diagnose_crash(exc.stage, exc.original, check.name)
-        if finding is not None:
-            ctx.findings.append(finding)
-            status = CheckStatus.FOUND
-            outcome = Outcome(detail=f"the user's {exc.stage} raised: {first_line(exc.original)}")
-        else:
-            status = CheckStatus.ERRORED
-            outcome = Outcome(
-                detail=f"the user's {exc.stage} raised {type(exc.original).__name__}: {first_line(exc.original)}"
-            )
+        ctx.findings.append(diagnose_crash(exc.stage, exc.original, check.name))
+        status = CheckStatus.FOUND
+        outcome = Outcome(
+            detail=f"the user's {exc.stage} raised {type(exc.original).__name__}: {first_line(exc.original)}"
+        )
+    except UnusableData as exc:
+        ctx.findings.append(unusable_data_finding(str(exc), check.name))
+        status = CheckStatus.FOUND
+        outcome = Outcome(detail=str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the diagnosis
         status = CheckStatus.ERRORED
         outcome = Outcome(detail=f"internal error in check '{check.name}': {type(exc).__name__}: {first_line(exc)}")

@@ -160,6 +160,7 @@ class Loader:
     def _import(self, key: str, module_part: str) -> ModuleType:
         if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
             return self._import_file(key, module_part)
+        self._forget_foreign_module(module_part)
         try:
             return importlib.import_module(module_part)
         except ModuleNotFoundError as exc:
@@ -168,6 +169,23 @@ class Loader:
             raise self.error(key, f"importing '{module_part}' failed: {type(exc).__name__}: {first_line(exc)}") from exc
         except Exception as exc:
             raise self.error(key, f"importing '{module_part}' failed: {type(exc).__name__}: {first_line(exc)}") from exc
+
+    def _forget_foreign_module(self, dotted: str) -> None:
+        """Drop an already imported module of the same name that lives outside this config's folder.
+
+        Two projects may both have a ``models.py``; in one process (the Python API, a notebook, a test
+        suite) the second config must get its own, not the first one's cached in ``sys.modules``.
+        """
+        top = dotted.split(".")[0]
+        base = self.config.base_dir
+        if not ((base / f"{top}.py").is_file() or (base / top).is_dir()):
+            return
+        loaded = sys.modules.get(top)
+        origin = getattr(loaded, "__file__", None)
+        if loaded is None or origin is None or Path(origin).resolve().is_relative_to(base.resolve()):
+            return
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
 
     def _import_file(self, key: str, relative: str) -> ModuleType:
         path = (self.config.base_dir / relative).resolve()
@@ -252,4 +270,5 @@ def _accepts(func: Any, name: str) -> bool:
 def _describe(obj: Any) -> str:
     if obj is None:
         return "None"
-    return f"a {type(obj).__module__}.{type(obj).__qualname__}".replace("a builtins.", "a ")
+    name = f"{type(obj).__module__}.{type(obj).__qualname__}".removeprefix("builtins.")
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"

@@ -34,6 +34,10 @@ class UserCodeError(Exception):
         super().__init__(f"{stage}: {type(original).__name__}: {original}")
 
 
+class UnusableData(Exception):
+    """The data yields nothing a check can use (no batches, or an unsupported batch layout)."""
+
+
 @dataclass
 class Forward:
     """Outputs and targets of one batch, exactly as they go into the loss."""
@@ -99,7 +103,8 @@ class Session:
             except Exception as exc:
                 raise UserCodeError(f"{split}_data", exc) from exc
             if not self._samples[split].batches:
-                raise UserCodeError(f"{split}_data", ValueError(f"the {split} data yielded no batches"))
+                del self._samples[split]
+                raise UnusableData(f"the {split} data yielded no batches")
         return self._samples[split]
 
     def batches(self, split: str = "train", limit: int | None = None) -> list[Batch]:
@@ -107,11 +112,15 @@ class Session:
         raws = self.sample(split).batches
         if limit is not None:
             raws = raws[:limit]
-        return [unpack(raw) for raw in raws]
+        try:
+            return [unpack(raw) for raw in raws]
+        except BatchFormatError as exc:
+            raise UnusableData(f"{split} batches: {exc}") from exc
 
     def unpackable(self, split: str = "train") -> bool:
+        """Whether the split's batches follow the contract's layouts (raises UnusableData when empty)."""
         try:
-            self.batches(split, limit=1)
+            unpack(self.sample(split).batches[0])
         except BatchFormatError:
             return False
         return True
@@ -135,7 +144,10 @@ class Session:
                         TypeError(f"the forward function must return (outputs, targets), got {type(result).__name__}"),
                     )
                 return Forward(result[0], result[1], None)
-            batch = unpack(batch_on_device)
+            try:
+                batch = unpack(batch_on_device)
+            except BatchFormatError as exc:
+                raise UnusableData(f"batches: {exc}") from exc
             args = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
             try:
                 outputs = first_output(self.model(*args))

@@ -11,7 +11,7 @@ import pytest
 
 from rnndoctor.config import VALID_KEYS, load_config, load_defaults, read_yaml
 from rnndoctor.docgen import INDEX_NAME, main, write_rule_pages
-from rnndoctor.rules import Rule, all_rules
+from rnndoctor.rules import Rule, all_rules, get_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "configs" / "template.yaml"
@@ -148,7 +148,7 @@ def test_stale_pages_are_removed_and_main_writes(tmp_path: Path) -> None:
     assert main([str(tmp_path)]) == 0
     assert not (tmp_path / "RD999.md").exists()
     assert (tmp_path / "notes.md").read_text(encoding="utf-8") == "keep"
-    assert (tmp_path / "RD101.md").read_text(encoding="utf-8") == all_rules()[0].to_markdown()
+    assert (tmp_path / "RD101.md").read_text(encoding="utf-8") == get_rule("RD101").to_markdown()
 
 
 # --- (d) every rule is fully documented --------------------------------------------------------------

@@ -42,11 +42,7 @@ def reference_forward(ctx: CheckContext) -> Forward | None:
     except UserCodeError as exc:
         if not session.notes.get("reference_crash_reported"):
             session.notes["reference_crash_reported"] = True
-            finding = diagnose_crash(exc.stage, exc.original, ctx.check_name)
-            if finding is not None:
-                ctx.findings.append(finding)
-            else:
-                session.notes["reference_crash"] = f"{exc.stage}: {type(exc.original).__name__}: {exc.original}"
+            ctx.findings.append(diagnose_crash(exc.stage, exc.original, ctx.check_name))
         return None
 
 
@@ -57,8 +53,6 @@ def targets_of(session: Session, split: str) -> list[torch.Tensor]:
     costs a forward pass per batch, so fewer batches are read.
     """
     if session.forward_fn is None:
-        if not session.unpackable(split):
-            raise SkipCheck("batches are not (inputs, targets[, lengths]) tuples or dicts and no forward is set")
         return [t.detach().cpu() for t in (b.targets for b in session.batches(split)) if isinstance(t, torch.Tensor)]
     targets = []
     for raw in session.sample(split).batches[:MAX_TARGET_BATCHES_VIA_FORWARD]:
@@ -353,7 +347,7 @@ class InputsCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        if not session.unpackable("train"):
+        if not session.unpackable("train") and session.forward_fn is not None:
             raise SkipCheck(
                 "batches are not (inputs, targets[, lengths]) tuples or dicts; input checks need that layout"
             )

@@ -86,6 +86,7 @@ class Rule:
 
 
 _FAMILIES = {
+    "RD0": "setup",
     "RD1": "data",
     "RD2": "model structure",
     "RD3": "loss and targets",
