@@ -119,7 +119,7 @@ def unusable_data_finding(cause: str, check: str = "") -> Finding:
     """RD002: the data gives no batch a check could use."""
     return make_finding(
         "RD002",
-        f"No usable training batches: {cause}.",
+        f"No usable batches: {cause}. Nothing can be trained or checked on this data.",
         "Make the loader yield (inputs, targets) or (inputs, targets, lengths) tuples, or dicts with those keys; "
         "for another layout give `forward: steps.py:forward_batch` (a fn(model, batch) -> (outputs, targets)).",
         {"cause": cause},

@@ -79,6 +79,7 @@ class Session:
         self.backward_passes = 0
         self.deadline: float | None = None
         self._samples: dict[str, Sample] = {}
+        self._sampling_errors: dict[str, Exception] = {}
         self._reference: Forward | None = None
         self.notes: dict[str, Any] = {}
         """Facts one check learns that later checks may use (e.g. an unsafe batch)."""
@@ -91,6 +92,8 @@ class Session:
     # -- data ----------------------------------------------------------------------------------
     def sample(self, split: str = "train") -> Sample:
         """The cached sample of a split's batches, drawn once per run at most ``max_batches`` long."""
+        if split in self._sampling_errors:
+            raise self._sampling_errors[split]
         if split not in self._samples:
             data = self.train_data if split == "train" else self.val_data
             if data is None:
@@ -101,10 +104,13 @@ class Session:
             except CheckTimeout:
                 raise
             except Exception as exc:
-                raise UserCodeError(f"{split}_data", exc) from exc
+                # A loader may be a one-shot generator: remember the failure instead of drawing again.
+                self._sampling_errors[split] = UserCodeError(f"{split}_data", exc)
+                raise self._sampling_errors[split] from exc
             if not self._samples[split].batches:
                 del self._samples[split]
-                raise UnusableData(f"the {split} data yielded no batches")
+                self._sampling_errors[split] = UnusableData(f"the {split} data yielded no batches")
+                raise self._sampling_errors[split]
         return self._samples[split]
 
     def batches(self, split: str = "train", limit: int | None = None) -> list[Batch]:
