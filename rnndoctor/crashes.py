@@ -75,14 +75,17 @@ PATTERNS: tuple[CrashPattern, ...] = (
     ),
     CrashPattern(
         "RD305",
-        _p(r"expected target size|expected input batch_size"),
+        _p(r"expected target size"),
         ("loss",),
         "the loss reads the class scores from the wrong axis",
         "Put the class axis second for per-timestep losses: `loss_fn(logits.permute(0, 2, 1), targets)`.",
     ),
     CrashPattern(
         "RD304",
-        _p(r"target size .* must be the same as input size|must match the size of tensor|size mismatch"),
+        _p(
+            r"target size .* must be the same as input size|must match the size of tensor|size mismatch"
+            r"|expected input batch_size"
+        ),
         ("loss",),
         "the outputs and targets have different shapes",
         "Make outputs and targets the same shape, e.g. `outputs.squeeze(-1)` for one output per sample.",
@@ -96,7 +99,7 @@ def diagnose_crash(stage: str, error: BaseException, check: str = "") -> Finding
     evidence = {"stage": stage, "error": first_line(text), "exception": type(error).__name__, "at": user_frame(error)}
     for pattern in PATTERNS:
         if stage in pattern.stages and pattern.pattern.search(text):
-            return make_finding(
+            finding = make_finding(
                 pattern.code,
                 f"The {_stage_words(stage)} raised an error: {pattern.cause}. {first_line(text)}",
                 pattern.fix,
@@ -104,8 +107,10 @@ def diagnose_crash(stage: str, error: BaseException, check: str = "") -> Finding
                 confidence=0.9,
                 check=check,
             )
+            finding.from_crash = True
+            return finding
     where = f" at {evidence['at']}" if evidence["at"] else ""
-    return make_finding(
+    finding = make_finding(
         "RD001",
         f"The {_stage_words(stage)} raised {first_line(text)}{where}. Checks that need this stage could not run.",
         f"Reproduce it on one batch (`batch = next(iter(train_loader))`) and fix the line{where or ' that raised'}.",
@@ -113,6 +118,8 @@ def diagnose_crash(stage: str, error: BaseException, check: str = "") -> Finding
         confidence=0.6,
         check=check,
     )
+    finding.from_crash = True
+    return finding
 
 
 def unusable_data_finding(cause: str, check: str = "") -> Finding:

@@ -11,6 +11,7 @@ import contextlib
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -131,8 +132,10 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     started = time.perf_counter()
     status = CheckStatus.PASSED
     outcome = Outcome()
+    caught: list[warnings.WarningMessage] = []
     try:
-        with _time_budget(session, timeout):
+        with _time_budget(session, timeout), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             outcome = check.run(ctx)
     except SkipCheck as exc:
         status, outcome = CheckStatus.SKIPPED, Outcome(detail=str(exc))
@@ -155,6 +158,9 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     if ctx.findings and status is CheckStatus.PASSED:
         status = CheckStatus.FOUND
     metrics = dict(outcome.metrics)
+    if caught:
+        # Warnings torch raised on the user's setup are evidence, not noise for the terminal.
+        metrics["warnings"] = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))[:5]
     metrics.setdefault("forward_passes", session.forward_passes - passes_before[0])
     metrics.setdefault("backward_passes", session.backward_passes - passes_before[1])
     return CheckResult(check.name, status, time.perf_counter() - started, outcome.detail, metrics, check.cost)
@@ -189,13 +195,15 @@ def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[F
     """Order findings: worst severity first; within it, root causes before the symptoms they
     explain, then the most confident, then those from the cheapest check."""
     costs = costs or {}
+    measured = {f.code for f in findings if not f.from_crash}
     unique: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     for finding in findings:
-        identity = (finding.code, finding.message)
-        if identity not in seen:
-            seen.add(identity)
-            unique.append(finding)
+        identity = (finding.code, finding.message if not finding.from_crash else "")
+        if (finding.from_crash and finding.code in measured) or identity in seen:
+            continue
+        seen.add(identity)
+        unique.append(finding)
     present = {f.code for f in unique}
     explained = {code for f in unique for code in f.explains if code in present and code != f.code}
 

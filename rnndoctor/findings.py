@@ -69,6 +69,8 @@ class Finding:
     """How sure the judge is that this is the real cause, from 0 to 1; used for ranking."""
     explains: tuple[str, ...] = ()
     """Codes of symptoms this finding accounts for, so a ranker can put it above them."""
+    from_crash: bool = False
+    """Derived from an exception's message rather than measured; a measured finding of the same code wins."""
 
     def to_dict(self) -> dict[str, Any]:
         return {

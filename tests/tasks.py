@@ -381,3 +381,262 @@ BROKEN = {
     "RD110": label_shift,
     "RD111": leaked_validation,
 }
+
+
+# -- broken setups: model structure and loss --------------------------------------------------------
+
+
+def wrong_input_size() -> Setup:
+    return classifier(model=SequenceClassifier(features=7))
+
+
+class TimeMajorLSTM(nn.Module):
+    """batch_first=False, but fed the loader's (N, T, F) batches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[-1])
+
+
+def swapped_axes() -> Setup:
+    return classifier(model=TimeMajorLSTM())
+
+
+def vanilla_long() -> Setup:
+    torch.manual_seed(0)
+    x, y = drift_data(n=128, steps=240)
+    return {"model": SequenceClassifier(cell="rnn"), "train_data": loader(x, y), "loss": nn.CrossEntropyLoss()}
+
+
+def relu_rnn() -> Setup:
+    torch.manual_seed(0)
+    model = SequenceClassifier(cell="rnn")
+    model.rnn = nn.RNN(4, 16, batch_first=True, nonlinearity="relu")
+    return classifier(model=model)
+
+
+def useless_dropout() -> Setup:
+    torch.manual_seed(0)
+    model = SequenceClassifier()
+    model.rnn = nn.LSTM(4, 16, batch_first=True, dropout=0.3)
+    return classifier(model=model)
+
+
+def exploding_recurrent_init() -> Setup:
+    torch.manual_seed(0)
+    model = SequenceClassifier(hidden=64)
+    nn.init.normal_(model.rnn.weight_hh_l0, std=1.0)
+    return classifier(model=model)
+
+
+class StatefulLSTM(nn.Module):
+    """Carries its hidden state across batches without detaching it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+        self.hidden: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.hidden is not None and self.hidden[0].shape[1] != x.shape[0]:
+            self.hidden = None
+        out, self.hidden = self.rnn(x, self.hidden)
+        return self.head(out[:, -1])
+
+
+def carried_hidden_state() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=StatefulLSTM())
+
+
+class ListOfLayers(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = [nn.LSTM(4, 16, batch_first=True), nn.LSTM(16, 16, batch_first=True)]
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x, _ = layer(x)
+        return self.head(x[:, -1])
+
+
+def unregistered_layers() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=ListOfLayers())
+
+
+def mse_on_one_hot() -> Setup:
+    x, y = drift_data(classes=3)
+    return classifier(classes=3, train_data=loader(x, nn.functional.one_hot(y, 3).float()), loss=nn.MSELoss())
+
+
+class SoftmaxClassifier(SequenceClassifier):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(super().forward(x), dim=-1)
+
+
+def double_softmax() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=SoftmaxClassifier(classes=3), classes=3)
+
+
+def nll_on_raw_scores() -> Setup:
+    return classifier(classes=3, loss=nn.NLLLoss())
+
+
+def unsqueezed_regression() -> Setup:
+    setup = healthy_regression()
+
+    class NoSqueeze(Forecaster):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+
+    torch.manual_seed(0)
+    setup["model"] = NoSqueeze()
+    return setup
+
+
+class UnpermutedTagger(Tagger):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(x))
+        return self.head(out)
+
+
+def class_axis_silent() -> Setup:
+    """(N, T, C) logits with T == C: CrossEntropyLoss raises nothing and trains on scrambled targets."""
+    torch.manual_seed(0)
+    g = generator(0)
+    x = torch.randint(1, 30, (256, 5), generator=g)
+    tags = torch.randint(0, 5, (256, 5), generator=g)
+    return {"model": UnpermutedTagger(tags=5), "train_data": loader(x, tags), "loss": nn.CrossEntropyLoss()}
+
+
+def class_axis_crash() -> Setup:
+    setup = healthy_tagger()
+    torch.manual_seed(0)
+    setup["model"] = UnpermutedTagger()
+    return setup
+
+
+def padded_targets_scored() -> Setup:
+    setup = healthy_tagger()
+    g = generator(1)
+    xs, _, _ = padded_tokens(vocab=30)
+    tags = torch.randint(1, 5, xs.shape, generator=g)
+    tags[xs == 0] = 0
+    setup["train_data"] = loader(xs, tags)
+    setup["loss"] = nn.CrossEntropyLoss()
+    return setup
+
+
+def huge_initial_logits() -> Setup:
+    torch.manual_seed(0)
+    model = SequenceClassifier(classes=4)
+    with torch.no_grad():
+        model.head.weight.mul_(60)
+    x, y = drift_data(classes=4)
+    return {"model": model, "train_data": loader(x, y), "loss": nn.CrossEntropyLoss()}
+
+
+def bce_on_one_hot() -> Setup:
+    x, y = drift_data(classes=3)
+    return classifier(classes=3, train_data=loader(x, nn.functional.one_hot(y, 3).float()), loss=nn.BCEWithLogitsLoss())
+
+
+BROKEN_MODEL_AND_LOSS = {
+    "RD201": wrong_input_size,
+    "RD202": swapped_axes,
+    "RD203": vanilla_long,
+    "RD204": relu_rnn,
+    "RD205": useless_dropout,
+    "RD208": exploding_recurrent_init,
+    "RD212": carried_hidden_state,
+    "RD213": unregistered_layers,
+    "RD301": mse_on_one_hot,
+    "RD302": double_softmax,
+    "RD303": nll_on_raw_scores,
+    "RD304": unsqueezed_regression,
+    "RD305": class_axis_silent,
+    "RD306": padded_targets_scored,
+    "RD307": huge_initial_logits,
+    "RD308": bce_on_one_hot,
+}
+
+
+# -- healthy variants that resemble the broken ones -------------------------------------------------
+
+
+class DetachingStatefulLSTM(StatefulLSTM):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.hidden is not None and self.hidden[0].shape[1] == x.shape[0]:
+            self.hidden = (self.hidden[0].detach(), self.hidden[1].detach())
+        else:
+            self.hidden = None
+        out, self.hidden = self.rnn(x, self.hidden)
+        return self.head(out[:, -1])
+
+
+class LogSoftmaxClassifier(SequenceClassifier):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(super().forward(x), dim=-1)
+
+
+class SigmoidClassifier(SequenceClassifier):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(super().forward(x)).squeeze(-1)
+
+
+class LogSoftmaxTagger(Tagger):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(super().forward(x), dim=1)
+
+
+def healthy_detached_state() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=DetachingStatefulLSTM())
+
+
+def healthy_nll_on_log_softmax() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=LogSoftmaxClassifier(classes=3), classes=3, loss=nn.NLLLoss())
+
+
+def healthy_bce_on_sigmoid() -> Setup:
+    torch.manual_seed(0)
+    x, y = drift_data()
+    return {"model": SigmoidClassifier(classes=1), "train_data": loader(x, y.float()), "loss": nn.BCELoss()}
+
+
+def healthy_nll_tagger() -> Setup:
+    setup = healthy_tagger()
+    torch.manual_seed(0)
+    setup["model"] = LogSoftmaxTagger()
+    setup["loss"] = nn.NLLLoss(ignore_index=-100)
+    return setup
+
+
+def healthy_square_tagger() -> Setup:
+    """T == C with the class axis correctly permuted: must not be mistaken for RD305."""
+    setup = class_axis_silent()
+    torch.manual_seed(0)
+    setup["model"] = Tagger(tags=5)
+    return setup
+
+
+HEALTHY.update(
+    {
+        "detached_state": healthy_detached_state,
+        "nll_on_log_softmax": healthy_nll_on_log_softmax,
+        "bce_on_sigmoid": healthy_bce_on_sigmoid,
+        "nll_tagger": healthy_nll_tagger,
+        "square_tagger": healthy_square_tagger,
+    }
+)

@@ -142,8 +142,21 @@ def test_a_crash_in_user_code_becomes_a_finding() -> None:
     report = diagnose(**tasks.classifier(model=WrongInput()))
     codes = [f.code for f in report.findings]
     assert "RD201" in codes
-    crash = next(f for f in report.findings if f.code == "RD201")
-    assert "input_size" in crash.evidence["error"]
+    (finding,) = [f for f in report.findings if f.code == "RD201"]
+    assert (finding.evidence["input_size"], finding.evidence["received_features"]) == (7, 4)
+    assert report.exit_code == 1
+
+
+def test_an_unknown_crash_is_quoted_with_the_users_line() -> None:
+    class Broken(tasks.SequenceClassifier):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise ValueError("cannot reshape the frobnicator")
+
+    report = diagnose(**tasks.classifier(model=Broken()))
+    finding = report.findings[0]
+    assert finding.code == "RD001"
+    assert "frobnicator" in finding.evidence["error"]
+    assert finding.evidence["at"].startswith("test_state_and_engine.py:")
     assert report.exit_code == 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-FAMILIES = ("rnndoctor.checks.data",)
+FAMILIES = ("rnndoctor.checks.data", "rnndoctor.checks.loss", "rnndoctor.checks.structure")
 
 
 def load_all() -> None:

@@ -1,0 +1,383 @@
+"""Pure judgements of the loss/target checks (RD301-RD308): measured numbers in, findings out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rnndoctor.findings import Finding, Severity
+from rnndoctor.registry import make_finding
+
+CLASS_LIKE_MAX_VALUES = 20
+"""Integer targets with at most this many distinct values look like class ids (RD301)."""
+
+
+@dataclass
+class LossMeasurement:
+    """What the outputs, targets and loss of one batch look like."""
+
+    loss: str
+    family: str
+    output_shape: tuple[int, ...]
+    target_shape: tuple[int, ...]
+    target_is_float: bool
+    target_integer_valued: bool
+    target_values: list[float] = field(default_factory=list)
+    """Distinct target values, when there are few (at most CLASS_LIKE_MAX_VALUES + 1)."""
+    target_one_hot: bool = False
+    output_min: float = 0.0
+    output_max: float = 0.0
+    rows_are_probabilities: bool = False
+    """Along the loss's class axis: every value in [0, 1] and every row summing to 1."""
+    rows_are_log_probabilities: bool = False
+    """Along the loss's class axis: logsumexp of every row is 0."""
+    last_axis_log_probabilities: bool = False
+    """The same along the outputs' last axis (where a model's log_softmax(dim=-1) puts them)."""
+    last_op: str = ""
+    loss_value: float | None = None
+    loss_error: str | None = None
+    num_classes: int | None = None
+    label_entropy: float | None = None
+    target_mean: float | None = None
+    target_variance: float | None = None
+    class_axis_gradient_balance: float | None = None
+    """|sum of dLoss/dHead along the head's feature axis| relative to its magnitude: ~0 when the loss's
+    class axis is the one the model's last layer produces."""
+    head_feature_axis: int | None = None
+    head_name: str = ""
+    padded_positions: int = 0
+    padded_scored: int = 0
+    ignore_index: int | None = None
+
+
+def judge_regression_on_classes(m: LossMeasurement) -> list[Finding]:
+    """RD301: a regression loss on targets that are class ids or one-hot rows."""
+    if m.family != "regression" or not m.target_integer_valued:
+        return []
+    values = m.target_values
+    if not values or len(values) > CLASS_LIKE_MAX_VALUES or len(values) < 2:
+        return []
+    per_sample = len(m.target_shape) == 1 or (len(m.target_shape) == 2 and m.target_shape[-1] == 1)
+    binary = set(values) <= {0.0, 1.0} and per_sample
+    one_hot = m.target_one_hot and m.output_shape == m.target_shape
+    many_outputs = len(m.output_shape) >= 2 and m.output_shape[-1] > 1 and m.output_shape != m.target_shape
+    if not (one_hot or many_outputs or binary):
+        return []
+    if one_hot:
+        cause = f"the targets are one-hot rows over {m.target_shape[-1]} classes"
+    elif many_outputs:
+        cause = f"the model outputs {m.output_shape[-1]} scores per sample and the targets are class ids"
+    else:
+        cause = "the targets are 0/1 labels"
+    severity = Severity.WARNING if (binary and not one_hot and not many_outputs) else None
+    return [
+        make_finding(
+            "RD301",
+            f"{m.loss} is a regression loss, but {cause} (values {_values(values)}). Squared error on class ids "
+            "treats class 2 as 'twice' class 1 and gives weak, saturating gradients for probabilities, so "
+            "accuracy plateaus.",
+            "Use a classification loss on raw scores:\n\n```python\nloss_fn = nn.CrossEntropyLoss()"
+            "          # outputs (N, C) logits, targets (N,) int64 ids\n"
+            "# for 0/1 labels: nn.BCEWithLogitsLoss() with float targets of the outputs' shape\n```",
+            {
+                "loss": m.loss,
+                "target_values": values[:CLASS_LIKE_MAX_VALUES],
+                "output_shape": list(m.output_shape),
+                "target_shape": list(m.target_shape),
+            },
+            severity=severity,
+            confidence=0.8 if severity is None else 0.5,
+        )
+    ]
+
+
+def judge_probabilities_into_logit_loss(m: LossMeasurement) -> list[Finding]:
+    """RD302: softmax-ed rows into CrossEntropyLoss, or sigmoid-ed values into BCEWithLogitsLoss."""
+    if m.loss == "CrossEntropyLoss" and m.rows_are_probabilities:
+        what, fix_line = "rows that are already probabilities (each in [0, 1], summing to 1)", "softmax"
+    elif m.loss == "BCEWithLogitsLoss" and (m.last_op.startswith("Sigmoid") or _open_unit_interval(m)):
+        what, fix_line = f"values already squashed into [{m.output_min:.3g}, {m.output_max:.3g}]", "sigmoid"
+    else:
+        return []
+    floor = None
+    if m.loss == "CrossEntropyLoss" and m.num_classes:
+        c = m.num_classes
+        floor = -math.log(math.e / (math.e + c - 1))
+    message = (
+        f"{m.loss} applies {'log-softmax' if fix_line == 'softmax' else 'a sigmoid'} itself, but the model "
+        f"already outputs {what} (last operation: {m.last_op or 'unknown'}). The {fix_line} is applied twice: "
+        "gradients shrink, and the loss cannot go below a floor"
+        + (f" of {floor:.3f} for {m.num_classes} classes" if floor is not None else "")
+        + " even when every prediction is right."
+    )
+    return [
+        make_finding(
+            "RD302",
+            message,
+            f"Return raw scores from forward and let the loss apply the {fix_line}; apply it yourself only "
+            "when you need probabilities at inference:\n\n```python\n"
+            f"return self.head(h)            # not torch.{fix_line}(self.head(h), ...)\n"
+            f"probs = torch.{fix_line}(model(x){', dim=-1' if fix_line == 'softmax' else ''})"
+            "  # at inference only\n```",
+            {
+                "loss": m.loss,
+                "output_min": m.output_min,
+                "output_max": m.output_max,
+                "last_op": m.last_op,
+                "loss_floor": floor,
+            },
+        )
+    ]
+
+
+def judge_scores_into_probability_loss(m: LossMeasurement) -> list[Finding]:
+    """RD303: BCELoss on unbounded outputs, NLLLoss on outputs that are not log-probabilities."""
+    if m.loss == "BCELoss" and (m.output_min < 0 or m.output_max > 1):
+        return [
+            make_finding(
+                "RD303",
+                f"BCELoss expects probabilities in [0, 1], but the outputs span {m.output_min:.3g} to "
+                f"{m.output_max:.3g}: they are raw scores. BCELoss raises on them (or, after clamping, "
+                "trains on nonsense).",
+                "Use the loss that takes raw scores (it is also numerically stabler):\n\n"
+                "```python\nloss_fn = nn.BCEWithLogitsLoss()\n```",
+                {"loss": m.loss, "output_min": m.output_min, "output_max": m.output_max},
+            )
+        ]
+    if m.loss == "NLLLoss" and not m.rows_are_log_probabilities and not _log_probabilities_on_wrong_axis(m):
+        if m.rows_are_probabilities:
+            cause = (
+                "they are probabilities (softmax), so the loss is minus a probability: it goes negative and "
+                "stops near -1 without learning the log-likelihood"
+            )
+        else:
+            cause = "they are raw scores, so the loss is unbounded below and rewards ever larger scores"
+        return [
+            make_finding(
+                "RD303",
+                f"NLLLoss expects log-probabilities (log_softmax outputs), but {cause}"
+                + (f" (loss at initialization {m.loss_value:.4g})." if m.loss_value is not None else "."),
+                "Either end the model with log_softmax, or keep raw scores and use CrossEntropyLoss:\n\n"
+                "```python\nreturn torch.log_softmax(self.head(h), dim=-1)   # with nn.NLLLoss()\n"
+                "# or: return self.head(h) with nn.CrossEntropyLoss()\n```",
+                {
+                    "loss": m.loss,
+                    "output_min": m.output_min,
+                    "output_max": m.output_max,
+                    "probabilities": m.rows_are_probabilities,
+                    "loss_value": m.loss_value,
+                },
+            )
+        ]
+    return []
+
+
+def judge_broadcast(m: LossMeasurement) -> list[Finding]:
+    """RD304: an element-wise loss on outputs and targets of different shapes."""
+    if m.family not in ("regression", "binary") or m.output_shape == m.target_shape:
+        return []
+    broadcast = _broadcast_shape(m.output_shape, m.target_shape)
+    if broadcast is None or m.family == "binary":
+        detail = "the loss requires equal shapes and raises"
+    else:
+        detail = (
+            f"they broadcast silently to {list(broadcast)}: every output is compared with every target of "
+            "the batch, so the loss trains the model to predict the batch mean"
+        )
+    squeeze = _squeeze_hint(m.output_shape, m.target_shape)
+    return [
+        make_finding(
+            "RD304",
+            f"{m.loss} gets outputs of shape {list(m.output_shape)} and targets of shape "
+            f"{list(m.target_shape)}: {detail}.",
+            f"Make the shapes equal before the loss:\n\n```python\n{squeeze}\n```",
+            {
+                "loss": m.loss,
+                "output_shape": list(m.output_shape),
+                "target_shape": list(m.target_shape),
+                "broadcast_shape": list(broadcast) if broadcast is not None else None,
+            },
+            explains=("RD307", "RD503"),
+        )
+    ]
+
+
+def judge_class_axis(m: LossMeasurement, balance_tolerance: float) -> list[Finding]:
+    """RD305: a per-timestep class-index loss reads classes from an axis other than the one the last
+    layer produces. The gradient of the loss w.r.t. its class scores sums to zero along the class axis,
+    so a non-zero sum along the head's feature axis means the two axes differ."""
+    if m.family != "index" or len(m.output_shape) < 3:
+        return []
+    shape_mismatch = m.loss_error is not None and tuple(m.output_shape[:-1]) == tuple(m.target_shape)
+    gradient_says = m.class_axis_gradient_balance is not None and m.class_axis_gradient_balance > balance_tolerance
+    if not (shape_mismatch or gradient_says or _log_probabilities_on_wrong_axis(m)):
+        return []
+    n, second, last = m.output_shape[0], m.output_shape[1], m.output_shape[-1]
+    silent = m.loss_error is None
+    message = (
+        f"{m.loss} reads classes from axis 1 of its input, but the outputs are {list(m.output_shape)} "
+        f"(batch, time, classes) with targets {list(m.target_shape)}: the loss treats the {second} time "
+        f"steps as classes and the {last} class scores as time steps."
+    )
+    if silent:
+        measured = (
+            f"the loss's gradient does not sum to zero along the head's output axis (imbalance "
+            f"{m.class_axis_gradient_balance:.2g})"
+            if gradient_says
+            else "the outputs are log-probabilities along the last axis, not along axis 1"
+        )
+        message += (
+            f" Because time steps and classes are both {second}, nothing raises: the model trains on "
+            f"scrambled targets. (Measured: {measured}.)"
+        )
+    else:
+        message += f" The loss raises: {m.loss_error}"
+    return [
+        make_finding(
+            "RD305",
+            message,
+            "Move the class axis to position 1 (or flatten time into the batch):\n\n```python\n"
+            "loss = loss_fn(logits.permute(0, 2, 1), targets)        # (N, C, T) vs (N, T)\n"
+            "# or: loss_fn(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))\n```",
+            {
+                "loss": m.loss,
+                "output_shape": list(m.output_shape),
+                "target_shape": list(m.target_shape),
+                "gradient_imbalance": m.class_axis_gradient_balance,
+                "head": m.head_name,
+                "silent": silent,
+                "batch": n,
+            },
+        )
+    ]
+
+
+def judge_padding_scored(m: LossMeasurement, max_share: float) -> list[Finding]:
+    """RD306: targets at padded positions that the loss does not ignore."""
+    if m.padded_positions == 0 or m.padded_scored == 0:
+        return []
+    share = m.padded_scored / max(m.padded_positions, 1)
+    if share <= max_share:
+        return []
+    ignore = f"ignore_index={m.ignore_index}" if m.ignore_index is not None else "no ignore_index"
+    return [
+        make_finding(
+            "RD306",
+            f"{m.padded_scored} of {m.padded_positions} padded time steps have real targets that {m.loss} "
+            f"({ignore}) scores. The model is trained to predict padding, which inflates accuracy and pulls "
+            "the hidden state toward the padding pattern.",
+            "Mark padded targets with the loss's ignore_index (or mask the per-step loss):\n\n```python\n"
+            "mask = torch.arange(T)[None, :] >= lengths[:, None]\ntargets[mask] = -100\n"
+            "loss_fn = nn.CrossEntropyLoss(ignore_index=-100)\n```",
+            {
+                "padded_positions": m.padded_positions,
+                "padded_scored": m.padded_scored,
+                "ignore_index": m.ignore_index,
+                "loss": m.loss,
+            },
+        )
+    ]
+
+
+def judge_initial_loss(m: LossMeasurement, ratio: float, margin: float, regression_ratio: float) -> list[Finding]:
+    """RD307: loss at initialization far above chance level.
+
+    Chance is ln C for a class-index loss (a uniform prediction), ln 2 per label for a binary loss: the
+    loss must exceed ``ratio`` times it and by at least ``margin`` nats. For regression, chance is the
+    loss of predicting the targets' mean (their variance for squared error, their std for absolute
+    error), and the loss must exceed ``regression_ratio`` times it.
+    """
+    if m.loss_value is None or not math.isfinite(m.loss_value):
+        return []
+    chance, basis = _chance(m)
+    if chance is None or chance <= 0:
+        return []
+    if m.family == "regression":
+        if m.loss_value < chance * regression_ratio:
+            return []
+    elif m.loss_value < chance * ratio or m.loss_value - chance < margin:
+        return []
+    if m.family == "regression":
+        advice = (
+            "The model starts far from the targets' scale: standardize the targets (and invert the scaling "
+            "at prediction time):\n\n```python\ny_mean, y_std = train_y.mean(), train_y.std()\n"
+            "loss = loss_fn(model(x), (y - y_mean) / y_std)\n```"
+        )
+    else:
+        advice = (
+            "Bring the logits to a small scale at initialization: normalize the inputs and start the output "
+            "layer small:\n\n```python\nnn.init.zeros_(model.head.bias)\n"
+            "nn.init.normal_(model.head.weight, std=0.01)\n```"
+        )
+    return [
+        make_finding(
+            "RD307",
+            f"The loss at initialization is {m.loss_value:.4g}, {m.loss_value / chance:.1f}x the chance level "
+            f"of {chance:.4g} ({basis}). The first updates go into shrinking oversized outputs instead of "
+            "learning the task, and the large early gradients can destabilize training.",
+            advice,
+            {"initial_loss": m.loss_value, "chance_loss": chance, "basis": basis, "ratio": m.loss_value / chance},
+        )
+    ]
+
+
+def judge_multilabel_on_single_label(m: LossMeasurement) -> list[Finding]:
+    """RD308: BCE on rows that are one-hot over mutually exclusive classes."""
+    if m.family != "binary" or not m.target_one_hot or len(m.target_shape) < 2 or m.target_shape[-1] < 2:
+        return []
+    classes = m.target_shape[-1]
+    return [
+        make_finding(
+            "RD308",
+            f"{m.loss} scores each of the {classes} outputs as an independent yes/no label, but every target "
+            "row is one-hot: exactly one class is true. The outputs are not pushed to compete, so "
+            "predictions may mark several classes or none.",
+            "Use a single-label loss on class ids:\n\n```python\nloss_fn = nn.CrossEntropyLoss()\n"
+            "loss = loss_fn(logits, targets.argmax(dim=1))\n```",
+            {"loss": m.loss, "classes": classes, "target_shape": list(m.target_shape)},
+        )
+    ]
+
+
+def _chance(m: LossMeasurement) -> tuple[float | None, str]:
+    if m.family == "index" and m.num_classes and m.num_classes > 1:
+        return math.log(m.num_classes), f"ln {m.num_classes}, a uniform prediction"
+    if m.family == "binary":
+        return math.log(2), "ln 2 per label"
+    if m.family == "regression" and m.target_variance is not None and m.target_variance > 0:
+        if m.loss == "MSELoss":
+            return m.target_variance, "the target variance: the error of always predicting the mean"
+        if m.loss in ("L1Loss", "SmoothL1Loss", "HuberLoss"):
+            return math.sqrt(m.target_variance), "the target standard deviation"
+    return None, ""
+
+
+def _log_probabilities_on_wrong_axis(m: LossMeasurement) -> bool:
+    return len(m.output_shape) >= 3 and m.last_axis_log_probabilities and not m.rows_are_log_probabilities
+
+
+def _open_unit_interval(m: LossMeasurement) -> bool:
+    """Strictly inside (0, 1), as a sigmoid's outputs are; a ReLU's exact zeros do not count."""
+    return m.output_min > 0.0 and m.output_max < 1.0 and not m.last_op.startswith(("Relu", "Clamp"))
+
+
+def _values(values: list[float]) -> str:
+    shown = ", ".join(f"{v:g}" for v in values[:8])
+    return "{" + shown + (", ..." if len(values) > 8 else "") + "}"
+
+
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    result = []
+    for x, y in zip(reversed((1,) * (len(b) - len(a)) + a), reversed((1,) * (len(a) - len(b)) + b), strict=True):
+        if x != y and 1 not in (x, y):
+            return None
+        result.append(max(x, y))
+    return tuple(reversed(result))
+
+
+def _squeeze_hint(output_shape: tuple[int, ...], target_shape: tuple[int, ...]) -> str:
+    if len(output_shape) == len(target_shape) + 1 and output_shape[-1] == 1:
+        return "outputs = model(x).squeeze(-1)          # (N, 1) -> (N,)\nloss = loss_fn(outputs, targets)"
+    if len(target_shape) == len(output_shape) + 1 and target_shape[-1] == 1:
+        return "loss = loss_fn(outputs, targets.squeeze(-1))   # targets (N, 1) -> (N,)"
+    return "assert outputs.shape == targets.shape, (outputs.shape, targets.shape)"

@@ -1,0 +1,208 @@
+"""Loss/target compatibility (RD301-RD308), measured on one real batch before any training.
+
+One forward pass in training mode and at most one backward pass (to the last layer's output only):
+what the outputs look like along the loss's class axis, what the targets look like, the loss at
+initialization, and which axis the loss's gradient treats as classes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from rnndoctor.checks import judge_loss as judge
+from rnndoctor.checks.data import layout_of, padding_id, valid_lengths
+from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.session import Forward, Session, UserCodeError
+from rnndoctor.task import class_axis_and_count, is_one_hot, loss_family, loss_ignore_index
+from rnndoctor.tracebacks import first_line
+
+PROBABILITY_TOLERANCE = 1e-3
+"""How far from 1 a row may sum (and logsumexp from 0) and still count as (log-)probabilities."""
+
+
+class HeadRecorder:
+    """Forward hooks that remember the output of the last module with parameters to run."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.name = ""
+        self.output: torch.Tensor | None = None
+        self.handles = [
+            module.register_forward_hook(self._hook(name))
+            for name, module in model.named_modules()
+            if any(True for _ in module.parameters(recurse=False))
+        ]
+
+    def _hook(self, name: str) -> Any:
+        def hook(module: torch.nn.Module, args: Any, output: Any) -> None:
+            if isinstance(output, torch.Tensor) and output.requires_grad:
+                self.name, self.output = name, output
+
+        return hook
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def measure(session: Session, raw: Any) -> tuple[judge.LossMeasurement, UserCodeError | None]:
+    """Measure one batch; the loss's own error, if it raised, is returned rather than raised."""
+    session.model.train()
+    recorder = HeadRecorder(session.model)
+    try:
+        forward = session.forward(raw, grad=True)
+    finally:
+        recorder.remove()
+    outputs, targets = forward.outputs, forward.targets
+    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        raise SkipCheck("the model's outputs or the targets are not tensors")
+    loss_name = session.loss_name
+    family = loss_family(loss_name)
+    out = outputs.detach().double()
+    finite = out[torch.isfinite(out)]
+    axis = 1 if family == "index" and out.dim() >= 2 else -1
+    t = targets.detach()
+    t_float = t.double()
+    integer_valued = bool(t.numel()) and bool(torch.equal(t_float, t_float.round()))
+    distinct = torch.unique(t_float)
+    _, classes = class_axis_and_count(outputs.detach(), t) if family == "index" else (None, None)
+    m = judge.LossMeasurement(
+        loss=loss_name,
+        family=family,
+        output_shape=tuple(outputs.shape),
+        target_shape=tuple(targets.shape),
+        target_is_float=t.is_floating_point(),
+        target_integer_valued=integer_valued,
+        target_values=[float(v) for v in distinct[: judge.CLASS_LIKE_MAX_VALUES + 1]],
+        target_one_hot=t.dim() >= 2 and is_one_hot(t, dim=-1),
+        output_min=float(finite.min()) if finite.numel() else math.nan,
+        output_max=float(finite.max()) if finite.numel() else math.nan,
+        rows_are_probabilities=_probability_rows(out, axis),
+        rows_are_log_probabilities=_log_probability_rows(out, axis),
+        last_axis_log_probabilities=_log_probability_rows(out, -1),
+        last_op=type(outputs.grad_fn).__name__ if outputs.grad_fn is not None else "",
+        num_classes=classes,
+        ignore_index=loss_ignore_index(session.loss_fn),
+        head_name=recorder.name,
+    )
+    _add_target_moments(m, session)
+    _add_padding(m, forward, session)
+    try:
+        loss = session.loss(outputs, targets)
+    except UserCodeError as exc:
+        m.loss_error = first_line(exc.original)
+        return m, exc
+    m.loss_value = float(loss.detach().double().mean()) if loss.numel() else None
+    head = recorder.output
+    if family == "index" and outputs.dim() >= 3 and head is not None and loss.requires_grad and loss.numel() == 1:
+        session.backward_passes += 1
+        (grad,) = torch.autograd.grad(loss, head, allow_unused=True)
+        if grad is not None:
+            g = grad.detach().double()
+            magnitude = float(g.abs().sum())
+            if magnitude > 0:
+                m.class_axis_gradient_balance = float(g.sum(dim=-1).abs().sum()) / magnitude
+    return m, None
+
+
+def _probability_rows(out: torch.Tensor, axis: int) -> bool:
+    if out.dim() < 2 or out.shape[axis] < 2 or not bool(torch.isfinite(out).all()):
+        return False
+    in_range = bool(((out >= -PROBABILITY_TOLERANCE) & (out <= 1 + PROBABILITY_TOLERANCE)).all())
+    return in_range and bool(((out.sum(dim=axis) - 1).abs() < PROBABILITY_TOLERANCE).all())
+
+
+def _log_probability_rows(out: torch.Tensor, axis: int) -> bool:
+    if out.dim() < 2 or out.shape[axis] < 2 or not bool(torch.isfinite(out).all()):
+        return False
+    return bool((out.logsumexp(dim=axis).abs() < PROBABILITY_TOLERANCE).all())
+
+
+def _add_target_moments(m: judge.LossMeasurement, session: Session) -> None:
+    if m.family != "regression":
+        return
+    values = []
+    if session.forward_fn is None and session.unpackable("train"):
+        values = [b.targets.detach().double().reshape(-1) for b in session.batches("train")]
+        values = [v for v in values if isinstance(v, torch.Tensor)]
+    if not values:
+        return
+    flat = torch.cat(values)
+    flat = flat[torch.isfinite(flat)]
+    if flat.numel() > 1:
+        m.target_mean, m.target_variance = float(flat.mean()), float(flat.var())
+
+
+def _add_padding(m: judge.LossMeasurement, forward: Forward, session: Session) -> None:
+    """Count padded time steps whose targets the loss would score (per-timestep targets only)."""
+    batch = forward.batch
+    targets = forward.targets
+    if batch is None or not isinstance(batch.inputs, torch.Tensor) or targets.dim() != 2:
+        return
+    inputs = batch.inputs.detach().cpu()
+    layout = layout_of(inputs, batch.size)
+    if layout.batch_axis != 0:
+        return
+    found = valid_lengths(batch, inputs, layout, padding_id(session.model) if not inputs.is_floating_point() else None)
+    if found is None or tuple(targets.shape) != tuple(inputs.shape[:2]):
+        return
+    lengths, _ = found
+    steps = targets.shape[1]
+    padded = torch.arange(steps)[None, :] >= torch.tensor(lengths)[:, None]
+    if m.family == "index":
+        scored = padded & (targets.detach().cpu() != (m.ignore_index if m.ignore_index is not None else -(10**9)))
+    elif m.family in ("binary", "regression") and getattr(session.loss_fn, "reduction", "mean") != "none":
+        scored = padded
+    else:
+        return
+    m.padded_positions = int(padded.sum())
+    m.padded_scored = int(scored.sum())
+
+
+@register
+class LossCheck(Check):
+    name = "loss"
+    codes = ("RD301", "RD302", "RD303", "RD304", "RD305", "RD306", "RD307", "RD308")
+    cost = 3
+    description = "loss/target compatibility on one real batch"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        session = ctx.session
+        if session.notes.get("unsafe_inputs"):
+            raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
+        options = ctx.options
+        m, loss_error = measure(session, session.sample("train").batches[0])
+        findings = [
+            *judge.judge_class_axis(m, float(options["class_axis_balance"])),
+            *judge.judge_broadcast(m),
+            *judge.judge_probabilities_into_logit_loss(m),
+            *judge.judge_scores_into_probability_loss(m),
+            *judge.judge_regression_on_classes(m),
+            *judge.judge_multilabel_on_single_label(m),
+            *judge.judge_padding_scored(m, float(options["max_padded_scored_share"])),
+        ]
+        if not findings:
+            findings = judge.judge_initial_loss(
+                m,
+                float(options["initial_loss_ratio"]),
+                float(options["initial_loss_margin"]),
+                float(options["regression_initial_ratio"]),
+            )
+        ctx.findings.extend(findings)
+        if loss_error is not None and not findings:
+            raise loss_error
+        metrics = {
+            "loss": m.loss,
+            "initial_loss": m.loss_value,
+            "output_shape": list(m.output_shape),
+            "target_shape": list(m.target_shape),
+            "output_range": [m.output_min, m.output_max],
+            "last_op": m.last_op,
+            "class_axis_gradient_balance": m.class_axis_gradient_balance,
+        }
+        value = f"{m.loss_value:.4g}" if m.loss_value is not None else "not computed"
+        return Outcome(
+            f"{m.loss} on outputs {list(m.output_shape)} and targets {list(m.target_shape)}: loss {value}", metrics
+        )

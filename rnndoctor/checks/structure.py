@@ -1,0 +1,245 @@
+"""Model-structure checks (RD201-RD205, RD208, RD212, RD213) from the module tree and real forwards.
+
+Declared settings are read from the modules; what each recurrent layer actually receives is recorded
+by forward pre-hooks during one forward pass, stopped at the first mismatch so the numbers, not torch's
+crash, explain it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnndoctor.checks import judge_structure as judge
+from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.session import Session, UserCodeError
+
+GATES = {"LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n"), "RNN": ("h",)}
+
+
+class _StopForward(Exception):
+    """Raised from a pre-hook to stop a forward pass whose input was already found wrong."""
+
+
+def recurrent_layers(model: nn.Module) -> list[tuple[str, nn.RNNBase]]:
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+
+
+def describe_layer(name: str, module: nn.RNNBase, max_hidden: int) -> judge.RnnLayer:
+    kind = type(module).__name__ if type(module).__name__ in GATES else _base_kind(module)
+    layer = judge.RnnLayer(
+        name=name or "<model>",
+        kind=kind,
+        input_size=int(module.input_size),
+        hidden_size=int(module.hidden_size),
+        num_layers=int(module.num_layers),
+        batch_first=bool(module.batch_first),
+        bidirectional=bool(module.bidirectional),
+        dropout=float(module.dropout),
+        nonlinearity=str(getattr(module, "nonlinearity", "tanh")),
+    )
+    if module.hidden_size <= max_hidden:
+        layer.spectral_radius = spectral_radii(module, kind)
+    return layer
+
+
+def _base_kind(module: nn.RNNBase) -> str:
+    mode = str(getattr(module, "mode", ""))
+    return {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+
+
+def spectral_radii(module: nn.RNNBase, kind: str) -> dict[str, float]:
+    """Largest |eigenvalue| of each gate's hidden-to-hidden block of every layer and direction."""
+    radii = {}
+    gates = GATES.get(kind, ("h",))
+    with torch.no_grad():
+        for name, weight in module.named_parameters():
+            if not name.startswith("weight_hh") or weight.dim() != 2:
+                continue
+            w = weight.detach().to("cpu", torch.float64)
+            hidden = w.shape[1]
+            for index, gate in enumerate(gates):
+                block = w[index * hidden : (index + 1) * hidden]
+                if block.shape[0] != block.shape[1]:
+                    continue
+                radii[f"{name}[{gate}]"] = float(torch.linalg.eigvals(block).abs().max())
+    return radii
+
+
+class InputRecorder:
+    """Pre-hooks recording what each recurrent layer receives; stops the pass at a size mismatch."""
+
+    def __init__(self, layers: list[tuple[str, nn.RNNBase]], described: dict[str, judge.RnnLayer]) -> None:
+        self.described = described
+        self.order: list[str] = []
+        self.handles = [module.register_forward_pre_hook(self._hook(name)) for name, module in layers]
+
+    def _hook(self, name: str) -> Any:
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
+            layer = self.described[name or "<model>"]
+            if not args or layer.name in self.order:
+                return
+            self.order.append(layer.name)
+            x = args[0]
+            if isinstance(x, nn.utils.rnn.PackedSequence):
+                layer.packed = True
+                layer.received_features = int(x.data.shape[-1])
+                layer.received_shape = tuple(x.data.shape)
+                layer.steps = int(x.batch_sizes.numel())
+            elif isinstance(x, torch.Tensor):
+                layer.received_shape = tuple(x.shape)
+                layer.received_features = int(x.shape[-1])
+                if x.dim() == 3:
+                    layer.steps = int(x.shape[1] if layer.batch_first else x.shape[0])
+                elif x.dim() == 2:
+                    layer.steps = int(x.shape[0])
+            if layer.received_features is not None and layer.received_features != layer.input_size:
+                raise _StopForward()
+
+        return hook
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def unregistered_containers(model: nn.Module) -> list[judge.UnregisteredModules]:
+    registered = {id(p) for p in model.parameters()}
+    found = []
+    for owner_name, owner in model.named_modules():
+        for attribute, value in vars(owner).items():
+            if attribute.startswith("_") or isinstance(value, nn.Module):
+                continue
+            if isinstance(value, dict):
+                items, container = list(value.values()), "dict"
+            elif isinstance(value, (list, tuple)):
+                items, container = list(value), type(value).__name__
+            else:
+                continue
+            modules = [v for v in items if isinstance(v, nn.Module)]
+            loose = [v for v in items if isinstance(v, nn.Parameter)]
+            params = [p for m in modules for p in m.parameters()] + loose
+            if not params:
+                continue
+            found.append(
+                judge.UnregisteredModules(
+                    attribute=f"{owner_name}.{attribute}" if owner_name else attribute,
+                    container=container,
+                    modules=len(modules) + len(loose),
+                    parameters=sum(p.numel() for p in params),
+                    registered_parameters=sum(p.numel() for p in params if id(p) in registered),
+                )
+            )
+    return found
+
+
+def graph_attached_state(model: nn.Module) -> list[str]:
+    """Module attributes (not parameters or buffers) holding tensors that are part of an autograd graph."""
+    names = []
+    for owner_name, owner in model.named_modules():
+        for attribute, value in vars(owner).items():
+            if attribute.startswith("_"):
+                continue
+            values = value if isinstance(value, (tuple, list)) else (value,)
+            if any(isinstance(v, torch.Tensor) and v.grad_fn is not None for v in values):
+                names.append(f"{owner_name}.{attribute}" if owner_name else f"self.{attribute}")
+    return names
+
+
+def probe_carried_state(session: Session, raw: Any) -> tuple[list[str], str | None]:
+    """Two training steps on the same batch: does the second backward hit the first batch's graph?"""
+    session.model.train()
+    first = session.forward(raw, grad=True)
+    attached = graph_attached_state(session.model)
+    if not attached:
+        return [], None
+    try:
+        first_loss = _scalar(session.loss(first.outputs, first.targets))
+    except UserCodeError:
+        return [], None  # the loss check reports a loss that cannot be computed
+    session.backward(first_loss)
+    session.model.zero_grad(set_to_none=True)
+    second = session.forward(raw, grad=True)
+    try:
+        session.backward(_scalar(session.loss(second.outputs, second.targets)))
+    except UserCodeError as exc:
+        return attached, str(exc.original).strip().splitlines()[0][:200]
+    return attached, None
+
+
+def _scalar(loss: torch.Tensor) -> torch.Tensor:
+    return loss if loss.numel() == 1 else loss.mean()
+
+
+@register
+class StructureCheck(Check):
+    name = "structure"
+    codes = ("RD201", "RD202", "RD203", "RD204", "RD205", "RD208", "RD212", "RD213")
+    cost = 2
+    description = "recurrent layers as declared and as fed, hidden-state handling, registered modules"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        session = ctx.session
+        options = ctx.options
+        model = session.model
+        ctx.findings.extend(
+            judge.judge_unregistered(unregistered_containers(model), sum(p.numel() for p in model.parameters()))
+        )
+        layers = recurrent_layers(model)
+        described = {
+            (name or "<model>"): describe_layer(name, module, int(options["max_hidden_for_eigen"]))
+            for name, module in layers
+        }
+        for layer in described.values():
+            ctx.findings.extend(judge.judge_relu_rnn(layer))
+            ctx.findings.extend(judge.judge_useless_dropout(layer))
+            ctx.findings.extend(
+                judge.judge_recurrent_scale(
+                    layer, float(options["max_spectral_radius"]), float(options["min_spectral_radius"])
+                )
+            )
+        if session.notes.get("unsafe_inputs"):
+            raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
+        raw = session.sample("train").batches[0]
+        batch_size = session.batches("train", limit=1)[0].size if session.unpackable("train") else None
+        recorder = InputRecorder(layers, described)
+        stopped = False
+        try:
+            model.eval()
+            session.forward(raw)
+        except UserCodeError as exc:
+            if not isinstance(exc.original, _StopForward):
+                raise
+            stopped = True
+        finally:
+            recorder.remove()
+        first = described[recorder.order[0]] if recorder.order else None
+        for name in recorder.order:
+            ctx.findings.extend(judge.judge_input_size(described[name]))
+            ctx.findings.extend(judge.judge_vanilla_long(described[name], int(options["long_sequence"])))
+        if first is not None and self.forward_fn_keeps_batch(session):
+            ctx.findings.extend(judge.judge_swapped_axes(first, batch_size))
+        if not stopped:
+            attached, error = probe_carried_state(session, raw)
+            ctx.findings.extend(judge.judge_carried_state(attached, error))
+        metrics = {
+            "recurrent_layers": [
+                {
+                    "name": layer.name,
+                    "kind": layer.kind,
+                    "input_size": layer.input_size,
+                    "hidden_size": layer.hidden_size,
+                    "received_shape": list(layer.received_shape) if layer.received_shape else None,
+                    "max_spectral_radius": max(layer.spectral_radius.values(), default=None),
+                }
+                for layer in described.values()
+            ]
+        }
+        return Outcome(f"{len(described)} recurrent layer(s)", metrics)
+
+    @staticmethod
+    def forward_fn_keeps_batch(session: Session) -> bool:
+        """Without a custom forward the model gets the batch as the loader gives it."""
+        return session.forward_fn is None
