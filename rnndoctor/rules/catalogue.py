@@ -511,9 +511,10 @@ RULES: tuple[Rule, ...] = (
         title="input feature size differs from the RNN's input_size",
         severity=E,
         what=(
-            "Compares the size of the input's last (feature) axis with the input_size of the first recurrent "
-            'layer; a crash in the forward pass with "input.size(-1) must be equal to input_size" is also '
-            "reported under this code, quoting the error."
+            "Records, with a forward pre-hook on every recurrent layer, the feature size of what the layer "
+            "actually receives and compares it with its input_size; the pass stops at the first mismatch, so the "
+            'finding carries both numbers. A crash with "input.size(-1) must be equal to input_size" elsewhere is'
+            " reported under this code too, quoting the error."
         ),
         why=(
             "A recurrent layer multiplies each step's input by a weight matrix with input_size columns, so "
@@ -549,9 +550,9 @@ RULES: tuple[Rule, ...] = (
         title="time and batch axes swapped (batch_first mismatch)",
         severity=E,
         what=(
-            "Finds which input axis has the batch size and which one follows the sequence lengths, and "
-            "compares them with the batch_first flag of each recurrent layer; it reports when the layer "
-            "would read the batch axis as time."
+            "Records the shape each recurrent layer receives and compares the axis its batch_first flag reads as "
+            "the batch with the batch size of the targets; it reports when the batch sits on the other axis, i.e."
+            " the layer would run over the samples as if they were time steps."
         ),
         why=(
             "A (batch, time, features) tensor given to a layer built with batch_first=False is a valid "
@@ -587,8 +588,8 @@ RULES: tuple[Rule, ...] = (
         title="vanilla RNN on long sequences",
         severity=W,
         what=(
-            "Finds plain nn.RNN (Elman) layers in the model and compares them with the sequence lengths of "
-            "the sampled batches, reporting when sequences run longer than a few dozen steps."
+            "Finds plain nn.RNN (Elman) layers and the number of time steps they actually receive, and reports "
+            "when a sequence is longer than the `long_sequence` threshold (100 steps by default)."
         ),
         why=(
             "The gradient flowing back through a tanh RNN is multiplied at every step by the recurrent "
@@ -622,9 +623,8 @@ RULES: tuple[Rule, ...] = (
         title="ReLU vanilla RNN without safeguards",
         severity=W,
         what=(
-            "Finds nn.RNN layers built with nonlinearity='relu' and measures the spectral radius of each "
-            "recurrent weight matrix, reporting when it exceeds about 1 and the weights were not set up "
-            "identity-like."
+            "Finds nn.RNN layers built with nonlinearity='relu', whose hidden state is unbounded; the spectral "
+            "radius of their recurrent weights is given as evidence."
         ),
         why=(
             "ReLU does not saturate, so nothing bounds the hidden state. With a recurrent matrix whose "
@@ -931,9 +931,9 @@ RULES: tuple[Rule, ...] = (
         title="hidden state carried across batches without detach",
         severity=E,
         what=(
-            "Runs two consecutive training steps and checks whether the hidden state fed into the second "
-            "batch is still attached to the first batch's graph (it has a grad_fn), or whether the second "
-            "backward fails because of it."
+            "When a module keeps a tensor that is part of an autograd graph as an attribute after the forward "
+            "pass (a stored hidden state), runs two training steps on the same batch and reports when the second "
+            "backward fails because the stored state still points into the first batch's freed graph."
         ),
         why=(
             "Carrying the state from batch to batch (truncated backpropagation through time) without "
@@ -1054,9 +1054,9 @@ RULES: tuple[Rule, ...] = (
         title="probabilities fed to a loss that expects logits",
         severity=E,
         what=(
-            "For losses that apply their own softmax or sigmoid (CrossEntropyLoss, BCEWithLogitsLoss), "
-            "checks the outputs: it reports when they all lie in [0, 1] and, for CrossEntropyLoss, sum to 1 "
-            "along the class axis, or when the model ends in a Softmax or Sigmoid module."
+            "For losses that apply their own softmax or sigmoid, checks one batch's outputs: for "
+            "CrossEntropyLoss, rows already in [0, 1] that sum to 1 along its class axis; for BCEWithLogitsLoss, "
+            "outputs produced by a sigmoid (strictly inside (0, 1))."
         ),
         why=(
             "The loss normalizes again values that are already squashed into [0, 1], so its scores can "
@@ -1091,8 +1091,9 @@ RULES: tuple[Rule, ...] = (
         title="raw scores fed to a loss that expects probabilities or log-probabilities",
         severity=E,
         what=(
-            "For NLLLoss and KLDivLoss, checks that the outputs are log-probabilities (all at most 0, with a "
-            "logsumexp of about 0 along the class axis); for BCELoss, checks that they lie in [0, 1]."
+            "For NLLLoss, checks that the outputs are log-probabilities (a logsumexp of about 0 along the class "
+            "axis); for BCELoss, that they lie in [0, 1]. Both are measured before the loss is called, so the "
+            "finding carries the output range even when BCELoss then raises."
         ),
         why=(
             "NLLLoss only picks minus the output at the target class; it does no normalization of its own. "
@@ -1158,9 +1159,10 @@ RULES: tuple[Rule, ...] = (
         title="class axis misplaced for a per-timestep loss",
         severity=E,
         what=(
-            "Uses the fact that the gradient of CrossEntropyLoss with respect to its input sums to zero "
-            "along the axis it treats as classes: it backpropagates the loss to the outputs, finds that "
-            "axis, and reports when it is not the axis that holds the model's classes."
+            "Uses the fact that the gradient of a class-index loss with respect to its class scores sums to zero "
+            "along the axis it treats as classes: it backpropagates the loss to the output of the model's last "
+            "layer and reports when the gradient does not sum to zero along that layer's output axis. When time "
+            "steps and classes differ in number, the loss raises and the (N, T, C) shapes are reported instead."
         ),
         why=(
             "CrossEntropyLoss always takes dimension 1 as the class axis ((batch, classes, time...)). Given "
@@ -1195,8 +1197,8 @@ RULES: tuple[Rule, ...] = (
         title="padding positions counted by the loss",
         severity=W,
         what=(
-            "For a per-timestep loss on a batch with known lengths, backpropagates the loss to the outputs "
-            "and checks whether positions past each sequence's end receive a non-zero gradient."
+            "For per-timestep targets in a batch with known lengths (explicit lengths or padding tokens), counts "
+            "the padded positions whose targets the loss scores, i.e. that are not equal to its ignore_index."
         ),
         why=(
             "Padded positions become training targets: the model learns to emit the padding label (often 0, "
@@ -1230,9 +1232,9 @@ RULES: tuple[Rule, ...] = (
         title="loss at initialization far from chance level",
         severity=W,
         what=(
-            "Computes the loss of the model as given, before any training step, on sampled batches and "
-            "compares it with the loss of an uninformed prediction: ln(C) for C-class cross-entropy (0.693 "
-            "for two classes), the variance of the targets for MSELoss."
+            "Computes the loss of the model as given, before any training step, on one sampled batch and compares"
+            " it with chance: ln(C) for C-class cross-entropy (0.693 for two classes), ln 2 per label for binary "
+            "losses, the target variance for MSELoss (the loss of always predicting the mean)."
         ),
         why=(
             "A freshly initialized classifier should be about uniform. A much higher starting loss means "
