@@ -640,3 +640,45 @@ HEALTHY.update(
         "square_tagger": healthy_square_tagger,
     }
 )
+
+
+class InputNormalizingClassifier(nn.Module):
+    """Normalizes raw features with BatchNorm before the LSTM: unscaled data is fine here."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(4)
+        self.rnn = nn.LSTM(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def healthy_batchnorm_on_inputs() -> Setup:
+    torch.manual_seed(0)
+    x, y = drift_data()
+    return classifier(model=InputNormalizingClassifier(), train_data=loader(x * 30 + 100, y))
+
+
+HEALTHY["batchnorm_on_inputs"] = healthy_batchnorm_on_inputs
+
+
+def unscaled_through_projection() -> Setup:
+    """A linear projection before the RNN does not normalize: still RD106."""
+
+    class Projected(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = nn.Linear(4, 8)
+            self.rnn = nn.GRU(8, 16, batch_first=True)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.rnn(self.proj(x))[1][-1])
+
+    torch.manual_seed(0)
+    x, y = drift_data()
+    return classifier(model=Projected(), train_data=loader(x * 30 + 100, y))

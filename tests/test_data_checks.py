@@ -100,3 +100,15 @@ def test_task_is_reported() -> None:
     assert diagnose(**tasks.healthy_regression()).task["kind"] == "regression"
     assert diagnose(**tasks.healthy_multilabel()).task["kind"] == "multi-label classification"
     assert diagnose(**tasks.healthy_classifier()).task["kind"] == "binary classification"
+
+
+def test_unscaled_inputs_through_a_projection_are_still_reported() -> None:
+    report = diagnose(**tasks.unscaled_through_projection())
+    assert report.findings[0].code == "RD106"
+    assert "normalized_inside_model" not in next(c for c in report.checks if c.name == "inputs").metrics
+
+
+def test_inputs_normalized_by_the_model_are_not_reported() -> None:
+    report = diagnose(**tasks.healthy_batchnorm_on_inputs())
+    assert not [f for f in report.findings if f.code == "RD106"]
+    assert next(c for c in report.checks if c.name == "inputs").metrics["normalized_inside_model"] is True

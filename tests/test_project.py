@@ -33,7 +33,16 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 @pytest.mark.parametrize(
     ("example", "expected"),
-    [("healthy_lstm", []), ("label_collapse", ["RD101"]), ("imbalanced", ["RD102"]), ("stock_prices", ["RD106"])],
+    [
+        ("healthy_lstm", []),
+        ("label_collapse", ["RD101"]),
+        ("imbalanced", ["RD102"]),
+        ("stock_prices", ["RD106"]),
+        ("double_softmax", ["RD302"]),
+        ("sine_broadcast", ["RD304"]),
+        ("nll_raw_scores", ["RD303"]),
+        ("tagging_ntc", ["RD305"]),
+    ],
 )
 def test_examples_run_from_any_directory(
     example: str, expected: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch

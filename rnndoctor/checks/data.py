@@ -420,11 +420,15 @@ class InputsCheck(Check):
             metrics.update(
                 feature_mean=[round(v, 6) for v in stats.mean[:64]], feature_std=[round(v, 6) for v in stats.std[:64]]
             )
-            ctx.findings.extend(
-                judge.judge_scales(
-                    stats, float(options["max_abs_mean"]), float(options["max_std"]), float(options["std_ratio"])
-                )
-            )
+            thresholds = float(options["max_abs_mean"]), float(options["max_std"]), float(options["std_ratio"])
+            unscaled = judge.judge_scales(stats, *thresholds)
+            if unscaled:
+                seen = scale_seen_by_first_rnn(session)
+                if seen is not None and not judge.judge_scales(seen, *thresholds):
+                    # The model normalizes its inputs itself (BatchNorm, LayerNorm, a scaling layer).
+                    metrics["normalized_inside_model"] = True
+                    unscaled = []
+            ctx.findings.extend(unscaled)
             ctx.findings.extend(judge.judge_constant_features(stats, float(options["constant_tolerance"])))
         real_padding = {s for s in length_sources if s != "no padding found"}
         if lengths and real_padding:
@@ -456,6 +460,35 @@ def valid_rows(values: torch.Tensor, layout: InputLayout, lengths: list[int] | N
         mask = torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]
         return x[mask]
     return x.reshape(-1, x.shape[-1])
+
+
+def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
+    """Per-feature moments of what the first recurrent layer receives, in training mode (one forward)."""
+    layers = [m for m in session.model.modules() if isinstance(m, torch.nn.RNNBase)]
+    if not layers:
+        return None
+    seen: list[torch.Tensor] = []
+
+    def record(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
+        x = args[0] if args else None
+        if isinstance(x, torch.nn.utils.rnn.PackedSequence):
+            x = x.data
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not seen:
+            seen.append(x.detach().to("cpu", torch.float64))
+
+    handle = layers[0].register_forward_pre_hook(record)
+    try:
+        session.model.train()
+        session.forward(session.sample("train").batches[0])
+    except UserCodeError:
+        return None
+    finally:
+        handle.remove()
+    if not seen:
+        return None
+    accumulator = FeatureAccumulator()
+    accumulator.add(seen[0].reshape(-1, seen[0].shape[-1]))
+    return accumulator.stats("inputs as the first recurrent layer receives them", tuple(seen[0].shape))
 
 
 # ---------------------------------------------------------------------------------------------

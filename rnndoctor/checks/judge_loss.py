@@ -95,7 +95,7 @@ def judge_probabilities_into_logit_loss(m: LossMeasurement) -> list[Finding]:
     """RD302: softmax-ed rows into CrossEntropyLoss, or sigmoid-ed values into BCEWithLogitsLoss."""
     if m.loss == "CrossEntropyLoss" and m.rows_are_probabilities:
         what, fix_line = "rows that are already probabilities (each in [0, 1], summing to 1)", "softmax"
-    elif m.loss == "BCEWithLogitsLoss" and (m.last_op.startswith("Sigmoid") or _open_unit_interval(m)):
+    elif m.loss == "BCEWithLogitsLoss" and m.last_op.startswith("Sigmoid"):
         what, fix_line = f"values already squashed into [{m.output_min:.3g}, {m.output_max:.3g}]", "sigmoid"
     else:
         return []
@@ -354,11 +354,6 @@ def _chance(m: LossMeasurement) -> tuple[float | None, str]:
 
 def _log_probabilities_on_wrong_axis(m: LossMeasurement) -> bool:
     return len(m.output_shape) >= 3 and m.last_axis_log_probabilities and not m.rows_are_log_probabilities
-
-
-def _open_unit_interval(m: LossMeasurement) -> bool:
-    """Strictly inside (0, 1), as a sigmoid's outputs are; a ReLU's exact zeros do not count."""
-    return m.output_min > 0.0 and m.output_max < 1.0 and not m.last_op.startswith(("Relu", "Clamp"))
 
 
 def _values(values: list[float]) -> str:

@@ -82,7 +82,7 @@ def measure(session: Session, raw: Any) -> tuple[judge.LossMeasurement, UserCode
         rows_are_probabilities=_probability_rows(out, axis),
         rows_are_log_probabilities=_log_probability_rows(out, axis),
         last_axis_log_probabilities=_log_probability_rows(out, -1),
-        last_op=type(outputs.grad_fn).__name__ if outputs.grad_fn is not None else "",
+        last_op=last_computing_op(outputs.grad_fn),
         num_classes=classes,
         ignore_index=loss_ignore_index(session.loss_fn),
         head_name=recorder.name,
@@ -105,6 +105,41 @@ def measure(session: Session, raw: Any) -> tuple[judge.LossMeasurement, UserCode
             if magnitude > 0:
                 m.class_axis_gradient_balance = float(g.sum(dim=-1).abs().sum()) / magnitude
     return m, None
+
+
+SHAPE_ONLY_OPS = (
+    "View",
+    "Reshape",
+    "Unsafe",
+    "Squeeze",
+    "Unsqueeze",
+    "Permute",
+    "Transpose",
+    "T",
+    "Select",
+    "Slice",
+    "Clone",
+    "Expand",
+    "Contiguous",
+    "Alias",
+    "ToCopy",
+)
+
+
+def last_computing_op(grad_fn: Any) -> str:
+    """The name of the last operation that changed values, looking through reshapes and squeezes."""
+    node = grad_fn
+    for _ in range(32):
+        if node is None:
+            return ""
+        name = type(node).__name__
+        if not name.startswith(SHAPE_ONLY_OPS):
+            return name
+        parents = [fn for fn, _ in node.next_functions if fn is not None]
+        if len(parents) != 1:
+            return name
+        node = parents[0]
+    return ""
 
 
 def _probability_rows(out: torch.Tensor, axis: int) -> bool:
