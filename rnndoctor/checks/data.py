@@ -189,7 +189,8 @@ class LabelsCheck(Check):
             ctx.findings.extend(
                 judge.judge_label_shift(stats, val_stats, float(options["shift_tvd"]), float(options["shift_p_value"]))
             )
-        return Outcome(f"{len(counts)} classes over {ids.size} sampled targets ({task.kind})", metrics)
+        classes = f"{len(counts)} class{'es' if len(counts) != 1 else ''}"
+        return Outcome(f"{classes} over {ids.size} sampled targets ({task.kind})", metrics)
 
     def _regression_shift(self, ctx: CheckContext, train_values: torch.Tensor) -> list[Finding]:
         session = ctx.session
