@@ -192,8 +192,9 @@ def _time_budget(session: Session, seconds: float) -> Iterator[None]:
 
 
 def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[Finding]:
-    """Order findings: worst severity first; within it, root causes before the symptoms they
-    explain, then the most confident, then those from the cheapest check."""
+    """Order findings as a diagnosis: each root cause (a finding no other present finding explains),
+    worst severity, most confident and cheapest first, followed by the symptoms it explains; a crash-
+    derived finding gives way to a measured one of the same code."""
     costs = costs or {}
     measured = {f.code for f in findings if not f.from_crash}
     unique: list[Finding] = []
@@ -208,9 +209,19 @@ def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[F
     explained = {code for f in unique for code in f.explains if code in present and code != f.code}
 
     def order(f: Finding) -> tuple[Any, ...]:
-        return (-int(f.severity), f.code in explained, -f.confidence, costs.get(f.check, 0), f.code)
+        return (-int(f.severity), -f.confidence, costs.get(f.check, 0), f.code)
 
-    return sorted(unique, key=order)
+    ranked: list[Finding] = []
+    placed: set[int] = set()
+    for root in sorted((f for f in unique if f.code not in explained), key=order):
+        ranked.append(root)
+        placed.add(id(root))
+        for symptom in sorted((f for f in unique if f.code in root.explains and id(f) not in placed), key=order):
+            symptom.explained_by = root.code
+            ranked.append(symptom)
+            placed.add(id(symptom))
+    ranked.extend(sorted((f for f in unique if id(f) not in placed), key=order))
+    return ranked
 
 
 def worst(findings: list[Finding]) -> Severity | None:

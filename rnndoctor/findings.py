@@ -69,11 +69,13 @@ class Finding:
     """How sure the judge is that this is the real cause, from 0 to 1; used for ranking."""
     explains: tuple[str, ...] = ()
     """Codes of symptoms this finding accounts for, so a ranker can put it above them."""
+    explained_by: str | None = None
+    """Set by the ranking: the code of the root cause this symptom is folded under."""
     from_crash: bool = False
     """Derived from an exception's message rather than measured; a measured finding of the same code wins."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc = {
             "code": self.code,
             "severity": self.severity.label,
             "title": self.title,
@@ -83,6 +85,9 @@ class Finding:
             "check": self.check,
             "confidence": round(float(self.confidence), 3),
         }
+        if self.explained_by:
+            doc["explained_by"] = self.explained_by
+        return doc
 
 
 @dataclass

@@ -682,3 +682,263 @@ def unscaled_through_projection() -> Setup:
     torch.manual_seed(0)
     x, y = drift_data()
     return classifier(model=Projected(), train_data=loader(x * 30 + 100, y))
+
+
+# -- broken setups: gradients, probes and the training step -------------------------------------------
+
+
+def swapped_axes_silent() -> Setup:
+    """batch_first=False on (N, T, F) batches with N == T: no shape error anywhere."""
+    torch.manual_seed(0)
+    x, y = drift_data(n=240, steps=12)
+    return {"model": TimeMajorLSTM(), "train_data": loader(x, y, batch_size=12), "loss": nn.CrossEntropyLoss()}
+
+
+class LastStepReader(nn.Module):
+    """Runs the RNN over right-padded batches without packing and reads out[:, -1]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 8, padding_idx=0)
+        self.rnn = nn.GRU(8, 16, batch_first=True)
+        self.head = nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(x))
+        return self.head(out[:, -1])
+
+
+def padded_last_step_readout() -> Setup:
+    torch.manual_seed(0)
+    x, y, lengths = padded_tokens()
+    batches = [(x[i : i + 32], y[i : i + 32], lengths[i : i + 32]) for i in range(0, len(x), 32)]
+    return {"model": LastStepReader(), "train_data": batches, "loss": nn.CrossEntropyLoss()}
+
+
+class FlattenedStates(nn.Module):
+    """h_n.view(batch, -1) on a 2-layer LSTM: mixes samples across the batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16, num_layers=2, batch_first=True)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, (h_n, _) = self.rnn(x)
+        return self.head(h_n.view(x.shape[0], -1))
+
+
+def h_n_view() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=FlattenedStates())
+
+
+def saturated_gates() -> Setup:
+    torch.manual_seed(0)
+    model = SequenceClassifier()
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.mul_(25)
+    return classifier(model=model)
+
+
+class DetachedEncoder(SequenceClassifier):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1].detach())
+
+
+def detached_encoder() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=DetachedEncoder())
+
+
+class LastStepBidirectional(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def bidirectional_last_step() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=LastStepBidirectional())
+
+
+class SafeSqrtFeatures(SequenceClassifier):
+    """torch.where(h > 0, h.sqrt(), 0): finite forward, but the unselected sqrt branch sends NaN back."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        h = out[:, -1]
+        return self.head(torch.where(h > 0, h.sqrt(), torch.zeros_like(h)))
+
+
+def non_finite_gradients() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=SafeSqrtFeatures())
+
+
+def deep_stack() -> Setup:
+    torch.manual_seed(0)
+    model = SequenceClassifier()
+    model.rnn = nn.LSTM(4, 16, num_layers=10, batch_first=True)
+    return classifier(model=model)
+
+
+def short_memory() -> Setup:
+    torch.manual_seed(0)
+    model = SequenceClassifier(cell="rnn")
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(0.2)
+    x, y = drift_data(steps=40)
+    return classifier(model=model, train_data=loader(x, y))
+
+
+def step_without_zero_grad(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, loss_fn: Any) -> Any:
+    x, y = batch
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def missing_zero_grad() -> Setup:
+    return classifier(train_step=step_without_zero_grad)
+
+
+def tiny_learning_rate() -> Setup:
+    setup = classifier()
+    setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=1e-9)
+    return setup
+
+
+class DropoutClassifier(SequenceClassifier):
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(self.drop(out[:, -1]))
+
+
+def step_in_eval_mode(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, loss_fn: Any) -> Any:
+    x, y = batch
+    model.eval()  # left over from validation
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def eval_mode_updates() -> Setup:
+    torch.manual_seed(0)
+    return classifier(model=DropoutClassifier(), train_step=step_in_eval_mode)
+
+
+BROKEN_PROBES = {
+    "RD202": swapped_axes_silent,
+    "RD206": padded_last_step_readout,
+    "RD207": h_n_view,
+    "RD209": saturated_gates,
+    "RD210": detached_encoder,
+    "RD211": bidirectional_last_step,
+    "RD401": non_finite_gradients,
+    "RD402": deep_stack,
+    "RD403": short_memory,
+    "RD404": missing_zero_grad,
+    "RD405": tiny_learning_rate,
+    "RD406": eval_mode_updates,
+}
+
+
+def proper_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, loss_fn: Any) -> Any:
+    x, y = batch
+    model.train()
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def eval_without_dropout_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, loss_fn: Any) -> Any:
+    """Calls model.eval() before stepping, on a model where modes make no difference."""
+    x, y = batch
+    model.eval()
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def zero_grad_after_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, loss_fn: Any) -> Any:
+    x, y = batch
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss
+
+
+class BidirectionalHN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(4, 16, num_layers=2, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, h_n = self.rnn(x)
+        return self.head(torch.cat([h_n[-2], h_n[-1]], dim=-1))
+
+
+class BidirectionalMeanPool(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out.mean(dim=1))
+
+
+class MaskedLastStep(LastStepReader):
+    """Reads each sequence's last valid step: padding does not matter."""
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(self.embed(x))
+        return self.head(out[torch.arange(x.shape[0]), lengths - 1])
+
+
+def healthy_masked_last_step() -> Setup:
+    setup = padded_last_step_readout()
+    torch.manual_seed(0)
+    setup["model"] = MaskedLastStep()
+    return setup
+
+
+def healthy_long_lstm() -> Setup:
+    """A default LSTM on 120-step sequences: short memory at initialization is normal, not RD403."""
+    torch.manual_seed(0)
+    x, y = drift_data(n=256, steps=120)
+    return classifier(train_data=loader(x, y))
+
+
+HEALTHY.update(
+    {
+        "proper_train_step": lambda: classifier(train_step=proper_step),
+        "eval_without_dropout_step": lambda: classifier(train_step=eval_without_dropout_step),
+        "zero_grad_after_step": lambda: classifier(train_step=zero_grad_after_step),
+        "bidirectional_h_n": lambda: classifier(model=BidirectionalHN()),
+        "bidirectional_mean_pool": lambda: classifier(model=BidirectionalMeanPool()),
+        "masked_last_step": healthy_masked_last_step,
+        "long_lstm": healthy_long_lstm,
+    }
+)

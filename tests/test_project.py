@@ -37,7 +37,7 @@ def test_ci_runs_the_readme_test_command() -> None:
         ("healthy_lstm", []),
         ("label_collapse", ["RD101"]),
         ("imbalanced", ["RD102"]),
-        ("stock_prices", ["RD106"]),
+        ("stock_prices", ["RD106", "RD401", "RD209"]),
         ("double_softmax", ["RD302"]),
         ("sine_broadcast", ["RD304"]),
         ("nll_raw_scores", ["RD303"]),

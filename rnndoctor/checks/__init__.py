@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-FAMILIES = ("rnndoctor.checks.data", "rnndoctor.checks.loss", "rnndoctor.checks.structure")
+FAMILIES = (
+    "rnndoctor.checks.data",
+    "rnndoctor.checks.loss",
+    "rnndoctor.checks.structure",
+    "rnndoctor.checks.gradients",
+    "rnndoctor.checks.probes",
+    "rnndoctor.checks.training_step",
+)
 
 
 def load_all() -> None:

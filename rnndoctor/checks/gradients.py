@@ -1,0 +1,284 @@
+"""Gradient health (RD210, RD401, RD402, RD405) and saturation at initialization (RD209).
+
+Gradients come from real backward passes on sampled batches; the update ratio from one real optimizer
+step (the engine puts weights, gradients and optimizer state back afterwards). Saturation recomputes the
+gates of every recurrent layer from its weights, because fused LSTM/GRU kernels do not expose them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnndoctor.checks import judge_gradients as judge
+from rnndoctor.checks.loss import HeadRecorder
+from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.session import Session
+
+SIGMOID_SATURATION = math.log(0.99 / 0.01)
+"""|z| beyond which sigmoid(z) is below 0.01 or above 0.99."""
+TANH_SATURATION = math.atanh(0.99)
+"""|z| beyond which |tanh(z)| exceeds 0.99."""
+SATURATION_SAMPLES = 8
+SATURATION_STEPS = 100
+
+
+def backward_on(session: Session, raw: Any) -> tuple[float, HeadRecorder]:
+    recorder = HeadRecorder(session.model)
+    try:
+        forward = session.forward(raw, grad=True)
+    finally:
+        recorder.remove()
+    loss = session.loss(forward.outputs, forward.targets)
+    loss = loss if loss.numel() == 1 else loss.mean()
+    if not loss.requires_grad:
+        raise SkipCheck("the loss does not depend on any trainable parameter")
+    session.backward(loss)
+    return float(loss.detach()), recorder
+
+
+def gradient_stats(session: Session) -> judge.GradientStats:
+    model = session.model
+    model.train()
+    named = list(model.named_parameters())
+    batches = session.sample("train").batches
+    model.zero_grad(set_to_none=True)
+    if len(batches) > 1:
+        backward_on(session, batches[1])
+    used = {name for name, p in named if p.grad is not None and bool(p.grad.ne(0).any())}
+    model.zero_grad(set_to_none=True)
+    loss, recorder = backward_on(session, batches[0])
+    used |= {name for name, p in named if p.grad is not None and bool(p.grad.ne(0).any())}
+    norms, rms = {}, {}
+    for name, p in named:
+        if p.grad is not None:
+            g = p.grad.detach().double()
+            norms[name] = float(g.norm())
+            rms[name] = float(g.pow(2).mean().sqrt()) if g.numel() else 0.0
+    total = math.sqrt(sum(v * v for v in norms.values())) if all(map(math.isfinite, norms.values())) else math.inf
+    in_optimizer = {id(p) for group in session.optimizer.param_groups for p in group["params"]}
+    stats = judge.GradientStats(
+        norms=norms,
+        rms=rms,
+        total_norm=total,
+        loss=loss,
+        no_grad=[name for name, p in named if p.requires_grad and name not in used],
+        frozen_in_optimizer=[name for name, p in named if not p.requires_grad and id(p) in in_optimizer],
+        not_in_optimizer=[name for name, p in named if p.requires_grad and id(p) not in in_optimizer],
+        parameter_counts={name: p.numel() for name, p in named},
+    )
+    recurrent = [name for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+    if recurrent:
+        prefix = f"{recurrent[0]}." if recurrent[0] else ""
+        stats.earliest_recurrent = f"{prefix}weight_hh_l0"
+    head = recorder.name
+    head_weight = f"{head}.weight" if head else "weight"
+    if head_weight in norms and not (recurrent and head == recurrent[0]):
+        stats.last_layer = head_weight
+    return stats
+
+
+def update_stats(session: Session) -> judge.UpdateStats | None:
+    """One optimizer step with the gradients in place; None when the optimizer needs a closure."""
+    weights = {
+        n: p.detach().clone() for n, p in session.model.named_parameters() if p.dim() >= 2 and p.grad is not None
+    }
+    try:
+        session.optimizer.step()
+    except TypeError:
+        return None
+    ratios = {}
+    for name, p in session.model.named_parameters():
+        if name in weights:
+            before = weights[name].double()
+            norm = float(before.norm())
+            if norm > 0:
+                ratios[name] = float((p.detach().double() - before).norm()) / norm
+    lr = session.optimizer.param_groups[0].get("lr")
+    return judge.UpdateStats(
+        ratios, type(session.optimizer).__name__, float(lr) if isinstance(lr, (int, float)) else None
+    )
+
+
+@register
+class GradientsCheck(Check):
+    name = "gradients"
+    codes = ("RD210", "RD401", "RD402", "RD405")
+    cost = 4
+    description = "gradient norms, parameters without gradient, size of one optimizer step"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        session = ctx.session
+        if session.notes.get("unsafe_inputs"):
+            raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
+        options = ctx.options
+        stats = gradient_stats(session)
+        ctx.findings.extend(judge.judge_exploding(stats, float(options["exploding_norm"])))
+        ctx.findings.extend(judge.judge_vanishing_layers(stats, float(options["vanishing_ratio"])))
+        ctx.findings.extend(judge.judge_no_gradient(stats))
+        metrics: dict[str, Any] = {
+            "total_norm": stats.total_norm,
+            "loss": stats.loss,
+            "gradient_norms": {
+                k: round(v, 6) if math.isfinite(v) else str(v) for k, v in list(stats.norms.items())[:40]
+            },
+        }
+        if math.isfinite(stats.total_norm):
+            update = update_stats(session)
+            if update is not None:
+                ctx.findings.extend(
+                    judge.judge_update_ratio(
+                        update, float(options["min_update_ratio"]), float(options["max_update_ratio"])
+                    )
+                )
+                values = sorted(update.ratios.values())
+                metrics["median_update_ratio"] = values[len(values) // 2] if values else None
+        return Outcome(f"gradient norm {stats.total_norm:.3g} over {len(stats.norms)} parameter tensors", metrics)
+
+
+# ---------------------------------------------------------------------------------------------
+# saturation: RD209
+# ---------------------------------------------------------------------------------------------
+
+
+class SaturationCounter:
+    def __init__(self) -> None:
+        self.saturated: dict[str, int] = {}
+        self.total: dict[str, int] = {}
+
+    def add(self, key: str, preactivation: torch.Tensor, threshold: float) -> None:
+        self.saturated[key] = self.saturated.get(key, 0) + int((preactivation.abs() > threshold).sum())
+        self.total[key] = self.total.get(key, 0) + preactivation.numel()
+
+    def add_outputs(self, key: str, values: torch.Tensor, low: float, high: float) -> None:
+        self.saturated[key] = self.saturated.get(key, 0) + int(((values < low) | (values > high)).sum())
+        self.total[key] = self.total.get(key, 0) + values.numel()
+
+    def shares(self) -> dict[str, float]:
+        return {k: self.saturated[k] / self.total[k] for k in self.total if self.total[k]}
+
+
+def unroll_gates(name: str, module: nn.RNNBase, x: torch.Tensor, counter: SaturationCounter) -> None:
+    """Recompute every gate pre-activation of ``module`` on batch-first input ``x`` (N, T, F)."""
+    kind = str(module.mode)
+    layer_input = x.double()
+    directions = 2 if module.bidirectional else 1
+    for layer in range(module.num_layers):
+        outputs = []
+        for direction in range(directions):
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            w_ih = getattr(module, f"weight_ih{suffix}").detach().double()
+            w_hh = getattr(module, f"weight_hh{suffix}").detach().double()
+            b_ih = getattr(module, f"bias_ih{suffix}").detach().double() if module.bias else 0.0
+            b_hh = getattr(module, f"bias_hh{suffix}").detach().double() if module.bias else 0.0
+            w_hr = getattr(module, f"weight_hr{suffix}", None)
+            seq = layer_input if direction == 0 else layer_input.flip(1)
+            n = seq.shape[0]
+            h = torch.zeros(n, w_hh.shape[1], dtype=torch.float64)
+            c = torch.zeros(n, module.hidden_size, dtype=torch.float64)
+            states = []
+            key = f"{name or 'rnn'} layer {layer}{' reverse' if direction else ''}"
+            for t in range(seq.shape[1]):
+                gi = seq[:, t] @ w_ih.T + b_ih
+                gh = h @ w_hh.T + b_hh
+                if kind == "LSTM":
+                    i, f, g, o = (gi + gh).chunk(4, dim=1)
+                    for gate, z in (("input gate", i), ("forget gate", f), ("output gate", o)):
+                        counter.add(f"{key} {gate}", z, SIGMOID_SATURATION)
+                    counter.add(f"{key} cell input", g, TANH_SATURATION)
+                    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                    h = torch.sigmoid(o) * torch.tanh(c)
+                    if w_hr is not None:
+                        h = h @ w_hr.detach().double().T
+                elif kind == "GRU":
+                    ri, zi, ni = gi.chunk(3, dim=1)
+                    rh, zh, nh = gh.chunk(3, dim=1)
+                    counter.add(f"{key} reset gate", ri + rh, SIGMOID_SATURATION)
+                    counter.add(f"{key} update gate", zi + zh, SIGMOID_SATURATION)
+                    r, z = torch.sigmoid(ri + rh), torch.sigmoid(zi + zh)
+                    candidate = ni + r * nh
+                    counter.add(f"{key} candidate", candidate, TANH_SATURATION)
+                    h = (1 - z) * torch.tanh(candidate) + z * h
+                else:
+                    pre = gi + gh
+                    if kind == "RNN_TANH":
+                        counter.add(f"{key} tanh", pre, TANH_SATURATION)
+                        h = torch.tanh(pre)
+                    else:
+                        h = torch.relu(pre)
+                states.append(h)
+            out = torch.stack(states, dim=1)
+            outputs.append(out if direction == 0 else out.flip(1))
+        layer_input = torch.cat(outputs, dim=-1)
+
+
+@register
+class SaturationCheck(Check):
+    name = "saturation"
+    codes = ("RD209",)
+    cost = 2
+    description = "saturated tanh/sigmoid units and LSTM/GRU gates at initialization"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        session = ctx.session
+        if session.notes.get("unsafe_inputs"):
+            raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
+        model = session.model
+        counter = SaturationCounter()
+        captured: list[tuple[str, nn.RNNBase, torch.Tensor]] = []
+        handles = []
+        for name, module in model.named_modules():
+            if isinstance(module, nn.RNNBase):
+                handles.append(module.register_forward_pre_hook(_capture_input(name, module, captured)))
+            elif isinstance(module, (nn.Tanh, nn.Sigmoid)):
+                handles.append(module.register_forward_hook(_count_activation(name, module, counter)))
+        try:
+            model.train()
+            session.forward(session.sample("train").batches[0])
+        finally:
+            for handle in handles:
+                handle.remove()
+        for name, module, x in captured:
+            unroll_gates(name, module, x, counter)
+        shares = counter.shares()
+        if not shares:
+            raise SkipCheck("no recurrent layers or tanh/sigmoid activations to inspect")
+        stats = judge.SaturationStats(
+            shares, min(SATURATION_SAMPLES, max((x.shape[0] for _, _, x in captured), default=0))
+        )
+        ctx.findings.extend(judge.judge_saturation(stats, float(ctx.options["max_saturated_share"])))
+        worst = max(shares.items(), key=lambda kv: kv[1])
+        return Outcome(
+            f"most saturated: {worst[0]} ({worst[1]:.0%})",
+            {"saturated_share": {k: round(v, 4) for k, v in shares.items()}},
+        )
+
+
+def _capture_input(name: str, module: nn.RNNBase, captured: list[tuple[str, nn.RNNBase, torch.Tensor]]) -> Any:
+    def hook(mod: nn.Module, args: tuple[Any, ...]) -> None:
+        if not args or any(n == name for n, _, _ in captured):
+            return
+        x = args[0]
+        if isinstance(x, nn.utils.rnn.PackedSequence):
+            x, _ = nn.utils.rnn.pad_packed_sequence(x, batch_first=True)
+        elif isinstance(x, torch.Tensor) and x.dim() == 3 and not module.batch_first:
+            x = x.transpose(0, 1)
+        if isinstance(x, torch.Tensor) and x.dim() == 3 and x.is_floating_point():
+            captured.append((name, module, x.detach()[:SATURATION_SAMPLES, :SATURATION_STEPS].cpu()))
+
+    return hook
+
+
+def _count_activation(name: str, module: nn.Module, counter: SaturationCounter) -> Any:
+    def hook(mod: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+        if isinstance(output, torch.Tensor):
+            values = output.detach().cpu().double()
+            if isinstance(module, nn.Tanh):
+                counter.add_outputs(f"{name} (tanh)", values, -0.99, 0.99)
+            else:
+                counter.add_outputs(f"{name} (sigmoid)", values, 0.01, 0.99)
+
+    return hook

@@ -1,0 +1,210 @@
+"""Pure judgements of the dependency probes (RD202, RD206, RD207, RD211, RD403)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rnndoctor.findings import Finding
+from rnndoctor.registry import make_finding
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+@dataclass
+class DependencyProbe:
+    """Where the input gradient of one sample's output lands: mass per (sample, time step)."""
+
+    sample: int
+    own_mass: float
+    other_mass: float
+    mass_on_own_time_column: float
+    """Mass on time step == ``sample`` across all samples (the signature of time and batch swapped)."""
+    samples_touched: int
+
+    @property
+    def leak(self) -> float:
+        total = self.own_mass + self.other_mass
+        return self.other_mass / total if total > 0 else 0.0
+
+
+@dataclass
+class ProbeStats:
+    probes: list[DependencyProbe] = field(default_factory=list)
+    batch_size: int = 0
+    steps: int = 0
+    layout: str = "batch-first"
+    input_kind: str = "inputs"
+
+
+@dataclass
+class PaddingProbe:
+    max_relative_change: float
+    samples: int
+    added_steps: int
+    source: str
+
+
+@dataclass
+class BidirectionalReadout:
+    layer: str
+    last_step_share: float
+    """Share of the backward direction's output gradient that sits on each sample's last step."""
+    backward_mass: float
+
+
+@dataclass
+class TimeProfile:
+    profile: list[float]
+    """Mean input-gradient norm per step back from each sample's last step (index 0 = last step)."""
+    steps: int
+
+    def memory(self, orders: float) -> int:
+        if not self.profile or self.profile[0] <= 0:
+            return 0
+        floor = self.profile[0] * 10 ** (-orders)
+        for back, value in enumerate(self.profile):
+            if value < floor:
+                return back
+        return len(self.profile)
+
+
+def sparkline(values: list[float], width: int = 40) -> str:
+    """Log-scale sparkline of a positive profile, oldest step on the left."""
+    if not values:
+        return ""
+    step = max(1, math.ceil(len(values) / width))
+    sampled = [max(values[i : i + step]) for i in range(0, len(values), step)]
+    logs = [math.log10(v) if v > 0 else None for v in sampled]
+    finite = [v for v in logs if v is not None]
+    if not finite:
+        return " " * len(sampled)
+    low, high = min(finite), max(finite)
+    span = high - low or 1.0
+    return "".join(" " if v is None else SPARK[min(7, int((v - low) / span * 7.999))] for v in logs)
+
+
+def judge_mixing(stats: ProbeStats, tolerance: float) -> list[Finding]:
+    """RD207 / RD202: one sample's output receives gradient from other samples' inputs."""
+    leaking = [p for p in stats.probes if p.leak > tolerance]
+    if not leaking:
+        return []
+    worst = max(leaking, key=lambda p: p.leak)
+    total = worst.own_mass + worst.other_mass
+    swapped = all(
+        p.samples_touched > 1 and total > 0 and p.mass_on_own_time_column / max(p.own_mass + p.other_mass, 1e-300) > 0.9
+        for p in leaking
+    )
+    evidence = {
+        "probed_samples": [p.sample for p in stats.probes],
+        "worst_sample": worst.sample,
+        "gradient_share_on_other_samples": worst.leak,
+        "samples_touched": worst.samples_touched,
+        "batch_size": stats.batch_size,
+        "steps": stats.steps,
+    }
+    if swapped and stats.steps >= 2:
+        return [
+            make_finding(
+                "RD202",
+                f"The output for sample {worst.sample} depends on time step {worst.sample} of all "
+                f"{worst.samples_touched} samples and on nothing else: the model treats the batch axis as time "
+                "and the time axis as the batch (a batch_first mismatch). Each prediction mixes the whole "
+                "batch at one time step.",
+                "Make the recurrent layer's layout match the data:\n\n```python\n"
+                "self.rnn = nn.LSTM(input_size, hidden_size, batch_first=True)   # data is (batch, time, features)\n"
+                "```",
+                evidence,
+                confidence=0.95,
+            )
+        ]
+    return [
+        make_finding(
+            "RD207",
+            f"The output for sample {worst.sample} receives {worst.leak:.1%} of its input gradient from "
+            f"{worst.samples_touched - 1} other sample(s) in the batch (in eval mode, so not batch norm): samples "
+            "are mixed. Typical causes are h_n.view(batch, -1) on a multi-layer or bidirectional state, a "
+            "reshape used where a permute was meant, or reductions over the batch axis. Predictions then "
+            "depend on which samples share a batch.",
+            "Select per-sample states explicitly instead of reshaping:\n\n```python\n_, (h_n, _) = self.lstm(x)"
+            "             # h_n: (num_layers * directions, batch, hidden)\n"
+            "last = h_n[-1]                             # top layer, (batch, hidden)\n"
+            "both = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # bidirectional: both directions\n```",
+            evidence,
+        )
+    ]
+
+
+def judge_padding_leak(probe: PaddingProbe | None, tolerance: float) -> list[Finding]:
+    """RD206: appending padding (lengths unchanged) moves the outputs by more than ``tolerance``."""
+    if probe is None or probe.max_relative_change <= tolerance:
+        return []
+    return [
+        make_finding(
+            "RD206",
+            f"Appending {probe.added_steps} padding steps to every sequence (true lengths unchanged) changes the "
+            f"outputs by up to {probe.max_relative_change:.2g} (relative) over {probe.samples} samples: the "
+            "model reads padding. Typical causes: reading out[:, -1] on right-padded batches, an RNN run "
+            "without packing, or pooling that does not mask padded steps. Results then depend on how long "
+            "the longest sequence in the batch is.",
+            "Pack the sequences, or read each sequence's last valid step:\n\n```python\n"
+            "packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
+            "_, (h_n, _) = self.lstm(packed)\nlast = h_n[-1]\n"
+            "# or: out[torch.arange(len(lengths)), lengths - 1]\n```",
+            {
+                "max_relative_change": probe.max_relative_change,
+                "samples": probe.samples,
+                "added_steps": probe.added_steps,
+                "padding": probe.source,
+            },
+        )
+    ]
+
+
+def judge_bidirectional_readout(readouts: list[BidirectionalReadout], min_share: float) -> list[Finding]:
+    """RD211: the backward direction of a bidirectional RNN is read at the last step only."""
+    findings = []
+    for readout in readouts:
+        if readout.backward_mass <= 0 or readout.last_step_share < min_share:
+            continue
+        findings.append(
+            make_finding(
+                "RD211",
+                f"The model reads '{readout.layer}' (bidirectional) only at each sequence's last step "
+                f"({readout.last_step_share:.0%} of the gradient sits there). At that step the backward "
+                "direction has seen a single input, so half of the read-out ignores the sequence.",
+                "Read the backward direction where it ends (the first step), e.g. from h_n:\n\n```python\n"
+                "_, (h_n, _) = self.lstm(x)\nfeatures = torch.cat([h_n[-2], h_n[-1]], dim=-1)\n```",
+                {"layer": readout.layer, "last_step_share": readout.last_step_share},
+            )
+        )
+    return findings
+
+
+def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: int) -> list[Finding]:
+    """RD403: the input gradient falls ``orders`` orders of magnitude within fewer than ``min_steps``
+    steps of the end, on sequences at least four times that long."""
+    if profile is None or profile.steps < 4 * min_steps:
+        return []
+    memory = profile.memory(orders)
+    if memory >= min_steps:
+        return []
+    chart = sparkline(list(reversed(profile.profile)))
+    return [
+        make_finding(
+            "RD403",
+            f"The gradient reaching the inputs falls by {orders:g} orders of magnitude within {memory} step(s) "
+            f"of the end of {profile.steps}-step sequences: effectively the model only learns from the last "
+            f"{memory} step(s). Gradient per step (log scale, oldest left): {chart}",
+            "Keep the recurrent path in its sensitive range: normalized inputs, a gated cell (LSTM/GRU) "
+            "instead of nn.RNN, forget-gate bias initialized to 1, or shorter sequences:\n\n```python\n"
+            "for name, p in lstm.named_parameters():\n    if 'bias' in name:\n"
+            "        n = p.shape[0] // 4\n        p.data[n:2 * n].fill_(1.0)   # forget gate\n```",
+            {
+                "effective_memory": memory,
+                "steps": profile.steps,
+                "orders": orders,
+                "profile_log10": [round(math.log10(v), 2) if v > 0 else None for v in profile.profile[:64]],
+            },
+        )
+    ]
