@@ -16,7 +16,7 @@ import click
 
 from rnndoctor import __version__
 from rnndoctor.errors import SetupError
-from rnndoctor.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn
+from rnndoctor.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn, Report
 from rnndoctor.render import Format
 
 _CODE_TOKEN = re.compile(r"^RD\d{0,3}(,RD\d{0,3})*$", re.IGNORECASE)
@@ -91,6 +91,13 @@ def cli() -> None:
 @click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD1, RD305). Repeatable.")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Also write the measured curves as PNG files into this folder (needs rnndoctor[plots]).",
+)
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for setup errors.")
 def check(
     config: str,
@@ -103,6 +110,7 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     no_progress: bool,
+    plots_dir: str | None,
     debug: bool,
 ) -> None:
     """Diagnose the training setup described by CONFIG (a YAML file)."""
@@ -148,7 +156,23 @@ def check(
         click.echo(f"rnndoctor: {fmt} report written to {output}", err=True)
     else:
         click.echo(render(report, fmt, color=color and fmt == Format.TEXT.value), nl=False)
+    if plots_dir:
+        _write_plots(report, plots_dir, debug)
     sys.exit(report.exit_code)
+
+
+def _write_plots(report: Report, folder: str, debug: bool) -> None:
+    from rnndoctor.render.plots import write_plots
+
+    try:
+        written = write_plots(report.checks, Path(folder))
+    except OSError as exc:
+        _fail(f"--plots {folder}: cannot write: {exc.strerror or exc}", debug, exc)
+        return
+    if written is None:
+        click.echo("rnndoctor: --plots needs matplotlib: pip install 'rnndoctor[plots]'", err=True)
+    else:
+        click.echo(f"rnndoctor: {len(written)} plot(s) written to {folder}", err=True)
 
 
 def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.checks.judge_probes import TimeProfile, sparkline
+from rnndoctor.checks.judge_probes import TimeProfile
+from rnndoctor.render.plots import sparkline
 from tests import tasks
 
 

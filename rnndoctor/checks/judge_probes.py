@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding
 from rnndoctor.registry import make_finding
-
-SPARK = "▁▂▃▄▅▆▇█"
+from rnndoctor.render.plots import sparkline
 
 
 @dataclass
@@ -67,21 +66,6 @@ class TimeProfile:
             if value < floor:
                 return back
         return len(self.profile)
-
-
-def sparkline(values: list[float], width: int = 40) -> str:
-    """Log-scale sparkline of a positive profile, oldest step on the left."""
-    if not values:
-        return ""
-    step = max(1, math.ceil(len(values) / width))
-    sampled = [max(values[i : i + step]) for i in range(0, len(values), step)]
-    logs = [math.log10(v) if v > 0 else None for v in sampled]
-    finite = [v for v in logs if v is not None]
-    if not finite:
-        return " " * len(sampled)
-    low, high = min(finite), max(finite)
-    span = high - low or 1.0
-    return "".join(" " if v is None else SPARK[min(7, int((v - low) / span * 7.999))] for v in logs)
 
 
 def judge_mixing(stats: ProbeStats, tolerance: float) -> list[Finding]:

@@ -19,6 +19,7 @@ from rnndoctor.batches import Batch
 from rnndoctor.checks import judge_probes as judge
 from rnndoctor.checks.data import embedding_tables, layout_of, padding_id, valid_lengths
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
 
 PROBED_SAMPLES = 4
@@ -263,7 +264,17 @@ class ProbesCheck(Check):
         }
         if profile is not None:
             metrics["effective_memory"] = profile.memory(float(options["memory_orders"]))
-            metrics["gradient_profile"] = judge.sparkline(list(reversed(profile.profile)))
+            metrics["plots"] = [
+                plot(
+                    "input gradient per step back from the end",
+                    list(range(len(profile.profile))),
+                    profile.profile,
+                    x_label="steps back",
+                    y_label="|dOut/dx_t|",
+                    log_y=True,
+                    marks={"memory": metrics["effective_memory"]},
+                )
+            ]
         return Outcome(f"probed {len(dependency.probes)} samples of {batch.size}", metrics)
 
 

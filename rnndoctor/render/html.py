@@ -7,6 +7,7 @@ import re
 
 from rnndoctor.findings import Report
 from rnndoctor.render import evidence_line
+from rnndoctor.render.plots import plots_of, svg
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -62,6 +63,9 @@ def render(report: Report) -> str:
         f"<tr><td>{c.name}</td><td>{c.status.value}</td><td>{c.seconds:.2f}</td><td>{html.escape(c.detail)}</td></tr>"
         for c in report.checks
     )
+    figures = [svg(figure) for check in report.checks for figure in plots_of(check.metrics)]
+    if any(figures):
+        body.append("<h2>Plots</h2>" + "".join(figures))
     body.append(f"<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>s</th><th>detail</th></tr>{rows}</table>")
     t = report.timing
     body.append(f"<p>{t.forward_passes} forward / {t.backward_passes} backward passes in {t.total_seconds:.2f} s</p>")

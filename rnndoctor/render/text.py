@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnndoctor.findings import CheckStatus, Report, Severity
+from rnndoctor.render.plots import plots_of, sparkline
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
 STATUS_STYLE = {
@@ -66,6 +67,15 @@ def print_report(console: Console, report: Report) -> None:
         console.print(Panel(Markdown(finding.fix), title="fix", title_align="left", border_style="cyan", expand=True))
         console.print()
     console.print(_checks_table(report))
+    for check in report.checks:
+        for figure in plots_of(check.metrics):
+            values = [v for v in figure["y"] if v is not None]
+            if not values:
+                continue
+            line = Text(f"{figure['title']} ({check.name}): ", style="dim")
+            line.append(sparkline(figure["y"], log=bool(figure.get("log_y"))), style="cyan")
+            line.append(f"  {min(values):.3g} .. {max(values):.3g}", style="dim")
+            console.print(line)
     t = report.timing
     console.print(
         Text(
