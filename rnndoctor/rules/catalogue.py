@@ -701,9 +701,11 @@ RULES: tuple[Rule, ...] = (
         title="output depends on padding positions",
         severity=E,
         what=(
-            "Takes a batch with known lengths, overwrites the values at the padded positions past each "
-            "sequence's end, runs the forward pass again and reports when the outputs for the real positions "
-            "change."
+            "For a batch whose padding is known (explicit lengths, or token ids equal to an embedding's "
+            "padding_idx), appends extra padding steps to every sequence with the true lengths unchanged, runs "
+            "the forward pass again in eval mode and reports when the outputs at real positions move. A model "
+            "that packs, masks or reads each sequence's last valid step is unaffected by how much padding "
+            "follows."
         ),
         why=(
             "Padding is an artifact of batching; if it changes the output, the prediction for a sequence "
@@ -738,9 +740,9 @@ RULES: tuple[Rule, ...] = (
         title="a sample's output depends on other samples in the batch",
         severity=E,
         what=(
-            "Backpropagates the output of one sample in a batch to the inputs and checks that the input "
-            "gradient is non-zero only on that sample; any gradient landing on other samples shows the "
-            "computation mixes them."
+            "In eval mode (so batch norm's intended coupling is off), backpropagates one sample's output (a "
+            "random projection of it) to the inputs, or to the first embedding's output for token ids, for a few "
+            "samples, and reports when any share of the input gradient lands on other samples."
         ),
         why=(
             "Samples in a batch must be processed independently; mixing lets each prediction draw on other "
@@ -818,9 +820,10 @@ RULES: tuple[Rule, ...] = (
         title="saturated activations or gates",
         severity=W,
         what=(
-            "Records the recurrent layers' outputs on sampled batches, recomputes the gate values from the "
-            "layers' weights, and measures the share of tanh units beyond 0.99 in magnitude and of sigmoid "
-            "gates below 0.01 or above 0.99."
+            "Captures what each recurrent layer receives on a few real samples, recomputes every gate pre-"
+            "activation from the layer's weights (fused LSTM/GRU kernels do not expose them), and measures the "
+            "share of sigmoid gates below 0.01 or above 0.99 and of tanh units beyond ±0.99; nn.Tanh and "
+            "nn.Sigmoid modules are read with hooks."
         ),
         why=(
             "The derivative of tanh is 1 - tanh^2 and that of a sigmoid is s(1 - s): both are close to zero "
@@ -854,8 +857,9 @@ RULES: tuple[Rule, ...] = (
         title="parameters receive no gradient (detached, frozen, unused)",
         severity=E,
         what=(
-            "Runs one forward and backward pass on a training batch and lists the parameters that have "
-            "requires_grad=False, or whose .grad is still None or exactly zero afterwards."
+            "Runs backward passes on two training batches and lists trainable parameters whose .grad stays None "
+            "or exactly zero; it also reports parameters frozen with requires_grad=False that were given to the "
+            "optimizer, and trainable parameters the optimizer does not hold."
         ),
         why=(
             "A parameter without a gradient never changes. When it sits on the main path, because the output "
@@ -893,9 +897,9 @@ RULES: tuple[Rule, ...] = (
         title="bidirectional RNN read out at the last step only",
         severity=W,
         what=(
-            "For a bidirectional recurrent layer, backpropagates the model output to the layer's output "
-            "sequence and checks where the backward direction's half receives gradient; if that is only at "
-            "the final time step, the readout takes out[:, -1]."
+            "For every bidirectional recurrent layer, backpropagates the model's output to the layer's output "
+            "sequence and reports when the backward direction's half receives its gradient only at each "
+            "sequence's last step, i.e. the read-out takes out[:, -1]."
         ),
         why=(
             "At the last position the forward direction has read the whole sequence, but the backward "
@@ -1305,9 +1309,8 @@ RULES: tuple[Rule, ...] = (
         title="exploding or non-finite gradients",
         severity=E,
         what=(
-            "Backpropagates sampled training batches and records the global and per-parameter gradient "
-            "norms, reporting any NaN or Inf gradient and norms far above a threshold or far larger than the "
-            "parameters themselves."
+            "Backpropagates a real training batch and reports any NaN or infinite parameter gradient (naming the "
+            "one nearest the output) or a total gradient norm above `exploding_norm` (1000 by default)."
         ),
         why=(
             "An update of learning rate times a huge gradient moves the weights far outside the region where "
@@ -1344,9 +1347,9 @@ RULES: tuple[Rule, ...] = (
         title="vanishing gradients across layers",
         severity=W,
         what=(
-            "After a backward pass, compares the gradient norm of each layer, relative to its parameter "
-            "norm, from the output back to the input, and reports when the earliest layers receive gradients "
-            "orders of magnitude smaller than the last ones."
+            "After a backward pass, compares the root-mean-square gradient of the earliest recurrent layer's "
+            "hidden-to-hidden weights with that of the last layer's weights (both act on bounded hidden states) "
+            "and reports a ratio below `vanishing_ratio` (1e-3)."
         ),
         why=(
             "Backpropagation multiplies the Jacobians of all layers on the way down; saturating activations, "
@@ -1390,9 +1393,11 @@ RULES: tuple[Rule, ...] = (
         title="gradient vanishes through time",
         severity=W,
         what=(
-            "Makes the input require grad, backpropagates the loss and measures the norm of the input "
-            "gradient at each time step; it reports when the gradient reaching the early steps is orders of "
-            "magnitude smaller than at the last ones."
+            "Backpropagates the output at each probed sample's last step to the inputs (or embedding outputs) and"
+            " measures the input-gradient norm at every earlier step; the effective memory is how many steps back"
+            " it stays within `memory_orders` (3) orders of magnitude of the last step. Reported when that is "
+            "under `min_memory_steps` (6) on sequences at least four times as long; a default LSTM keeps about a "
+            "dozen steps at initialization."
         ),
         why=(
             "How a late output depends on an early input passes through the product of the per-step "
@@ -1435,9 +1440,9 @@ RULES: tuple[Rule, ...] = (
         title="gradients accumulate across steps (no zero_grad)",
         severity=E,
         what=(
-            "Runs the training step twice on the same batch and compares the gradients left after the second "
-            "step with a single fresh backward pass; gradients about twice as large show that the first "
-            "step's were never cleared."
+            "Runs the configured train_step twice on the same batch, at the same weights and random state: if the"
+            " step clears gradients the second call leaves the same gradients as the first, if it does not, twice"
+            " as many. zero_grad calls are counted as supporting evidence."
         ),
         why=(
             "PyTorch adds each new gradient into .grad. Without optimizer.zero_grad(), every step uses the "
@@ -1475,9 +1480,10 @@ RULES: tuple[Rule, ...] = (
         title="update-to-weight ratio out of range",
         severity=W,
         what=(
-            "Takes one optimizer step on a training batch and computes, for each parameter tensor, the norm "
-            "of the change divided by the norm of the weights; it reports when typical ratios are far from "
-            "about 1e-3."
+            "Takes one real step with the configured optimizer and learning rate after a backward pass (then "
+            "restores everything) and computes, for each weight matrix, the norm of the change divided by the "
+            "norm of the weights; it reports when the median ratio is outside 1e-6 to 0.1 (healthy is about "
+            "1e-3)."
         ),
         why=(
             "The ratio says how much one step changes a weight compared with its size. Far above 1e-3 the "
@@ -1516,9 +1522,9 @@ RULES: tuple[Rule, ...] = (
         title="optimizer steps taken in eval mode",
         severity=W,
         what=(
-            "Watches optimizer.step() during the training step and records whether the model and its "
-            "submodules are in training mode at that moment; it reports steps taken while they are in eval "
-            "mode."
+            "Wraps optimizer.step() while the configured train_step runs and records, at each call, modules whose"
+            " behaviour depends on the mode (dropout, batch norm, multi-layer RNN dropout) that are in eval mode;"
+            " other modules in eval mode do not matter."
         ),
         why=(
             "In eval mode dropout is off and batch normalization uses, without updating, its running "
