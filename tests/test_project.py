@@ -42,6 +42,11 @@ def test_ci_runs_the_readme_test_command() -> None:
         ("sine_broadcast", ["RD304"]),
         ("nll_raw_scores", ["RD303"]),
         ("tagging_ntc", ["RD305"]),
+        ("batch_first_mixup", ["RD202"]),
+        ("padded_last_step", ["RD206"]),
+        ("hn_view", ["RD207"]),
+        ("detached_encoder", ["RD210"]),
+        ("missing_zero_grad", ["RD404"]),
     ],
 )
 def test_examples_run_from_any_directory(
