@@ -59,6 +59,47 @@ def unpack(raw: Any) -> Batch:
     )
 
 
+def replace_inputs(raw: Any, inputs: Any) -> Any:
+    """The same batch with its inputs swapped for ``inputs`` (lengths and targets kept)."""
+    if isinstance(raw, Mapping):
+        return {**raw, "inputs": inputs}
+    if isinstance(raw, list):
+        return [inputs, *raw[1:]]
+    if hasattr(raw, "_fields"):
+        return type(raw)(inputs, *raw[1:])
+    return (inputs, *raw[1:])
+
+
+def slice_batch(raw: Any, count: int) -> Any | None:
+    """The first ``count`` samples of a contract-layout batch, or None when it cannot be cut safely
+    (packed inputs, unknown layouts)."""
+    import torch
+
+    try:
+        batch = unpack(raw)
+    except BatchFormatError:
+        return None
+    size = batch.size
+    if size is None or size <= count or not isinstance(batch.inputs, torch.Tensor):
+        return raw if size is not None and size <= count else None
+    inputs = batch.inputs
+    if inputs.dim() >= 2 and inputs.shape[0] != size and inputs.shape[1] == size:
+        inputs = inputs[:, :count]
+    elif inputs.shape[0] == size:
+        inputs = inputs[:count]
+    else:
+        return None
+    targets = batch.targets[:count]
+    lengths = batch.lengths[:count] if batch.lengths is not None and hasattr(batch.lengths, "__getitem__") else None
+    if isinstance(raw, Mapping):
+        cut = {**raw, "inputs": inputs, "targets": targets}
+        if lengths is not None:
+            cut["lengths"] = lengths
+        return cut
+    parts = [inputs, targets] + ([lengths] if len(raw) == 3 else [])
+    return _same_sequence_type(raw, parts)
+
+
 def move_batch(raw: Any, device: Any) -> Any:
     """Move a batch's tensors to ``device``, leaving lengths where they are.
 

@@ -132,6 +132,7 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     started = time.perf_counter()
     status = CheckStatus.PASSED
     outcome = Outcome()
+    baseline = check.baseline_metrics(ctx)
     caught: list[warnings.WarningMessage] = []
     try:
         with _time_budget(session, timeout), warnings.catch_warnings(record=True) as caught:
@@ -157,7 +158,7 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
         outcome = Outcome(detail=f"internal error in check '{check.name}': {type(exc).__name__}: {first_line(exc)}")
     if ctx.findings and status is CheckStatus.PASSED:
         status = CheckStatus.FOUND
-    metrics = dict(outcome.metrics)
+    metrics = {**baseline, **outcome.metrics}
     if caught:
         # Warnings torch raised on the user's setup are evidence, not noise for the terminal.
         metrics["warnings"] = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))[:5]

@@ -45,16 +45,17 @@ def make_finding(
 ) -> Finding:
     """A finding whose title and default severity come from the rule catalogue."""
     rule = get_rule(code)
+    level = rule.severity if severity is None else severity
     return Finding(
         code=rule.code,
-        severity=rule.severity if severity is None else severity,
+        severity=level,
         title=rule.title,
         message=message,
         fix=fix,
         evidence=dict(evidence or {}),
         check=check,
         confidence=confidence,
-        explains=tuple(dict.fromkeys(explained_by(rule.code) + tuple(explains))),
+        explains=tuple(dict.fromkeys(explained_by(rule.code, level is Severity.ERROR) + tuple(explains))),
     )
 
 
@@ -79,6 +80,10 @@ class Check:
 
     def run(self, ctx: CheckContext) -> Outcome:
         raise NotImplementedError
+
+    def baseline_metrics(self, ctx: CheckContext) -> dict[str, Any]:
+        """Metrics the report promises for this check even when it stops early (contract §4)."""
+        return {}
 
 
 _REGISTRY: dict[str, type[Check]] = {}

@@ -811,7 +811,8 @@ def missing_zero_grad() -> Setup:
 
 
 def tiny_learning_rate() -> Setup:
-    setup = classifier()
+    """In the --quick profile (no learning-rate sweep) the size of one update is the first sign."""
+    setup = classifier(quick=True)
     setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=1e-9)
     return setup
 
@@ -942,3 +943,21 @@ HEALTHY.update(
         "long_lstm": healthy_long_lstm,
     }
 )
+
+
+def adam_lr_1e_7() -> Setup:
+    setup = classifier()
+    setup["optimizer"] = torch.optim.Adam(setup["model"].parameters(), lr=1e-7)
+    return setup
+
+
+def sgd_lr_too_high() -> Setup:
+    setup = classifier()
+    setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=30.0)
+    return setup
+
+
+def sgd_healthy() -> Setup:
+    setup = classifier()
+    setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=0.3, momentum=0.9)
+    return setup

@@ -11,6 +11,7 @@ FAMILIES = (
     "rnndoctor.checks.gradients",
     "rnndoctor.checks.probes",
     "rnndoctor.checks.training_step",
+    "rnndoctor.checks.dynamics",
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.batches import Batch
+from rnndoctor.batches import Batch, replace_inputs
 from rnndoctor.checks import judge_probes as judge
 from rnndoctor.checks.data import embedding_tables, layout_of, padding_id, valid_lengths
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
@@ -24,16 +24,6 @@ from rnndoctor.session import Session
 
 PROBED_SAMPLES = 4
 TIME_PROFILE_MIN_STEPS = 20
-
-
-def replace_inputs(raw: Any, inputs: Any) -> Any:
-    if isinstance(raw, Mapping):
-        return {**raw, "inputs": inputs}
-    if isinstance(raw, list):
-        return [inputs, *raw[1:]]
-    if hasattr(raw, "_fields"):
-        return type(raw)(inputs, *raw[1:])
-    return (inputs, *raw[1:])
 
 
 def to_batch_first(t: torch.Tensor, batch_axis: int) -> torch.Tensor:

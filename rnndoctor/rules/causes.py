@@ -10,7 +10,7 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "RD103": ("RD307", "RD503", "RD505"),
     "RD104": ("RD307", "RD503", "RD505"),
     "RD105": ("RD307", "RD401", "RD503", "RD505"),
-    "RD106": ("RD209", "RD307", "RD401", "RD402", "RD403", "RD501", "RD502", "RD503", "RD505"),
+    "RD106": ("RD209", "RD307", "RD401", "RD402", "RD403", "RD501", "RD502", "RD503", "RD504", "RD505", "RD506"),
     "RD109": ("RD503", "RD505"),
     "RD110": ("RD601",),
     "RD111": ("RD601",),
@@ -20,7 +20,7 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "RD204": ("RD401", "RD502"),
     "RD206": ("RD306", "RD601"),
     "RD208": ("RD209", "RD401", "RD402", "RD403"),
-    "RD209": ("RD402", "RD403", "RD503", "RD505"),
+    "RD209": ("RD402", "RD403", "RD503", "RD505", "RD506"),
     "RD210": ("RD402", "RD503", "RD505", "RD506"),
     "RD211": ("RD210", "RD403"),
     "RD212": ("RD401", "RD404"),
@@ -31,12 +31,23 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "RD304": ("RD307", "RD503", "RD504"),
     "RD305": ("RD307", "RD503"),
     "RD308": ("RD307", "RD503"),
-    "RD401": ("RD502", "RD503"),
+    "RD401": ("RD502", "RD503", "RD504", "RD505", "RD506"),
     "RD404": ("RD401", "RD502", "RD503"),
-    "RD501": ("RD503", "RD505"),
-    "RD502": ("RD401", "RD503"),
+    "RD501": ("RD405", "RD503", "RD504", "RD505"),
+    "RD502": ("RD401", "RD405", "RD503", "RD504"),
 }
 
 
-def explained_by(code: str) -> tuple[str, ...]:
-    return EXPLAINS.get(code, ())
+SETUP_FAMILIES = ("RD0", "RD1", "RD2", "RD3")
+"""An error in the data, the model's wiring or the loss makes every training-dynamics measurement (RD5xx)
+a symptom: a learning rate cannot be judged on a setup that computes the wrong thing."""
+
+
+def explained_by(code: str, severity_is_error: bool = False) -> tuple[str, ...]:
+    codes = EXPLAINS.get(code, ())
+    if severity_is_error and code.startswith(SETUP_FAMILIES):
+        codes = codes + tuple(c for c in DYNAMICS_CODES if c not in codes)
+    return codes
+
+
+DYNAMICS_CODES = ("RD501", "RD502", "RD503", "RD504", "RD505", "RD506")

@@ -1,0 +1,252 @@
+"""Pure judgements of the training-dynamics checks (RD501-RD506)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rnndoctor.findings import Finding, Severity
+from rnndoctor.registry import make_finding
+
+
+@dataclass
+class Sweep:
+    """A learning-rate range test: raw and smoothed loss per learning rate, in the order tried."""
+
+    lrs: list[float]
+    losses: list[float]
+    smoothed: list[float]
+    configured_lr: float
+    suggested_lr: float | None
+    optimizer: str
+    diverged_at: float | None = None
+    """The learning rate at which the smoothed loss blew past the divergence bound (None if it never did)."""
+
+    @property
+    def initial(self) -> float:
+        return self.smoothed[0] if self.smoothed else math.nan
+
+    @property
+    def lowest(self) -> tuple[float, float]:
+        finite = [(loss, lr) for loss, lr in zip(self.smoothed, self.lrs, strict=True) if math.isfinite(loss)]
+        loss, lr = min(finite) if finite else (math.nan, math.nan)
+        return lr, loss
+
+    def shows_learning(self, min_drop: float) -> bool:
+        """The smoothed loss fell by at least ``min_drop`` of its start before diverging: only then does
+        the curve say anything about the learning rate."""
+        low = self.lowest[1]
+        return math.isfinite(low) and self.initial - low >= min_drop * abs(self.initial)
+
+    def onset(self, fraction: float) -> float | None:
+        """The first learning rate where the smoothed loss has fallen by ``fraction`` of its total drop."""
+        lr_low, low = self.lowest
+        drop = self.initial - low
+        if not math.isfinite(drop) or drop <= 0:
+            return None
+        for lr, loss in zip(self.lrs, self.smoothed, strict=True):
+            if loss <= self.initial - fraction * drop:
+                return lr
+            if lr >= lr_low:
+                break
+        return lr_low
+
+
+@dataclass
+class FitResult:
+    """Training on one fixed batch."""
+
+    lr: float
+    initial_loss: float
+    final_loss: float
+    steps: int
+    fitted: bool
+    accuracy: float | None = None
+    predicted_classes: int | None = None
+    target_classes: int | None = None
+    losses: list[float] = field(default_factory=list)
+
+    @property
+    def moved(self) -> float:
+        """Relative change of the loss over the run."""
+        if not math.isfinite(self.initial_loss) or not math.isfinite(self.final_loss):
+            return math.inf
+        return abs(self.initial_loss - self.final_loss) / max(abs(self.initial_loss), 1e-12)
+
+
+def judge_learning_rate(
+    sweep: Sweep, low_factor: float, onset_fraction: float, high_factor: float, min_drop: float
+) -> list[Finding]:
+    """RD501 when the configured rate is more than ``low_factor`` below the onset of learning;
+    RD502 when it is at or beyond divergence, or more than ``high_factor`` above the loss minimum.
+    No verdict when the sweep shows no learning at any rate (the cause is elsewhere)."""
+    if not sweep.shows_learning(min_drop):
+        return []
+    lr = sweep.configured_lr
+    onset = sweep.onset(onset_fraction)
+    lr_min, loss_min = sweep.lowest
+    suggestion = sweep.suggested_lr
+    evidence = {
+        "configured_lr": lr,
+        "suggested_lr": suggestion,
+        "onset_lr": onset,
+        "lowest_loss_lr": lr_min,
+        "diverged_at": sweep.diverged_at,
+        "initial_loss": sweep.initial,
+        "lowest_loss": loss_min,
+    }
+    advice = f"lr={suggestion:.2g}" if suggestion is not None else "a learning rate inside the falling stretch"
+    fix = (
+        f"Use the suggested rate:\n\n```python\noptimizer = torch.optim.{sweep.optimizer}(model.parameters(), "
+        f"{advice})\n```\n\nThe learning-rate curve is in the report's plots (`--plots DIR` for PNGs)."
+    )
+    if onset is not None and lr < onset / low_factor:
+        gap = math.log10(onset / lr)
+        return [
+            make_finding(
+                "RD501",
+                f"The configured learning rate {lr:.2g} ({sweep.optimizer}) is {gap:.1f} decades below where the "
+                f"loss starts to fall in the range test ({onset:.2g}); at this rate each step changes the weights "
+                "so little that the loss stays flat for thousands of steps."
+                + (f" The sweep suggests {suggestion:.2g}." if suggestion is not None else ""),
+                fix,
+                evidence,
+                confidence=min(1.0, 0.6 + 0.2 * gap),
+            )
+        ]
+    beyond_divergence = sweep.diverged_at is not None and lr >= sweep.diverged_at
+    past_minimum = math.isfinite(lr_min) and lr > lr_min * high_factor
+    if beyond_divergence or past_minimum:
+        where = (
+            f"at or beyond {sweep.diverged_at:.2g}, where the loss diverged in the range test"
+            if beyond_divergence and sweep.diverged_at is not None
+            else f"{math.log10(lr / lr_min):.1f} decades above the rate with the lowest loss ({lr_min:.2g}), "
+            "where the loss rises again"
+        )
+        return [
+            make_finding(
+                "RD502",
+                f"The configured learning rate {lr:.2g} ({sweep.optimizer}) sits {where}. Training will "
+                "oscillate, stall at a high loss or produce NaN."
+                + (f" The sweep suggests {suggestion:.2g}." if suggestion is not None else ""),
+                fix,
+                evidence,
+                confidence=0.9 if beyond_divergence else 0.7,
+            )
+        ]
+    return []
+
+
+def judge_overfit(
+    configured: FitResult, retry: FitResult | None, still: float, lr_verdict: str | None, learned_share: float
+) -> list[Finding]:
+    """RD503 (cannot fit one batch), RD505 (the loss does not move), RD504 (predictions collapse).
+
+    A run that brings the loss below ``learned_share`` of its start is learning, even if the step budget
+    ran out before the batch was fitted: that is not reported as RD503.
+    """
+    findings: list[Finding] = []
+    if configured.moved <= still:
+        findings.append(
+            make_finding(
+                "RD505",
+                f"Training on one fixed batch for {configured.steps} steps at lr={configured.lr:.2g} moved the loss "
+                f"from {configured.initial_loss:.4g} to {configured.final_loss:.4g} (a relative change of "
+                f"{configured.moved:.1e}): no learning signal reaches the weights.",
+                "Check that the loss depends on trainable parameters (no detach, no frozen model, a learning rate "
+                "above zero) and that the optimizer holds the model's parameters.",
+                {
+                    "initial_loss": configured.initial_loss,
+                    "final_loss": configured.final_loss,
+                    "relative_change": configured.moved,
+                    "steps": configured.steps,
+                    "lr": configured.lr,
+                },
+            )
+        )
+    runs = [configured] + ([retry] if retry is not None else [])
+    if any(run.fitted or run.final_loss <= learned_share * run.initial_loss for run in runs):
+        return findings
+    if configured.predicted_classes == 1 and (configured.target_classes or 0) > 1:
+        findings.append(
+            make_finding(
+                "RD504",
+                f"After {configured.steps} steps on one batch the model predicts a single class for every sample, "
+                f"while the batch holds {configured.target_classes} classes: it settled on the majority answer.",
+                "Look for what makes the input uninformative (normalization, a detached encoder, padding read "
+                "instead of content) and balance the classes if one dominates.",
+                {
+                    "predicted_classes": configured.predicted_classes,
+                    "target_classes": configured.target_classes,
+                    "accuracy": configured.accuracy,
+                },
+            )
+        )
+    fixed_by_lr = retry is not None and retry.fitted
+    if fixed_by_lr and retry is not None:
+        message = (
+            f"At the configured lr={configured.lr:.2g} the model cannot fit a single batch in {configured.steps} "
+            f"steps (loss {configured.initial_loss:.4g} -> {configured.final_loss:.4g}), but at lr={retry.lr:.2g} "
+            f"it fits it in {retry.steps} steps: the learning rate, not the model, is the problem."
+        )
+        severity = Severity.WARNING if lr_verdict else None
+    else:
+        tried = f" and at lr={retry.lr:.2g} (loss {retry.final_loss:.4g})" if retry is not None else ""
+        message = (
+            f"The model cannot fit one fixed batch: after {configured.steps} steps at lr={configured.lr:.2g} the "
+            f"loss went from {configured.initial_loss:.4g} to {configured.final_loss:.4g}"
+            + (f", batch accuracy {configured.accuracy:.0%}" if configured.accuracy is not None else "")
+            + f"{tried}. A sound setup memorizes one batch easily; this one has a bug between inputs, model, "
+            "loss and targets."
+        )
+        severity = None
+    findings.append(
+        make_finding(
+            "RD503",
+            message,
+            "Fix the findings ranked above first; then overfit one batch by hand:\n\n```python\n"
+            "x, y = next(iter(train_loader))\nfor step in range(300):\n    optimizer.zero_grad()\n"
+            "    loss = loss_fn(model(x), y)\n    loss.backward()\n    optimizer.step()\nprint(loss.item())  "
+            "# should approach 0\n```",
+            {
+                "initial_loss": configured.initial_loss,
+                "final_loss": configured.final_loss,
+                "steps": configured.steps,
+                "accuracy": configured.accuracy,
+                "lr": configured.lr,
+                "retry_lr": retry.lr if retry else None,
+                "retry_final_loss": retry.final_loss if retry else None,
+                "retry_fitted": retry.fitted if retry else None,
+            },
+            severity=severity,
+            confidence=0.6 if fixed_by_lr else 0.8,
+            explains=("RD505",),
+        )
+    )
+    return findings
+
+
+def judge_input_ignored(normal: FitResult, blind: FitResult, tolerance: float) -> list[Finding]:
+    """RD506: the fit with the inputs zeroed ends as low as the fit with the real inputs."""
+    if normal.fitted or not (math.isfinite(normal.final_loss) and math.isfinite(blind.final_loss)):
+        return []
+    gain = blind.final_loss - normal.final_loss
+    scale = max(abs(blind.initial_loss - blind.final_loss), abs(blind.final_loss), 1e-12)
+    if gain > tolerance * scale:
+        return []
+    return [
+        make_finding(
+            "RD506",
+            f"With every input replaced by zeros the model fits the batch just as well (final loss "
+            f"{blind.final_loss:.4g}) as with the real inputs ({normal.final_loss:.4g}): its outputs do not "
+            "depend on the input, only on biases.",
+            "Trace the input through forward: a variable overwritten, the wrong tensor read out (padding, an "
+            "unused branch), a detached or zero-multiplied path.",
+            {
+                "final_loss_real_inputs": normal.final_loss,
+                "final_loss_zero_inputs": blind.final_loss,
+                "steps": normal.steps,
+            },
+            explains=("RD503", "RD504", "RD505"),
+        )
+    ]

@@ -1,0 +1,112 @@
+"""Rules that turn a learning-rate range test (loss per learning rate) into a suggested learning rate.
+
+Pure numpy, so the benchmark can score every rule on the same sweeps. `suggest` is the rule rnndoctor
+uses; the others are the rules users know from other tools, kept for comparison:
+
+- ``steepest``: where the smoothed loss falls fastest per step (torch-lr-finder, Lightning);
+- ``valley``: two thirds of the way down the longest stretch of falling loss (fastai's default);
+- ``minimum_tenth``: a tenth of the learning rate at the lowest loss (fastai's "minimum").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Rule = Callable[[Sequence[float], Sequence[float]], "float | None"]
+
+SKIP_START = 5
+"""Leading points ignored by the rules: the smoothed loss is still warming up there."""
+
+
+def smooth(losses: Sequence[float], beta: float = 0.9) -> list[float]:
+    """Exponential moving average with bias correction (the first values are not pulled to zero)."""
+    out, average = [], 0.0
+    for step, loss in enumerate(losses, 1):
+        average = beta * average + (1 - beta) * loss
+        out.append(average / (1 - beta**step))
+    return out
+
+
+def _usable(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.log10(np.asarray(lrs, dtype=float))
+    y = np.asarray(losses, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def steepest(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
+    x, y = _usable(lrs, losses)
+    if len(y) < SKIP_START + 3:
+        return None
+    slope = np.gradient(y[SKIP_START:], x[SKIP_START:])
+    return float(10 ** x[SKIP_START + int(np.argmin(slope))])
+
+
+def valley(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
+    x, y = _usable(lrs, losses)
+    n = len(y)
+    if n < 3:
+        return None
+    # longest strictly decreasing subsequence ending at each point, and where it starts
+    length = [1] * n
+    start = list(range(n))
+    for i in range(1, n):
+        for j in range(i):
+            if y[i] < y[j] and length[j] + 1 > length[i]:
+                length[i], start[i] = length[j] + 1, start[j]
+    end = int(np.argmax(length))
+    first = start[end]
+    index = first + (2 * (end - first)) // 3
+    return float(10 ** x[index])
+
+
+def minimum_tenth(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
+    x, y = _usable(lrs, losses)
+    if len(y) <= SKIP_START:
+        return None
+    return float(10 ** x[SKIP_START + int(np.argmin(y[SKIP_START:]))]) / 10
+
+
+def suggest(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
+    """rnndoctor's rule: the geometric middle of the stretch where the loss falls.
+
+    The stretch runs from where the smoothed loss has fallen by 10% of its total drop to where it
+    reaches its minimum; the suggestion sits at ``SUGGEST_POSITION`` of the way across it in log space,
+    which keeps clear of the noisy onset (too low) and of the edge of divergence (too high).
+    Returns None when the loss never falls meaningfully.
+    """
+    x, y = _usable(lrs, losses)
+    if len(y) <= SKIP_START + 2:
+        return None
+    x, y = x[SKIP_START:], y[SKIP_START:]
+    lowest = int(np.argmin(y))
+    start_loss = float(np.max(y[: lowest + 1]))
+    drop = start_loss - float(y[lowest])
+    if drop <= MIN_RELATIVE_DROP * abs(start_loss) or lowest == 0:
+        return None
+    falling = np.nonzero(y[: lowest + 1] <= start_loss - ONSET_FRACTION * drop)[0]
+    onset = int(falling[0]) if len(falling) else lowest
+    return float(10 ** (x[onset] + SUGGEST_POSITION * (x[lowest] - x[onset])))
+
+
+ONSET_FRACTION = 0.1
+SUGGEST_POSITION = 0.5
+MIN_RELATIVE_DROP = 0.02
+"""Below this relative fall of the smoothed loss the sweep shows no learning and no rule applies."""
+
+RULES: dict[str, Rule] = {
+    "rnndoctor": suggest,
+    "steepest": steepest,
+    "valley": valley,
+    "minimum/10": minimum_tenth,
+}
+
+
+def decades(a: float | None, b: float | None) -> float:
+    """Distance between two learning rates in decades (inf when either is missing)."""
+    if a is None or b is None or a <= 0 or b <= 0:
+        return math.inf
+    return abs(math.log10(a) - math.log10(b))
