@@ -115,7 +115,6 @@ def check(
 ) -> None:
     """Diagnose the training setup described by CONFIG (a YAML file)."""
     from rnndoctor.api import diagnose
-    from rnndoctor.render import render
 
     progress = None
     if not no_progress and sys.stderr.isatty():
@@ -145,6 +144,13 @@ def check(
     except Exception as exc:  # noqa: BLE001 - never show a raw traceback without --debug
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", debug, exc)
         return
+    _emit(report, fmt, output, plots_dir, debug)
+
+
+def _emit(report: Report, fmt: str, output: str | None, plots_dir: str | None, debug: bool) -> None:
+    """Write the report where it was asked for, then exit with its code."""
+    from rnndoctor.render import render
+
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     if output:
         try:
@@ -182,6 +188,50 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
         if not _CODE_TOKEN.match(code):
             raise SetupError(f"{option} {code}: not a code or code prefix (RD102, RD1, ...)")
     return codes
+
+
+@cli.command()
+@click.argument("log", type=click.Path(path_type=str))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default="text",
+    show_default=True,
+    help="Report format written to stdout (or to --output).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=str),
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice([f.value for f in FailOn]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit code 1.",
+)
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Also write the loss curves as PNG files into this folder (needs rnndoctor[plots]).",
+)
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+def curves(log: str, fmt: str, output: str | None, fail_on: str, plots_dir: str | None, debug: bool) -> None:
+    """Diagnose an existing training history (CSV with train/val loss or accuracy per epoch):
+    overfitting, a flat loss, divergence, oscillation."""
+    from rnndoctor.curves import diagnose_history
+
+    try:
+        report = diagnose_history(log, FailOn(fail_on))
+    except SetupError as exc:
+        _fail(str(exc), debug, exc)
+        return
+    _emit(report, fmt, output, plots_dir, debug)
 
 
 @cli.command()

@@ -122,7 +122,14 @@ def run_plan(
             listener.check_finished(result)
     finally:
         listener.finished()
-    return results, findings, interrupted
+    return results, _drop_superseded(plan, results, findings), interrupted
+
+
+def _drop_superseded(plan: Plan, results: list[CheckResult], findings: list[Finding]) -> list[Finding]:
+    """A direct measurement (the learning-rate sweep) replaces a cheaper proxy (the size of one update)."""
+    completed = {r.name for r in results if r.status in (CheckStatus.PASSED, CheckStatus.FOUND)}
+    superseded = {code: check.name for check, _ in plan.checks if check.name in completed for code in check.supersedes}
+    return [f for f in findings if f.code not in superseded or f.check == superseded[f.code]]
 
 
 def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:

@@ -77,6 +77,8 @@ class Check:
     quick: ClassVar[bool] = True
     """Whether the check belongs to the ``--quick`` profile."""
     description: ClassVar[str] = ""
+    supersedes: ClassVar[tuple[str, ...]] = ()
+    """Codes other checks estimate more cheaply: once this check has run, its verdict replaces theirs."""
 
     def run(self, ctx: CheckContext) -> Outcome:
         raise NotImplementedError

@@ -961,3 +961,42 @@ def sgd_healthy() -> Setup:
     setup = classifier()
     setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=0.3, momentum=0.9)
     return setup
+
+
+def memorizing_model() -> Setup:
+    """Few noisy training samples, a large model and a high rate: validation turns after a few epochs."""
+    torch.manual_seed(0)
+    x, y = drift_data(n=96, seed=7)
+    flip = torch.rand(96, generator=generator(8)) < 0.3
+    y = torch.where(flip, 1 - y, y)
+    xv, yv = drift_data(n=256, seed=9)
+    model = SequenceClassifier(hidden=128)
+    return {
+        "model": model,
+        "train_data": loader(x, y),
+        "val_data": loader(xv, yv, shuffle=False),
+        "loss": nn.CrossEntropyLoss(),
+        "optimizer": torch.optim.Adam(model.parameters(), lr=1e-2),
+        "checks": {"overfitting": {"epochs": 30}},
+    }
+
+
+BROKEN_DYNAMICS = {
+    "RD501": adam_lr_1e_7,
+    "RD502": sgd_lr_too_high,
+    "RD601": memorizing_model,
+}
+
+
+class InputIgnoringClassifier(nn.Module):
+    """Feeds the RNN a tensor of zeros shaped like the input instead of the input (a classic copy-paste slip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h0 = torch.zeros_like(x)
+        out, _ = self.rnn(h0)
+        return self.head(out[:, -1])

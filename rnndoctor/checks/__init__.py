@@ -12,6 +12,7 @@ FAMILIES = (
     "rnndoctor.checks.probes",
     "rnndoctor.checks.training_step",
     "rnndoctor.checks.dynamics",
+    "rnndoctor.checks.overfitting",
 )
 
 

@@ -96,6 +96,7 @@ class LrSweepCheck(Check):
     cost = 8
     quick = False
     description = "learning-rate range test with the configured optimizer"
+    supersedes = ("RD405",)
 
     def baseline_metrics(self, ctx: CheckContext) -> dict[str, Any]:
         return {"suggested_lr": None, "configured_lr": LearningRate(ctx.session.optimizer).configured}
