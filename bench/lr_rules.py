@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import subprocess
 import sys
@@ -117,7 +118,7 @@ def main() -> None:
         json.dumps(
             {
                 "date": time.strftime("%Y-%m-%d"),
-                "machine": f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} thread(s)".strip(),
+                "machine": machine(),
                 "commit": _commit(),
                 "smoke": args.smoke,
                 "grid": grid,
@@ -131,6 +132,10 @@ def main() -> None:
             default=lambda v: None if isinstance(v, float) and not math.isfinite(v) else v,
         )
     )
+
+
+def machine() -> str:
+    return f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPU core(s), torch {torch.__version__}"
 
 
 def _commit() -> str:
