@@ -76,6 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="two tasks and a coarse grid")
     parser.add_argument("--output", default=str(Path(__file__).with_name("results") / "lr_rules.json"))
+    parser.add_argument("--sweep-seeds", type=int, default=3, help="range tests per task (rules are scored on each)")
+    parser.add_argument("--reuse-grid", metavar="JSON", help="take the grid-best rates from an earlier run's JSON")
     args = parser.parse_args()
     torch.set_num_threads(1)
     tasks = all_tasks()
@@ -86,22 +88,32 @@ def main() -> None:
     else:
         grid = [10 ** (e / 4) for e in range(-20, 1)]
         steps, seeds, tail = 200, [0, 1, 2], 40
+    earlier = {}
+    if args.reuse_grid:
+        earlier = {row["task"]: row for row in json.loads(Path(args.reuse_grid).read_text())["tasks"]}
     rows: list[dict[str, Any]] = []
     for task in tasks:
-        lrs, losses, seconds = sweep_curve(task, seed=0)
-        best, scores = grid_best(task, grid, steps, seeds, tail)
-        suggestions = {name: rule(lrs, losses) for name, rule in lr_rules.RULES.items()}
-        distances = {name: lr_rules.decades(value, best) for name, value in suggestions.items()}
+        curves = [sweep_curve(task, seed=seed) for seed in range(1 if args.smoke else args.sweep_seeds)]
+        if task.name in earlier:
+            best, scores = earlier[task.name]["grid_best"], earlier[task.name]["grid_scores"]
+        else:
+            best, scores = grid_best(task, grid, steps, seeds, tail)
+        per_seed = [{name: rule(lrs, losses) for name, rule in lr_rules.RULES.items()} for lrs, losses, _ in curves]
+        suggestions = per_seed[0]
+        distances = {
+            name: float(np.mean([lr_rules.decades(s[name], best) for s in per_seed])) for name in lr_rules.RULES
+        }
         rows.append(
             {
                 "task": task.name,
                 "description": task.description,
                 "grid_best": best,
                 "suggestions": suggestions,
+                "suggestions_per_seed": per_seed,
                 "decades": distances,
-                "sweep_seconds": seconds,
+                "sweep_seconds": float(np.mean([c[2] for c in curves])),
                 "grid_scores": scores,
-                "curve": {"lr": lrs, "smoothed_loss": losses},
+                "curves": [{"lr": c[0], "smoothed_loss": c[1]} for c in curves],
             }
         )
         cells = "  ".join(

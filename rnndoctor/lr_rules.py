@@ -71,29 +71,25 @@ def minimum_tenth(lrs: Sequence[float], losses: Sequence[float]) -> float | None
 
 
 def suggest(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
-    """rnndoctor's rule: the geometric middle of the stretch where the loss falls.
+    """rnndoctor's rule: the steepest fall of the smoothed loss on the falling side of the curve.
 
-    The stretch runs from where the smoothed loss has fallen by 10% of its total drop to where it
-    reaches its minimum; the suggestion sits at ``SUGGEST_POSITION`` of the way across it in log space,
-    which keeps clear of the noisy onset (too low) and of the edge of divergence (too high).
-    Returns None when the loss never falls meaningfully.
+    Only the stretch before the loss minimum counts: past it the curve is dominated by the onset of
+    divergence, whose sharp noisy swings pull the plain steepest-point rule to rates that are far too
+    high (or, after a spike, far too low). Combined with the sweep's fixed yardstick batch this lands
+    closest to the grid-best rate of the rules compared in bench/RESULTS.md. Returns None when the loss
+    never falls meaningfully.
     """
     x, y = _usable(lrs, losses)
     if len(y) <= SKIP_START + 2:
         return None
-    x, y = x[SKIP_START:], y[SKIP_START:]
-    lowest = int(np.argmin(y))
-    start_loss = float(np.max(y[: lowest + 1]))
-    drop = start_loss - float(y[lowest])
-    if drop <= MIN_RELATIVE_DROP * abs(start_loss) or lowest == 0:
+    lowest = SKIP_START + int(np.argmin(y[SKIP_START:]))
+    plateau = float(np.median(y[: max(SKIP_START, len(y) // 5)]))
+    if plateau - float(y[lowest]) <= MIN_RELATIVE_DROP * abs(plateau) or lowest < SKIP_START + 2:
         return None
-    falling = np.nonzero(y[: lowest + 1] <= start_loss - ONSET_FRACTION * drop)[0]
-    onset = int(falling[0]) if len(falling) else lowest
-    return float(10 ** (x[onset] + SUGGEST_POSITION * (x[lowest] - x[onset])))
+    slope = np.gradient(y[SKIP_START : lowest + 1], x[SKIP_START : lowest + 1])
+    return float(10 ** x[SKIP_START + int(np.argmin(slope))])
 
 
-ONSET_FRACTION = 0.1
-SUGGEST_POSITION = 0.5
 MIN_RELATIVE_DROP = 0.02
 """Below this relative fall of the smoothed loss the sweep shows no learning and no rule applies."""
 

@@ -47,7 +47,8 @@ def test_the_sweep_stops_once_the_loss_diverges() -> None:
     sweep = next(c for c in report.checks if c.name == "lr_sweep")
     assert sweep.metrics["diverged_at"] is not None
     assert sweep.metrics["steps"] < 100
-    assert sweep.metrics["forward_passes"] == sweep.metrics["steps"]
+    assert sweep.metrics["forward_passes"] == 2 * sweep.metrics["steps"], "a training step and a yardstick pass"
+    assert sweep.metrics["backward_passes"] == sweep.metrics["steps"]
 
 
 @pytest.mark.parametrize(

@@ -58,10 +58,24 @@ def training_step(session: Session, raw: Any) -> tuple[float, Any, Any]:
     return value, forward.outputs, forward.targets
 
 
+def probe_loss(session: Session, raw: Any) -> float:
+    """The loss on a fixed batch without a training step: the sweep's yardstick. Reading the loss of the
+    batch just trained on instead would mix each batch's own difficulty into the curve."""
+    was_training = session.model.training
+    session.model.eval()
+    try:
+        result = session.forward(raw)
+        return float(session.loss(result.outputs, result.targets).detach().double().mean())
+    finally:
+        session.model.train(was_training)
+
+
 def range_test(session: Session, min_lr: float, max_lr: float, steps: int, divergence: float) -> judge.Sweep:
     session.model.train()
     rate = LearningRate(session.optimizer)
-    batches = session.sample("train").batches
+    sample = session.sample("train").batches
+    yardstick = sample[-1]
+    batches = sample[:-1] or sample
     lrs: list[float] = []
     losses: list[float] = []
     smoothed: list[float] = []
@@ -71,7 +85,8 @@ def range_test(session: Session, min_lr: float, max_lr: float, steps: int, diver
     for step in range(steps):
         lr = min_lr * (max_lr / min_lr) ** (step / max(steps - 1, 1))
         rate.set(lr)
-        loss, _, _ = training_step(session, batches[step % len(batches)])
+        training_step(session, batches[step % len(batches)])
+        loss = probe_loss(session, yardstick)
         lrs.append(lr)
         losses.append(loss)
         if not math.isfinite(loss):
@@ -111,7 +126,8 @@ class LrSweepCheck(Check):
             raise SkipCheck(f"needs 0 < min_lr < max_lr and at least {WARMUP_STEPS + 2} steps")
         sweep = range_test(session, min_lr, max_lr, steps, float(options["divergence"]))
         session.notes["suggested_lr"] = sweep.suggested_lr
-        session.notes["lowest_loss_lr"] = sweep.lowest[0] if math.isfinite(sweep.lowest[0]) else None
+        learned = sweep.shows_learning(lr_rules.MIN_RELATIVE_DROP) and math.isfinite(sweep.lowest[0])
+        session.notes["lowest_loss_lr"] = sweep.lowest[0] if learned else None
         findings = judge.judge_learning_rate(
             sweep,
             float(options["too_low_factor"]),

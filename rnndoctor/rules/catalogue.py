@@ -1564,10 +1564,11 @@ RULES: tuple[Rule, ...] = (
         title="learning rate too low",
         severity=E,
         what=(
-            "Runs a learning-rate range test: a short training run in which the learning rate grows "
-            "exponentially from min_lr to max_lr, with the smoothed loss recorded at each step and the "
-            "weights restored after. It reports when the configured learning rate is far below the rate at "
-            "which the loss fell fastest."
+            "Runs a learning-rate range test: the configured optimizer trains on the sampled batches while the "
+            "learning rate grows exponentially from min_lr to max_lr, one step per rate, stopping once the "
+            "smoothed loss diverges; weights and optimizer state are restored after. It reports when the "
+            "configured rate is more than `too_low_factor` (100x) below the rate where the loss starts to fall. "
+            "No verdict is given when the loss does not fall at any rate."
         ),
         why=(
             "With steps this small, the loss falls so slowly that a realistic training budget ends with the "
@@ -1597,9 +1598,9 @@ RULES: tuple[Rule, ...] = (
         title="learning rate too high",
         severity=E,
         what=(
-            "Uses the same learning-rate range test and reports when the configured learning rate is at or "
-            "past the point where the sweep's loss starts to climb or turns non-finite, or far above the "
-            "suggested rate."
+            "Uses the same range test and reports when the configured rate is at or beyond the rate where the "
+            "loss diverged, or more than `too_high_factor` (3x) above the rate with the lowest loss, where the "
+            "loss climbs again."
         ),
         why=(
             "Each step overshoots the minimum along the steep directions of the loss surface, so the loss "
@@ -1635,9 +1636,10 @@ RULES: tuple[Rule, ...] = (
         title="cannot overfit a single batch",
         severity=E,
         what=(
-            "Trains repeatedly on one fixed training batch for checks.overfit_batch.steps steps with the "
-            "configured optimizer and loss, and reports when the final loss is not far below the initial "
-            "loss."
+            "Trains on a few samples of one fixed batch with the configured optimizer and rate, stopping as soon "
+            "as batch accuracy reaches 100% (or the loss falls below 1% of its start). When it does not, it tries"
+            " once more at the range test's suggested rate to tell a wrong learning rate from a model that cannot"
+            " fit; a run that halves the loss counts as learning."
         ),
         why=(
             "A model with any reasonable capacity and a correct pipeline memorises one small batch. If it "
@@ -1684,9 +1686,9 @@ RULES: tuple[Rule, ...] = (
         title="predictions collapse to one class",
         severity=W,
         what=(
-            "After a short training run with the configured optimizer, takes the argmax predictions over the "
-            "sampled batches and reports when nearly all of them are the same class although the targets "
-            "hold several."
+            "At the end of the single-batch fit that did not succeed, counts the distinct classes the model "
+            "predicts on the batch and reports when it predicts one class for every sample although the batch "
+            "holds several."
         ),
         why=(
             "Predicting the most frequent class is the cheapest way to reduce the loss early on. When the "
@@ -1720,8 +1722,9 @@ RULES: tuple[Rule, ...] = (
         title="loss does not move at all",
         severity=E,
         what=(
-            "Records the loss over the training steps of the diagnostic runs and reports when it stays "
-            "constant to within numerical noise, checking also whether any parameter changed."
+            "Reports when the single-batch fit moves the loss by less than 0.1% of its starting value: no "
+            "learning signal reaches the weights. `rnndoctor curves` reports it too when a training log's loss "
+            "stays flat (noting when it sits at ln C, chance level)."
         ),
         why=(
             "A loss that does not change at all means the optimizer step has no effect on the output: the "
@@ -1762,8 +1765,9 @@ RULES: tuple[Rule, ...] = (
         title="model ignores its input",
         severity=E,
         what=(
-            "Repeats the single-batch fit with the inputs zeroed and with the inputs shuffled across "
-            "samples, and reports when the real inputs reach no lower loss than these uninformative ones."
+            "When the single-batch fit does not succeed, repeats it with every input replaced by zeros (the "
+            "padding id for token ids) and reports when the real inputs end no lower than the zeroed ones: the "
+            "outputs do not depend on the input."
         ),
         why=(
             "If the loss reached without the real input is just as low, the predictions come from the bias "
@@ -1801,9 +1805,10 @@ RULES: tuple[Rule, ...] = (
         title="overfitting: train and validation diverge",
         severity=W,
         what=(
-            "Compares loss, and accuracy for classifiers, on the training and the validation batches over a "
-            "short training run, and reports when validation loss is far above training loss and rises while "
-            "training loss keeps falling."
+            "Runs a short train/validation loop (a few epochs over the sampled training batches, validation loss "
+            "and accuracy after each) and reports when validation loss has risen at least 10% above its minimum "
+            "while training loss keeps falling, or training accuracy ends 15 points above validation accuracy. "
+            "`rnndoctor curves LOG.csv` applies the same rules to a real training history."
         ),
         why=(
             "The model is fitting details specific to the training samples (its capacity is large for the "
