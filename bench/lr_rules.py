@@ -45,6 +45,35 @@ def sweep_curve(task: Task, seed: int) -> tuple[list[float], list[float], float]
     return [p[0] for p in points], [p[1] for p in points], seconds
 
 
+def training_loss_curve(task: Task, seed: int, steps: int = 100, beta: float = 0.98) -> tuple[list[float], list[float]]:
+    """The curve other LR finders record: the loss of the batch just trained on, smoothed with beta=0.98
+    (torch-lr-finder's and Lightning's default), stopped once it exceeds 4x its best."""
+    torch.manual_seed(seed)
+    model = task.model()
+    optimizer = task.optimizer(model.parameters(), lr=1e-7, **task.optimizer_args)
+    loss_fn = task.loss()
+    lrs, smoothed, average, best = [], [], 0.0, math.inf
+    for step in range(steps):
+        lr = 1e-7 * (1e8) ** (step / (steps - 1))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        x, y = task.batches[step % len(task.batches)]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            break
+        loss.backward()
+        optimizer.step()
+        average = beta * average + (1 - beta) * value
+        smoothed.append(average / (1 - beta ** (step + 1)))
+        lrs.append(lr)
+        best = min(best, smoothed[-1])
+        if step > 10 and smoothed[-1] > 4 * best:
+            break
+    return lrs, smoothed
+
+
 def train_loss(task: Task, lr: float, steps: int, seed: int, tail: int) -> float:
     torch.manual_seed(seed)
     model = task.model()
@@ -99,10 +128,12 @@ def main() -> None:
         else:
             best, scores = grid_best(task, grid, steps, seeds, tail)
         per_seed = [{name: rule(lrs, losses) for name, rule in lr_rules.RULES.items()} for lrs, losses, _ in curves]
+        for seed, suggestions_of_seed in enumerate(per_seed):
+            lrs, losses = training_loss_curve(task, seed)
+            suggestions_of_seed["steepest on training-loss curve"] = lr_rules.steepest(lrs, losses)
+            suggestions_of_seed["valley on training-loss curve"] = lr_rules.valley(lrs, losses)
         suggestions = per_seed[0]
-        distances = {
-            name: float(np.mean([lr_rules.decades(s[name], best) for s in per_seed])) for name in lr_rules.RULES
-        }
+        distances = {name: float(np.mean([lr_rules.decades(s[name], best) for s in per_seed])) for name in per_seed[0]}
         rows.append(
             {
                 "task": task.name,
@@ -117,11 +148,12 @@ def main() -> None:
             }
         )
         cells = "  ".join(
-            f"{name}={suggestions[name] or float('nan'):.2g} ({distances[name]:.2f})" for name in lr_rules.RULES
+            f"{name}={suggestions[name] or float('nan'):.2g} ({distances[name]:.2f})" for name in per_seed[0]
         )
         print(f"{task.name:20s} best={best:.2g}  {cells}", flush=True)
-    means = {name: float(np.mean([r["decades"][name] for r in rows])) for name in lr_rules.RULES}
-    worst = {name: float(np.max([r["decades"][name] for r in rows])) for name in lr_rules.RULES}
+    names = list(rows[0]["decades"])
+    means = {name: float(np.mean([r["decades"][name] for r in rows])) for name in names}
+    worst = {name: float(np.max([r["decades"][name] for r in rows])) for name in names}
     print("\nmean distance to grid-best (decades): " + "  ".join(f"{k}={v:.2f}" for k, v in means.items()))
     print("worst distance (decades):             " + "  ".join(f"{k}={v:.2f}" for k, v in worst.items()))
     output = Path(args.output)

@@ -129,7 +129,12 @@ def _drop_superseded(plan: Plan, results: list[CheckResult], findings: list[Find
     """A direct measurement (the learning-rate sweep) replaces a cheaper proxy (the size of one update)."""
     completed = {r.name for r in results if r.status in (CheckStatus.PASSED, CheckStatus.FOUND)}
     superseded = {code: check.name for check, _ in plan.checks if check.name in completed for code in check.supersedes}
-    return [f for f in findings if f.code not in superseded or f.check == superseded[f.code]]
+    kept = [f for f in findings if f.code not in superseded or f.check == superseded[f.code]]
+    reporting = {f.check for f in kept}
+    for result in results:
+        if result.status is CheckStatus.FOUND and result.name not in reporting and result.name != "":
+            result.status = CheckStatus.PASSED
+    return kept
 
 
 def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:

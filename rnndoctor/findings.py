@@ -151,6 +151,19 @@ class Report:
     def status(self) -> str:
         return "fail" if self.exit_code != EXIT_OK else "pass"
 
+    def groups(self) -> list[tuple[Finding, list[Finding]]]:
+        """The ranked findings as a diagnosis: each root cause with the symptoms folded under it."""
+        groups: list[tuple[Finding, list[Finding]]] = []
+        roots: dict[str, list[Finding]] = {}
+        for finding in self.findings:
+            if finding.explained_by and finding.explained_by in roots:
+                roots[finding.explained_by].append(finding)
+            else:
+                symptoms: list[Finding] = []
+                roots.setdefault(finding.code, symptoms)
+                groups.append((finding, symptoms if roots[finding.code] is symptoms else []))
+        return groups
+
     def counts(self) -> dict[str, int]:
         out = {s.label: 0 for s in sorted(Severity, reverse=True)}
         for finding in self.findings:
@@ -174,6 +187,17 @@ class Report:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the HTML report (with its plots) when a Report is the last value of a cell."""
+        from rnndoctor.render.html import render
+
+        return render(self)
+
+    def __str__(self) -> str:
+        from rnndoctor.render.text import render
+
+        return render(self)
 
 
 def to_jsonable(value: Any) -> Any:

@@ -7,13 +7,14 @@ import pytest
 from rnndoctor import diagnose
 from rnndoctor.findings import Severity
 from tests import tasks
+from tests.reports import report_for
 
 DATA_CODES = tuple(tasks.BROKEN)
 
 
 @pytest.mark.parametrize("code", DATA_CODES)
 def test_broken_setup_reports_its_code_first(code: str) -> None:
-    report = diagnose(**tasks.BROKEN[code]())
+    report = report_for("data", code)
     codes = [f.code for f in report.findings]
     assert codes, f"{code}: nothing reported"
     assert codes[0] == code, f"{code}: ranked {codes}"
@@ -24,7 +25,7 @@ def test_broken_setup_reports_its_code_first(code: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(tasks.HEALTHY))
 def test_healthy_setup_has_no_data_findings(name: str) -> None:
-    report = diagnose(**tasks.HEALTHY[name]())
+    report = report_for("healthy", name)
     data_findings = [f for f in report.findings if f.code.startswith("RD1")]
     assert data_findings == [], [(f.code, f.message) for f in data_findings]
     assert report.exit_code == 0

@@ -15,11 +15,12 @@ from rnndoctor.cli import cli
 from rnndoctor.curves import CurveThresholds, History, judge_history, read_history
 from rnndoctor.findings import Severity
 from tests import tasks
+from tests.reports import report_for
 
 
 @pytest.mark.parametrize("code", sorted(tasks.BROKEN_DYNAMICS))
 def test_broken_setup_reports_its_code_first(code: str) -> None:
-    report = diagnose(**tasks.BROKEN_DYNAMICS[code]())
+    report = report_for("dynamics", code)
     codes = [f.code for f in report.findings]
     assert codes and codes[0] == code, f"{code}: ranked {codes}"
 

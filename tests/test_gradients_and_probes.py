@@ -8,11 +8,12 @@ from rnndoctor import diagnose
 from rnndoctor.checks.judge_probes import TimeProfile
 from rnndoctor.render.plots import sparkline
 from tests import tasks
+from tests.reports import report_for
 
 
 @pytest.mark.parametrize("code", sorted(tasks.BROKEN_PROBES))
 def test_broken_setup_reports_its_code_first(code: str) -> None:
-    report = diagnose(**tasks.BROKEN_PROBES[code]())
+    report = report_for("probes", code)
     codes = [f.code for f in report.findings]
     assert codes and codes[0] == code, f"{code}: ranked {codes}"
     assert report.findings[0].evidence

@@ -8,11 +8,12 @@ from rnndoctor import diagnose
 from rnndoctor.crashes import diagnose_crash
 from rnndoctor.findings import Severity
 from tests import tasks
+from tests.reports import report_for
 
 
 @pytest.mark.parametrize("code", sorted(tasks.BROKEN_MODEL_AND_LOSS))
 def test_broken_setup_reports_its_code_first(code: str) -> None:
-    report = diagnose(**tasks.BROKEN_MODEL_AND_LOSS[code]())
+    report = report_for("model_and_loss", code)
     codes = [f.code for f in report.findings]
     assert codes and codes[0] == code, f"{code}: ranked {codes}"
     assert report.findings[0].evidence
@@ -21,7 +22,7 @@ def test_broken_setup_reports_its_code_first(code: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(tasks.HEALTHY))
 def test_healthy_setups_get_no_errors_or_warnings(name: str) -> None:
-    report = diagnose(**tasks.HEALTHY[name]())
+    report = report_for("healthy", name)
     loud = [(f.code, f.message) for f in report.findings if f.severity >= Severity.WARNING]
     assert loud == []
 

@@ -49,13 +49,24 @@ def render(report: Report) -> str:
         + (f" · task: {html.escape(str(report.task['kind']))}" if report.task.get("kind") else "")
         + "</p>",
     ]
-    for rank, finding in enumerate(report.findings, 1):
+    for rank, (finding, symptoms) in enumerate(report.groups(), 1):
+        folded = "".join(
+            f'<li class="{s.severity.label}"><b>{s.code}</b> {html.escape(s.title)} '
+            f"<small>({s.severity.label})</small>: {html.escape(s.message)}</li>"
+            for s in symptoms
+        )
         body.append(
             f'<div class="finding {finding.severity.label}"><h2>{rank}. {finding.code} · '
             f"{html.escape(finding.title)} <small>({finding.severity.label})</small></h2>"
             f"{_text_with_code(finding.message)}"
             f'<p class="evidence">Evidence: {html.escape(evidence_line(finding.evidence))}</p>'
-            f"<h3>Fix</h3>{_text_with_code(finding.fix)}</div>"
+            f"<h3>Fix</h3>{_text_with_code(finding.fix)}"
+            + (
+                f"<details><summary>Explained by {finding.code} ({len(symptoms)})</summary><ul>{folded}</ul></details>"
+                if symptoms
+                else ""
+            )
+            + "</div>"
         )
     if not report.findings:
         body.append("<p>No problems found.</p>")

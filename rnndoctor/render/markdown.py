@@ -23,7 +23,7 @@ def render(report: Report) -> str:
         lines += ["> Interrupted: this report is partial.", ""]
     if not report.findings:
         lines += ["No problems found.", ""]
-    for rank, finding in enumerate(report.findings, 1):
+    for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         lines += [
             f"### {rank}. {_ICON[finding.severity]} {finding.code} — {finding.title}",
             "",
@@ -34,6 +34,10 @@ def render(report: Report) -> str:
             "**Fix:** " + finding.fix,
             "",
         ]
+        if symptoms:
+            lines += [f"Explained by {finding.code} (fixed with it):", ""]
+            lines += [f"- {_ICON[s.severity]} **{s.code}** {s.title}: {s.message}" for s in symptoms]
+            lines.append("")
     lines += ["<details><summary>Checks</summary>", "", "| check | status | seconds | detail |", "|---|---|---|---|"]
     for check in report.checks:
         detail = check.detail.replace("|", "\\|").replace("\n", " ")

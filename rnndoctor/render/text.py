@@ -52,7 +52,7 @@ def print_report(console: Console, report: Report) -> None:
     if not report.findings:
         console.print(Text("No problems found by the checks that ran.", style="green"))
         console.print()
-    for rank, finding in enumerate(report.findings, 1):
+    for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         title = Text()
         title.append(f"{rank}. ", style="bold")
         title.append(f"{finding.code} ", style=SEVERITY_STYLE[finding.severity])
@@ -65,6 +65,14 @@ def print_report(console: Console, report: Report) -> None:
         if evidence is not None:
             console.print(evidence)
         console.print(Panel(Markdown(finding.fix), title="fix", title_align="left", border_style="cyan", expand=True))
+        if symptoms:
+            console.print(Text(f"Explained by {finding.code}, fixed with it:", style="dim"))
+            for symptom in symptoms:
+                line = Text("  ↳ ")
+                line.append(f"{symptom.code} ", style=SEVERITY_STYLE[symptom.severity])
+                line.append(f"[{symptom.severity.label}] {symptom.title}", style="bold")
+                line.append(f"  ({symptom.check}): {first_sentence(symptom.message)}", style="dim")
+                console.print(line)
         console.print()
     console.print(_checks_table(report))
     for check in report.checks:
@@ -84,6 +92,11 @@ def print_report(console: Console, report: Report) -> None:
             style="dim",
         )
     )
+
+
+def first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + ("." if dot else "")
 
 
 def _evidence_table(evidence: dict[str, object]) -> Table | None:

@@ -1,0 +1,26 @@
+"""One diagnosis per fixture per test session: several test modules inspect the same reports."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rnndoctor import diagnose
+from rnndoctor.findings import Report
+from tests import tasks
+
+GROUPS = {
+    "data": tasks.BROKEN,
+    "model_and_loss": tasks.BROKEN_MODEL_AND_LOSS,
+    "probes": tasks.BROKEN_PROBES,
+    "dynamics": tasks.BROKEN_DYNAMICS,
+    "healthy": tasks.HEALTHY,
+}
+
+
+@lru_cache(maxsize=None)
+def report_for(group: str, name: str) -> Report:
+    return diagnose(**GROUPS[group][name]())
+
+
+def all_fixtures() -> list[tuple[str, str]]:
+    return [(group, name) for group, members in GROUPS.items() for name in sorted(members)]
