@@ -116,7 +116,7 @@ def judge_probabilities_into_logit_loss(m: LossMeasurement) -> list[Finding]:
             message,
             f"Return raw scores from forward and let the loss apply the {fix_line}; apply it yourself only "
             "when you need probabilities at inference:\n\n```python\n"
-            f"return self.head(h)            # not torch.{fix_line}(self.head(h), ...)\n"
+            f"return self.{_head(m)}(h)            # not torch.{fix_line}(self.{_head(m)}(h), ...)\n"
             f"probs = torch.{fix_line}(model(x){', dim=-1' if fix_line == 'softmax' else ''})"
             "  # at inference only\n```",
             {
@@ -159,7 +159,7 @@ def judge_scores_into_probability_loss(m: LossMeasurement) -> list[Finding]:
                 + (f" (loss at initialization {m.loss_value:.4g})." if m.loss_value is not None else "."),
                 "Either end the model with log_softmax, or keep raw scores and use CrossEntropyLoss:\n\n"
                 "```python\nreturn torch.log_softmax(self.head(h), dim=-1)   # with nn.NLLLoss()\n"
-                "# or: return self.head(h) with nn.CrossEntropyLoss()\n```",
+                f"# or: return self.{_head(m)}(h) with nn.CrossEntropyLoss()\n```",
                 {
                     "loss": m.loss,
                     "output_min": m.output_min,
@@ -306,8 +306,8 @@ def judge_initial_loss(m: LossMeasurement, ratio: float, margin: float, regressi
     else:
         advice = (
             "Bring the logits to a small scale at initialization: normalize the inputs and start the output "
-            "layer small:\n\n```python\nnn.init.zeros_(model.head.bias)\n"
-            "nn.init.normal_(model.head.weight, std=0.01)\n```"
+            f"layer small:\n\n```python\nnn.init.zeros_(model.{_head(m)}.bias)\n"
+            f"nn.init.normal_(model.{_head(m)}.weight, std=0.01)\n```"
         )
     return [
         make_finding(
@@ -337,6 +337,11 @@ def judge_multilabel_on_single_label(m: LossMeasurement) -> list[Finding]:
             {"loss": m.loss, "classes": classes, "target_shape": list(m.target_shape)},
         )
     ]
+
+
+def _head(m: LossMeasurement) -> str:
+    """The user's name for the last layer, as the fix should spell it."""
+    return m.head_name or "head"
 
 
 def _chance(m: LossMeasurement) -> tuple[float | None, str]:

@@ -139,7 +139,8 @@ def judge_useless_dropout(layer: RnnLayer) -> list[Finding]:
             f"'{layer.name}' has dropout={layer.dropout} and num_layers=1. The RNN's dropout acts only "
             "between stacked layers, so here it does nothing and the model is not regularized as intended.",
             "Apply dropout to the RNN's output yourself (or stack layers):\n\n```python\n"
-            "self.drop = nn.Dropout(0.3)\nout, _ = self.rnn(x)\nout = self.drop(out)\n```",
+            f"self.drop = nn.Dropout({layer.dropout})\nout, _ = self.{layer.name.split('.')[-1]}(x)\n"
+            "out = self.drop(out)\n```",
             {"layer": layer.name, "dropout": layer.dropout, "num_layers": layer.num_layers},
         )
     ]
@@ -165,7 +166,7 @@ def judge_recurrent_scale(layer: RnnLayer, max_radius: float, min_radius: float)
             f"The recurrent weights of '{layer.name}' have spectral radius {radius:.3g} (block {block}); "
             f"healthy initializations sit near 0.5-1. At this scale {effect}.",
             "Use PyTorch's default initialization, or an orthogonal one for the recurrent weights:\n\n"
-            "```python\nfor name, p in rnn.named_parameters():\n    if 'weight_hh' in name:\n"
+            f"```python\nfor name, p in model.{layer.name}.named_parameters():\n    if 'weight_hh' in name:\n"
             "        nn.init.orthogonal_(p)\n```",
             {"layer": layer.name, "block": block, "spectral_radius": radius, "all_blocks": layer.spectral_radius},
         )
