@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from rnndoctor import diagnose
 from rnndoctor.findings import Report
@@ -17,7 +17,7 @@ GROUPS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def report_for(group: str, name: str) -> Report:
     return diagnose(**GROUPS[group][name]())
 

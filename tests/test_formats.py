@@ -63,3 +63,16 @@ def test_ci_recipes_are_valid() -> None:
     local = (root / "docs/ci.md").read_text()
     recipe = yaml.safe_load(local.split("```yaml", 1)[1].split("```", 1)[0])
     assert recipe["repos"][0]["repo"] == "local"
+
+
+def test_junit_reads_in_a_junit_library(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    junitparser = pytest.importorskip("junitparser")
+    report = report_for("dynamics", "RD501")
+    path = tmp_path / "rnndoctor.xml"
+    path.write_text(render(report, Format.JUNIT))
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    suite = next(iter(xml))
+    cases = list(suite)
+    assert len(cases) == len(report.checks)
+    failed = [case for case in cases if any(isinstance(r, junitparser.Failure) for r in case.result)]
+    assert {case.name for case in failed} == {f.check for f in report.failing_findings}
