@@ -12,6 +12,11 @@ from rnndoctor.engine import ProgressListener, Selection, plan_checks, rank, run
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import FailOn, Report, Timing
 from rnndoctor.loading import DEFAULT_LR, Loaded, Loader
+from rnndoctor.timeouts import alarm
+
+
+class SetupTimeout(BaseException):
+    """Loading ran past setup_timeout; a BaseException so the user's ``except Exception`` cannot hide it."""
 
 
 def diagnose(
@@ -74,20 +79,30 @@ def _run(
     import torch
 
     from rnndoctor.session import Session
-    from rnndoctor.state import ModelState, RngState, seed_everything
+    from rnndoctor.state import LoaderState, ModelState, RngState, seed_everything
 
     started = time.perf_counter()
     rng = RngState.capture()
     user_state: ModelState | None = None
+    loader_states: list[LoaderState] = []
     original_device: torch.device | None = None
     session: Session | None = None
     try:
         seed_everything(cfg.seed)
         if loader is not None:
-            loaded = loader.load()
+            try:
+                with alarm(cfg.setup_timeout, SetupTimeout):
+                    loaded = loader.load()
+            except SetupTimeout:
+                raise SetupError(
+                    f"loading the model, data, loss and optimizer took longer than {cfg.setup_timeout:g} s "
+                    "(setup_timeout); a factory or an import may be stuck",
+                    file=cfg.display_path,
+                ) from None
         assert loaded is not None
         device = resolve_device(cfg.device, cfg.display_path)
         user_state = ModelState(loaded.model, loaded.optimizer)
+        loader_states = [LoaderState(data) for data in (loaded.train_data, loaded.val_data) if data is not None]
         original_device = _model_device(loaded.model)
         if original_device is not None and original_device != device:
             loaded.model.to(device)
@@ -113,6 +128,8 @@ def _run(
             if original_device is not None and loaded is not None:
                 loaded.model.to(original_device)
             user_state.restore()
+        for loader_state in loader_states:
+            loader_state.restore()
         rng.restore()
         if loader is not None:
             loader.release_import_path()

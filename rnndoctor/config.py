@@ -22,7 +22,17 @@ MAX_CONFIG_BYTES = 1 << 20
 
 REFERENCE_KEYS = ("model", "train_data", "val_data", "loss", "optimizer", "forward", "train_step")
 REQUIRED_KEYS = ("model", "train_data", "loss")
-SCALAR_KEYS = ("device", "seed", "fail_on", "ignore", "select", "checks", "max_batches", "check_timeout")
+SCALAR_KEYS = (
+    "device",
+    "seed",
+    "fail_on",
+    "ignore",
+    "select",
+    "checks",
+    "max_batches",
+    "check_timeout",
+    "setup_timeout",
+)
 VALID_KEYS = tuple([k for ref in REFERENCE_KEYS for k in (ref, f"{ref}_args")] + list(SCALAR_KEYS))
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -30,12 +40,30 @@ CODE_PATTERN = re.compile(r"^RD\d{0,3}$")
 NUMERIC_OPTIMIZER_ARGS = ("lr", "momentum", "weight_decay", "eps", "alpha", "dampening", "lr_decay")
 
 
+MAX_ALIASES = 100
+"""A config has no use for more anchors re-used than this; more is an alias bomb (billions of nodes)."""
+
+
+class TooManyAliases(yaml.YAMLError):
+    pass
+
+
 class _NumberFriendlyLoader(yaml.SafeLoader):
     """A safe loader that reads ``1e-3`` and ``3E+4`` as floats, as people mean them.
 
     YAML 1.1 only accepts floats with a dot (``1.0e-3``), so a plain SafeLoader returns the string
-    ``"1e-3"`` for the most common way of writing a learning rate.
+    ``"1e-3"`` for the most common way of writing a learning rate. It also refuses documents that reuse
+    anchors more than ``MAX_ALIASES`` times.
     """
+
+    aliases_seen = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.events.AliasEvent):
+            self.aliases_seen += 1
+            if self.aliases_seen > MAX_ALIASES:
+                raise TooManyAliases(f"more than {MAX_ALIASES} aliases (*anchor references): refusing an alias bomb")
+        return super().compose_node(parent, index)
 
 
 _NumberFriendlyLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
@@ -82,6 +110,7 @@ class Config:
     """Options per check, defaults merged in; ``None`` means the check is switched off."""
     max_batches: int = 16
     check_timeout: float = 60.0
+    setup_timeout: float = 120.0
 
     @property
     def display_path(self) -> str:
@@ -112,6 +141,8 @@ def read_yaml(path: Path, display: str) -> Any:
         raise ConfigError(f"cannot read the config file: {exc.strerror or exc}", file=display) from None
     try:
         return yaml.load(text, Loader=_NumberFriendlyLoader)  # noqa: S506 - a SafeLoader subclass
+    except TooManyAliases as exc:
+        raise ConfigError(str(exc), file=display) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -187,6 +218,7 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
         checks=merge_check_options(data.get("checks"), defaults["checks"], error),
         max_batches=_integer(data.get("max_batches", sampling["max_batches"]), "max_batches", error, minimum=1),
         check_timeout=_positive_number(data.get("check_timeout", sampling["check_timeout"]), "check_timeout", error),
+        setup_timeout=_positive_number(data.get("setup_timeout", sampling["setup_timeout"]), "setup_timeout", error),
     )
 
 

@@ -8,8 +8,6 @@ back, so every check sees the setup exactly as the user wrote it.
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -18,10 +16,12 @@ from typing import Any, Protocol
 
 from rnndoctor.crashes import diagnose_crash, unusable_data_finding
 from rnndoctor.findings import CheckResult, CheckStatus, Finding, Severity
+from rnndoctor.memory import is_out_of_memory, out_of_memory_finding
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
 from rnndoctor.rules import codes_matching
 from rnndoctor.session import CheckTimeout, Session, UnusableData, UserCodeError
 from rnndoctor.state import ModelState, seed_everything
+from rnndoctor.timeouts import alarm
 from rnndoctor.tracebacks import first_line
 
 
@@ -59,6 +59,8 @@ class Selection:
         from rnndoctor.rules import all_rules
 
         codes = codes_matching(self.select) if self.select else {r.code for r in all_rules()}
+        # A crash or unusable data (RD0xx) stops whatever was selected, so it is reported unless ignored.
+        codes |= codes_matching(("RD0",))
         return codes - codes_matching(self.ignore)
 
 
@@ -156,7 +158,10 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
         status = CheckStatus.ERRORED
         outcome = Outcome(detail=f"stopped after its {timeout:g} s time budget (raise check_timeout to allow more)")
     except UserCodeError as exc:
-        ctx.findings.append(diagnose_crash(exc.stage, exc.original, check.name))
+        if is_out_of_memory(exc.original):
+            ctx.findings.append(out_of_memory_finding(session, exc.original, check.name))
+        else:
+            ctx.findings.append(diagnose_crash(exc.stage, exc.original, check.name))
         status = CheckStatus.FOUND
         outcome = Outcome(
             detail=f"the user's {exc.stage} raised {type(exc.original).__name__}: {first_line(exc.original)}"
@@ -181,26 +186,13 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
 
 @contextlib.contextmanager
 def _time_budget(session: Session, seconds: float) -> Iterator[None]:
-    """Stop the check after ``seconds``: cooperatively at every pass, and by SIGALRM where available.
-
-    The alarm also interrupts a loader stuck in Python code; it is disarmed before state is restored.
-    """
+    """Stop the check after ``seconds``: cooperatively at every pass, and by SIGALRM where available
+    (which also interrupts a loader stuck in Python code); disarmed before state is restored."""
     session.deadline = time.monotonic() + seconds
-    use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    previous: Any = None
-    if use_alarm:
-
-        def on_alarm(signum: int, frame: Any) -> None:
-            raise CheckTimeout()
-
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        with alarm(seconds, CheckTimeout):
+            yield
     finally:
-        if use_alarm:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
         session.deadline = None
 
 

@@ -154,6 +154,8 @@ class Session:
                 batch = unpack(batch_on_device)
             except BatchFormatError as exc:
                 raise UnusableData(f"batches: {exc}") from exc
+            if self.device.type == "cuda":
+                self._guard_token_ids(raw_batch)
             args = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
             try:
                 outputs = first_output(self.model(*args))
@@ -162,6 +164,8 @@ class Session:
             return Forward(outputs, batch.targets, batch)
 
     def loss(self, outputs: Any, targets: Any) -> torch.Tensor:
+        if self.device.type == "cuda":
+            self._guard_class_ids(outputs, targets)
         try:
             value = self.loss_fn(outputs, targets)
         except Exception as exc:
@@ -169,6 +173,36 @@ class Session:
         if not isinstance(value, torch.Tensor):
             raise UserCodeError("loss", TypeError(f"the loss returned {type(value).__name__}, not a tensor"))
         return value
+
+    def _guard_token_ids(self, raw_batch: Any) -> None:
+        """On CUDA an out-of-range embedding index is a device-side assert that poisons the process;
+        check the ids first and fail the way the CPU would."""
+        try:
+            inputs = unpack(raw_batch).inputs
+        except BatchFormatError:
+            return
+        if not isinstance(inputs, torch.Tensor) or inputs.is_floating_point():
+            return
+        tables = [m for m in self.model.modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))]
+        if tables and inputs.numel():
+            rows = max(int(t.num_embeddings) for t in tables)
+            if int(inputs.min()) < 0 or int(inputs.max()) >= rows:
+                raise UserCodeError("forward", IndexError("index out of range in self (checked before CUDA)"))
+
+    def _guard_class_ids(self, outputs: Any, targets: Any) -> None:
+        """The CUDA counterpart for class ids outside a class-index loss's range."""
+        if type(self.loss_fn).__name__ not in ("CrossEntropyLoss", "NLLLoss"):
+            return
+        if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor) or outputs.dim() < 2:
+            return
+        if targets.is_floating_point() or targets.dim() != outputs.dim() - 1 or not targets.numel():
+            return
+        ignore = getattr(self.loss_fn, "ignore_index", None)
+        valid = targets if ignore is None else targets[targets != ignore]
+        classes = int(outputs.shape[1])
+        if valid.numel() and (int(valid.min()) < 0 or int(valid.max()) >= classes):
+            bad = int(valid.max()) if int(valid.max()) >= classes else int(valid.min())
+            raise UserCodeError("loss", IndexError(f"Target {bad} is out of bounds (checked before CUDA)"))
 
     def backward(self, loss: torch.Tensor) -> None:
         self.checkpoint()

@@ -98,3 +98,26 @@ def _plain_attributes(module: torch.nn.Module) -> dict[str, Any]:
         for key, value in vars(module).items()
         if key not in _MODULE_INTERNALS
     }
+
+
+class LoaderState:
+    """The random state a DataLoader keeps of its own (its generator and its sampler's), so that drawing
+    the sample does not shift the order in which the user's next epoch is shuffled."""
+
+    def __init__(self, loader: Any) -> None:
+        self.saved: list[tuple[torch.Generator, torch.Tensor]] = []
+        seen: set[int] = set()
+        for owner in (
+            loader,
+            getattr(loader, "sampler", None),
+            getattr(loader, "batch_sampler", None),
+            getattr(getattr(loader, "batch_sampler", None), "sampler", None),
+        ):
+            generator = getattr(owner, "generator", None)
+            if isinstance(generator, torch.Generator) and id(generator) not in seen:
+                seen.add(id(generator))
+                self.saved.append((generator, generator.get_state()))
+
+    def restore(self) -> None:
+        for generator, state in self.saved:
+            generator.set_state(state)

@@ -208,3 +208,38 @@ def test_ctrl_c_prints_the_partial_report_and_exits_130() -> None:
     doc = json.loads(result.stdout)
     assert doc["interrupted"] is True
     assert [f["code"] for f in doc["findings"]] == ["RD101"], "checks that ran before Ctrl-C keep their findings"
+
+
+def test_a_loaders_own_generator_is_restored() -> None:
+    setup = tasks.healthy_classifier()
+    loader = setup["train_data"]
+    generator = torch.Generator().manual_seed(5)
+    loader.generator = generator
+    loader.sampler.generator = generator
+    before = generator.get_state().clone()
+    diagnose(**setup, select=["RD1"])
+    assert torch.equal(generator.get_state(), before)
+
+
+def test_state_is_restored_after_a_timeout_and_after_ctrl_c(extra_checks: None) -> None:
+    setup = trained_setup()
+    before = snapshot(setup["model"], setup["optimizer"])
+    diagnose(**setup, check_timeout=0.5, select=["RD102"])
+    assert_same(before, snapshot(setup["model"], setup["optimizer"]))
+    register(InterruptingCheck)
+    try:
+        report = diagnose(**setup)
+    finally:
+        _REGISTRY.pop(InterruptingCheck.name, None)
+    assert report.interrupted
+    assert_same(before, snapshot(setup["model"], setup["optimizer"]))
+
+
+def test_same_seed_same_numbers_across_every_check() -> None:
+    first = diagnose(**tasks.healthy_classifier(), seed=11).to_dict()
+    second = diagnose(**tasks.healthy_classifier(), seed=11).to_dict()
+    for doc in (first, second):
+        doc.pop("timing")
+        for check in doc["checks"]:
+            check.pop("seconds")
+    assert first == second
