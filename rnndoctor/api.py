@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -173,16 +175,33 @@ def _loaded_from_objects(
 
     if not isinstance(model, torch.nn.Module):
         raise SetupError(f"model= must be a torch.nn.Module, got {type(model).__name__}")
+    train_data, val_data = _iterable(train_data, "train_data"), _iterable(val_data, "val_data")
     if isinstance(loss, (str, type)):
         resolver = Loader(_placeholder_config())
         loss = resolver.build_loss(
             Reference("loss", loss if isinstance(loss, str) else f"{loss.__module__}.{loss.__qualname__}")
         )
     if optimizer is None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)
+        try:
+            optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)
+        except ValueError as exc:
+            raise SetupError(f"cannot build the default Adam optimizer for this model: {exc}") from None
     elif not isinstance(optimizer, torch.optim.Optimizer):
         raise SetupError(f"optimizer= must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     return Loaded(model, train_data, loss, optimizer, val_data, forward, train_step)
+
+
+def _iterable(data: Any, name: str) -> Any:
+    """Data as given, a generator function called to get its generator (contract §2)."""
+    if data is None:
+        return None
+    if inspect.isgeneratorfunction(data):
+        return data()
+    if not isinstance(data, Iterable) and not hasattr(data, "__getitem__"):
+        raise SetupError(
+            f"{name}= must be an iterable of batches (a DataLoader, a list, a generator), got {type(data).__name__}"
+        )
+    return data
 
 
 def _placeholder_config() -> Config:

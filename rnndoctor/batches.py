@@ -124,6 +124,32 @@ def move_tensors(obj: Any, device: Any) -> Any:
     return obj
 
 
+def detach_tensors(obj: Any) -> Any:
+    """The batch with tensors that require grad detached, so the diagnosis' backward passes never leave
+    gradients on the caller's data; other objects are returned as they are."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.detach() if obj.requires_grad else obj
+    if isinstance(obj, Mapping):
+        return {k: detach_tensors(v) for k, v in obj.items()} if _any_requires_grad(obj) else obj
+    if isinstance(obj, (tuple, list)) and not isinstance(obj, torch.nn.utils.rnn.PackedSequence):
+        return _same_sequence_type(obj, [detach_tensors(v) for v in obj]) if _any_requires_grad(obj) else obj
+    return obj
+
+
+def _any_requires_grad(obj: Any) -> bool:
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return bool(obj.requires_grad)
+    if isinstance(obj, Mapping):
+        return any(_any_requires_grad(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return any(_any_requires_grad(v) for v in obj)
+    return False
+
+
 def _same_sequence_type(original: Sequence[Any], items: list[Any]) -> Any:
     if isinstance(original, list):
         return items

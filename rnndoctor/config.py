@@ -7,7 +7,9 @@ open that file at that key.
 from __future__ import annotations
 
 import difflib
+import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,7 +42,8 @@ CODE_PATTERN = re.compile(r"^RD\d{0,3}$")
 NUMERIC_OPTIMIZER_ARGS = ("lr", "momentum", "weight_decay", "eps", "alpha", "dampening", "lr_decay")
 
 
-MAX_ALIASES = 100
+MAX_INTEGER = 2**63
+MAX_ALIASES = 50
 """A config has no use for more anchors re-used than this; more is an alias bomb (billions of nodes)."""
 
 
@@ -72,7 +75,7 @@ _NumberFriendlyLoader.add_implicit_resolver(
     re.compile(
         r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
         |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
         |[-+]?\.(?:inf|Inf|INF)
         |\.(?:nan|NaN|NAN))$""",
         re.X,
@@ -150,6 +153,8 @@ def read_yaml(path: Path, display: str) -> Any:
         raise ConfigError(f"{where}invalid YAML: {problem}", file=display) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=display) from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ConfigError(f"cannot read the YAML: {type(exc).__name__}: {_short(str(exc))}", file=display) from None
 
 
 def load_config(path: str | Path, *, overrides: dict[str, Any] | None = None) -> Config:
@@ -251,13 +256,13 @@ def _check_optimizer_args(reference: Reference | None, error: Any) -> None:
         return
     for name in NUMERIC_OPTIMIZER_ARGS:
         if name in reference.args and not _is_number(reference.args[name]):
-            raise error(f"optimizer_args.{name}", f"expected a number, got {reference.args[name]!r}")
+            raise error(f"optimizer_args.{name}", f"expected a number, got {_short(reference.args[name])}")
 
 
 def _device(value: Any, error: Any) -> str:
     text = str(value).strip().lower() if isinstance(value, (str, int)) else None
     if text is None or not DEVICE_PATTERN.match(text):
-        raise error("device", f"expected auto, cpu, cuda or cuda:N, got {value!r}")
+        raise error("device", f"expected auto, cpu, cuda or cuda:N, got {_short(value)}")
     return text
 
 
@@ -265,7 +270,7 @@ def _fail_on(value: Any, error: Any) -> FailOn:
     try:
         return FailOn(str(value).strip().lower())
     except ValueError:
-        raise error("fail_on", f"expected error, warning or never, got {value!r}") from None
+        raise error("fail_on", f"expected error, warning or never, got {_short(value)}") from None
 
 
 def _codes(value: Any, key: str, error: Any) -> tuple[str, ...]:
@@ -278,7 +283,7 @@ def _codes(value: Any, key: str, error: Any) -> tuple[str, ...]:
     for item in items:
         code = str(item).strip().upper()
         if not CODE_PATTERN.match(code):
-            raise error(key, f"{item!r} is not a code or code prefix (RD102, RD1, ...)")
+            raise error(key, f"{_short(item)} is not a code or code prefix (RD102, RD1, ...)")
         codes.append(code)
     return tuple(codes)
 
@@ -288,15 +293,17 @@ def _integer(value: Any, key: str, error: Any, *, minimum: int) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise error(key, f"expected a whole number, got {value!r}")
+            raise error(key, f"expected a whole number, got {_short(value)}")
     if value < minimum:
-        raise error(key, f"must be at least {minimum}, got {value}")
+        raise error(key, f"must be at least {minimum}, got {_short(value)}")
+    if value >= MAX_INTEGER:
+        raise error(key, f"must be below 2**63, got {_short(value)}")
     return int(value)
 
 
 def _positive_number(value: Any, key: str, error: Any) -> float:
     if not _is_number(value) or value <= 0:
-        raise error(key, f"expected a positive number, got {value!r}")
+        raise error(key, f"expected a positive number, got {_short(value)}")
     return float(value)
 
 
@@ -330,19 +337,43 @@ def merge_check_options(
                 hint = difflib.get_close_matches(str(option), known, n=1, cutoff=0.5)
                 suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known options: {', '.join(known)}"
                 raise error(f"checks.{name}.{option}", f"unknown option{suggestion}")
-            if _is_number(default) and not _is_number(option_value):
-                raise error(f"checks.{name}.{option}", f"expected a number, got {option_value!r}")
+            if _is_number(default):
+                _check_option_number(option_value, default, f"checks.{name}.{option}", error)
             current[option] = option_value
     return merged
 
 
+def _check_option_number(value: Any, default: Any, key: str, error: Any) -> None:
+    """Options take the kind of number their default is: finite, whole where the default is whole,
+    positive where the default is positive (a step count of 0 or a NaN threshold makes no sense)."""
+    if not _is_number(value):
+        raise error(key, f"expected a finite number, got {_short(value)}")
+    if isinstance(default, int) and not float(value).is_integer():
+        raise error(key, f"expected a whole number, got {_short(value)}")
+    if default > 0 and value <= 0:
+        raise error(key, f"must be greater than 0, got {_short(value)}")
+    if default == 0 and value < 0:
+        raise error(key, f"must be 0 or more, got {_short(value)}")
+
+
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = 4
+_REPR.maxlevel = 2
+
+
+def _short(value: Any) -> str:
+    """A bounded repr: an error message must stay one line even for an alias bomb or a 5 MB string."""
+    return _REPR.repr(value)
 
 
 def _kind(value: Any) -> str:
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {_short(value)}"
     return {list: "a list", dict: "a mapping", bool: f"the boolean {value}", type(None): "nothing"}.get(
-        type(value), f"{type(value).__name__} {value!r}"
+        type(value), f"{type(value).__name__} {_short(value)}"
     )

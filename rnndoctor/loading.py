@@ -133,7 +133,9 @@ class Loader:
         args = dict(ref.args or {})
         if "lr" not in args and _accepts(obj, "lr"):
             args["lr"] = DEFAULT_LR
-        optimizer = self._call(Reference(ref.key, ref.target, args), obj, (model.parameters(),))
+        optimizer = self._call(
+            Reference(ref.key, ref.target, args), obj, (model.parameters(),), user_args=ref.args is not None
+        )
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise self.error(ref.key, f"'{ref.target}' gave {_describe(optimizer)}, expected a torch.optim.Optimizer")
         return optimizer
@@ -146,15 +148,19 @@ class Loader:
             return functools.partial(obj, **ref.args)
         return obj  # type: ignore[no-any-return]
 
-    def _call(self, ref: Reference, factory: Callable[..., Any], positional: tuple[Any, ...]) -> Any:
+    def _call(
+        self, ref: Reference, factory: Callable[..., Any], positional: tuple[Any, ...], user_args: bool = True
+    ) -> Any:
         args = ref.args or {}
         name = getattr(factory, "__name__", ref.target)
+        call = f"{name}(**{ref.key}_args)" if args and user_args else f"{name}(...)" if positional else f"{name}()"
         try:
             return factory(*positional, **args)
+        except SystemExit as exc:
+            raise self.error(ref.key, f"{call} called sys.exit({exc.code!r})") from None
         except Exception as exc:
             location = user_frame(exc)
             where = f" at {location}" if location else ""
-            call = f"{name}(**{ref.key}_args)" if args else f"{name}()"
             raise self.error(ref.key, f"{call} raised {type(exc).__name__}{where}: {first_line(exc)}") from exc
 
     def _import(self, key: str, module_part: str) -> ModuleType:
@@ -188,10 +194,14 @@ class Loader:
             del sys.modules[name]
 
     def _import_file(self, key: str, relative: str) -> ModuleType:
-        path = (self.config.base_dir / relative).resolve()
+        try:
+            path = (self.config.base_dir / relative).resolve()
+            exists = path.is_file()
+        except (OSError, ValueError) as exc:
+            raise self.error(key, f"'{relative[:80]}' is not a usable file name: {first_line(exc)}") from None
         if path in self._modules:
             return self._modules[path]
-        if not path.is_file():
+        if not exists:
             raise self.error(key, f"file '{relative}' not found (looked for {path})")
         self._extend_import_path(path.parent)
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:10]
@@ -203,6 +213,9 @@ class Loader:
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
+        except SystemExit as exc:
+            sys.modules.pop(name, None)
+            raise self.error(key, f"importing '{relative}' called sys.exit({exc.code!r})") from None
         except SyntaxError as exc:
             sys.modules.pop(name, None)
             raise self.error(key, f"'{relative}' line {exc.lineno}: SyntaxError: {exc.msg}") from exc
@@ -270,5 +283,10 @@ def _accepts(func: Any, name: str) -> bool:
 def _describe(obj: Any) -> str:
     if obj is None:
         return "None"
-    name = f"{type(obj).__module__}.{type(obj).__qualname__}".removeprefix("builtins.")
+    module = type(obj).__module__
+    if module.startswith("rnndoctor_user_"):
+        module = module.removeprefix("rnndoctor_user_").rsplit("_", 1)[0] + ".py:"
+        name = f"{module}{type(obj).__qualname__}"
+    else:
+        name = f"{module}.{type(obj).__qualname__}".removeprefix("builtins.")
     return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"

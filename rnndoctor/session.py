@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from rnndoctor.batches import Batch, BatchFormatError, Sample, draw_sample, move_batch, unpack
+from rnndoctor.batches import Batch, BatchFormatError, Sample, detach_tensors, draw_sample, move_batch, unpack
 from rnndoctor.loading import Loaded
 
 
@@ -45,6 +45,15 @@ class Forward:
     outputs: Any
     targets: Any
     batch: Batch | None
+
+
+def _empty(raw: Any) -> bool:
+    """A batch whose targets have a zero-length batch axis (nothing to learn from)."""
+    try:
+        size = unpack(raw).size
+    except BatchFormatError:
+        return False
+    return size == 0
 
 
 def first_output(result: Any) -> Any:
@@ -103,13 +112,15 @@ class Session:
                 self._samples[split] = draw_sample(data, self.max_batches, rng, checkpoint=self.checkpoint)
             except CheckTimeout:
                 raise
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 # A loader may be a one-shot generator: remember the failure instead of drawing again.
                 self._sampling_errors[split] = UserCodeError(f"{split}_data", exc)
                 raise self._sampling_errors[split] from exc
-            if not self._samples[split].batches:
+            sample = self._samples[split]
+            sample.batches = [detach_tensors(raw) for raw in sample.batches if not _empty(raw)]
+            if not sample.batches:
                 del self._samples[split]
-                self._sampling_errors[split] = UnusableData(f"the {split} data yielded no batches")
+                self._sampling_errors[split] = UnusableData(f"the {split} data yielded no batches with samples in them")
                 raise self._sampling_errors[split]
         return self._samples[split]
 
@@ -121,7 +132,7 @@ class Session:
         try:
             return [unpack(raw) for raw in raws]
         except BatchFormatError as exc:
-            raise UnusableData(f"{split} batches: {exc}") from exc
+            raise UnusableData(f"batches are not in a supported layout: {exc}") from exc
 
     def unpackable(self, split: str = "train") -> bool:
         """Whether the split's batches follow the contract's layouts (raises UnusableData when empty)."""
@@ -142,7 +153,7 @@ class Session:
             if self.forward_fn is not None:
                 try:
                     result = self.forward_fn(self.model, batch_on_device)
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:
                     raise UserCodeError("forward", exc) from exc
                 if not isinstance(result, (tuple, list)) or len(result) != 2:
                     raise UserCodeError(
@@ -153,13 +164,13 @@ class Session:
             try:
                 batch = unpack(batch_on_device)
             except BatchFormatError as exc:
-                raise UnusableData(f"batches: {exc}") from exc
+                raise UnusableData(f"batches are not in a supported layout: {exc}") from exc
             if self.device.type == "cuda":
                 self._guard_token_ids(raw_batch)
             args = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
             try:
                 outputs = first_output(self.model(*args))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 raise UserCodeError("forward", exc) from exc
             return Forward(outputs, batch.targets, batch)
 
@@ -168,7 +179,7 @@ class Session:
             self._guard_class_ids(outputs, targets)
         try:
             value = self.loss_fn(outputs, targets)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise UserCodeError("loss", exc) from exc
         if not isinstance(value, torch.Tensor):
             raise UserCodeError("loss", TypeError(f"the loss returned {type(value).__name__}, not a tensor"))
@@ -209,7 +220,7 @@ class Session:
         self.backward_passes += 1
         try:
             loss.backward()  # type: ignore[no-untyped-call]
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise UserCodeError("backward", exc) from exc
 
     def reference(self) -> Forward:

@@ -9,7 +9,10 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent)
 
 
 def first_line(error: BaseException | str) -> str:
-    text = str(error).strip()
+    try:
+        text = str(error).strip()
+    except Exception:  # noqa: BLE001 - an exception whose __str__ raises still needs a name
+        text = f"{type(error).__name__} (its message could not be read)"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[0][:400] if lines else "(no message)"
 

@@ -46,16 +46,36 @@ class LearningRate:
 
 
 def training_step(session: Session, raw: Any) -> tuple[float, Any, Any]:
-    """One step with the user's loss and optimizer; returns the loss and the step's outputs/targets."""
-    session.optimizer.zero_grad(set_to_none=True)
-    forward = session.forward(raw, grad=True)
-    loss = session.loss(forward.outputs, forward.targets)
-    loss = loss if loss.numel() == 1 else loss.mean()
-    value = float(loss.detach())
+    """One step with the user's loss and optimizer; returns the loss and the step's outputs/targets.
+
+    The step goes through a closure, which every torch optimizer accepts and LBFGS requires.
+    """
+    first: list[Any] = []
+
+    def closure() -> torch.Tensor:
+        session.optimizer.zero_grad(set_to_none=True)
+        forward = session.forward(raw, grad=True)
+        loss = session.loss(forward.outputs, forward.targets)
+        loss = loss if loss.numel() == 1 else loss.mean()
+        if not first:
+            first.append((float(loss.detach()), forward.outputs, forward.targets))
+        if math.isfinite(float(loss.detach())) and loss.requires_grad:
+            session.backward(loss)
+        return loss
+
+    loss = closure()
+    value, outputs, targets = first[0]
     if math.isfinite(value) and loss.requires_grad:
-        session.backward(loss)
-        session.optimizer.step()
-    return value, forward.outputs, forward.targets
+        first_closure_done = [False]
+
+        def again() -> torch.Tensor:
+            if not first_closure_done[0]:
+                first_closure_done[0] = True
+                return loss
+            return closure()
+
+        session.optimizer.step(again)  # type: ignore[arg-type]
+    return value, outputs, targets
 
 
 def probe_loss(session: Session, raw: Any) -> float:

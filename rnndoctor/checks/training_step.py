@@ -79,7 +79,7 @@ def call_step(session: Session, raw: Any) -> None:
     session.backward_passes += 1
     try:
         session.train_step_fn(session.model, move_batch(raw, session.device), session.optimizer, session.loss_fn)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise UserCodeError("train_step", exc) from exc
 
 

@@ -34,8 +34,11 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
 def print_report(console: Console, report: Report) -> None:
     counts = report.counts()
     verdict = Text()
+    ran = [c for c in report.checks if c.status.value in ("passed", "found")]
     if report.status == "fail":
         verdict.append(" FAIL ", style="bold white on red")
+    elif report.checks and not ran:
+        verdict.append(" INCOMPLETE ", style="bold black on yellow")
     else:
         verdict.append(" PASS ", style="bold white on green")
     verdict.append(

@@ -1,0 +1,304 @@
+"""rnndoctor's cost, side by side with the training steps it stands for and with other LR finders.
+
+    python bench/run.py            # every table below (a few minutes on 2 CPU cores)
+    python bench/run.py --smoke    # small sizes, one repeat: checks that the harness runs (CI)
+
+Tables: (1) overhead of a diagnosis vs the same number of bare forward/backward passes, (2) the LR sweep vs
+torch-lr-finder's range_test and Lightning's Tuner.lr_find on the same model, data, optimizer and steps,
+(3) scaling with dataset size, sequence length and hidden size, (4) command-line wall time on the bundled
+examples (interpreter start-up and torch import included), --quick vs full. Writes bench/results/run.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from tasks import Classifier, drift_classes  # noqa: E402
+
+from rnndoctor import diagnose  # noqa: E402
+
+
+def setup(samples: int = 512, steps: int = 16, hidden: int = 32, seed: int = 0) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    x, y = drift_classes(samples, 2, seed=seed + 1, steps=steps)
+    model = Classifier(nn.LSTM, 4, hidden, 2)
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+    return {
+        "model": model,
+        "train_data": loader,
+        "loss": nn.CrossEntropyLoss(),
+        "optimizer": torch.optim.Adam(model.parameters(), lr=1e-3),
+    }
+
+
+def bare_passes(parts: dict[str, Any], forwards: int, backwards: int) -> float:
+    """Seconds for ``backwards`` training steps plus the remaining forward-only passes, on the same data."""
+    model = copy.deepcopy(parts["model"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = parts["loss"]
+    batches = [b for _, b in zip(range(16), parts["train_data"], strict=False)]
+    started = time.perf_counter()
+    for step in range(backwards):
+        x, y = batches[step % len(batches)]
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        for step in range(max(forwards - backwards, 0)):
+            x, _ = batches[step % len(batches)]
+            model(x)
+    return time.perf_counter() - started
+
+
+def overhead(repeats: int) -> dict[str, Any]:
+    diagnose(**setup(), select=["RD1"])  # warm up imports and kernels
+    rows = []
+    for _ in range(repeats):
+        parts = setup()
+        report = diagnose(**parts)
+        t = report.timing
+        bare = bare_passes(setup(), t.forward_passes, t.backward_passes)
+        rows.append(
+            {
+                "diagnosis_s": t.total_seconds,
+                "forward": t.forward_passes,
+                "backward": t.backward_passes,
+                "bare_s": bare,
+                "ratio": t.total_seconds / bare,
+            }
+        )
+    best = min(rows, key=lambda r: r["ratio"])
+    return {"runs": rows, "best": best, "median_ratio": sorted(r["ratio"] for r in rows)[len(rows) // 2]}
+
+
+def sweep_rnndoctor(parts: dict[str, Any], steps: int) -> tuple[float, bool]:
+    before = {k: v.clone() for k, v in parts["model"].state_dict().items()}
+    started = time.perf_counter()
+    diagnose(**parts, select=["RD501"], checks={"lr_sweep": {"steps": steps}})
+    seconds = time.perf_counter() - started
+    restored = all(torch.equal(before[k], v) for k, v in parts["model"].state_dict().items())
+    return seconds, restored
+
+
+def sweep_torch_lr_finder(parts: dict[str, Any], steps: int) -> tuple[float, bool] | None:
+    try:
+        from torch_lr_finder import LRFinder
+    except ImportError:
+        return None
+    model, optimizer = parts["model"], torch.optim.Adam(parts["model"].parameters(), lr=1e-7)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    started = time.perf_counter()
+    finder = LRFinder(model, optimizer, parts["loss"], device="cpu")
+    finder.range_test(parts["train_data"], start_lr=1e-7, end_lr=10, num_iter=steps, diverge_th=5)
+    finder.reset()  # without this the model keeps the sweep's weights
+    seconds = time.perf_counter() - started
+    restored = all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    return seconds, restored
+
+
+def sweep_lightning(parts: dict[str, Any], steps: int) -> tuple[float, bool] | None:
+    try:
+        import lightning.pytorch as pl
+        from lightning.pytorch.tuner import Tuner
+    except ImportError:
+        return None
+    import logging
+    import warnings
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+    class Module(pl.LightningModule):  # type: ignore[misc]
+        def __init__(self, inner: nn.Module, loss: nn.Module) -> None:
+            super().__init__()
+            self.inner, self.loss, self.lr = inner, loss, 1e-3
+
+        def training_step(self, batch: Any, _: int) -> torch.Tensor:
+            x, y = batch
+            return self.loss(self.inner(x), y)
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.Adam(self.parameters(), lr=self.lr)
+
+    module = Module(parts["model"], parts["loss"])
+    before = {k: v.clone() for k, v in parts["model"].state_dict().items()}
+    with tempfile.TemporaryDirectory() as folder:
+        trainer = pl.Trainer(
+            default_root_dir=folder,
+            max_epochs=100,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            accelerator="cpu",
+            devices=1,
+        )
+        started = time.perf_counter()
+        Tuner(trainer).lr_find(
+            module, train_dataloaders=parts["train_data"], min_lr=1e-7, max_lr=10, num_training=steps
+        )
+        seconds = time.perf_counter() - started
+    restored = all(torch.equal(before[k], v) for k, v in parts["model"].state_dict().items())
+    return seconds, restored
+
+
+def anchors(steps: int, repeats: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name, run in (
+        ("rnndoctor", sweep_rnndoctor),
+        ("torch-lr-finder", sweep_torch_lr_finder),
+        ("lightning", sweep_lightning),
+    ):
+        times, restored = [], True
+        for _ in range(repeats):
+            outcome = run(setup(samples=3200), steps)
+            if outcome is None:
+                break
+            times.append(outcome[0])
+            restored = restored and outcome[1]
+        results[name] = {"seconds": min(times), "state_restored": restored} if times else None
+    base = results["rnndoctor"]["seconds"]
+    for name in ("torch-lr-finder", "lightning"):
+        if results[name]:
+            results[name]["rnndoctor_ratio"] = base / results[name]["seconds"]
+    return results
+
+
+def scaling(smoke: bool) -> dict[str, Any]:
+    def timed(**kwargs: Any) -> dict[str, Any]:
+        report = diagnose(**setup(**kwargs))
+        t = report.timing
+        return {
+            **kwargs,
+            "seconds": t.total_seconds,
+            "forward": t.forward_passes,
+            "backward": t.backward_passes,
+            "ms_per_pass": 1000 * t.total_seconds / max(t.forward_passes + t.backward_passes, 1),
+        }
+
+    sizes = [512, 4096] if smoke else [512, 8192, 131072]
+    steps = [16, 32] if smoke else [16, 32, 64]
+    hidden = [32, 64] if smoke else [32, 64, 128]
+    quick = {}
+    for profile in (True, False):
+        started = time.perf_counter()
+        report = diagnose(**setup(), quick=profile)
+        quick["quick" if profile else "full"] = {
+            "seconds": time.perf_counter() - started,
+            "forward": report.timing.forward_passes,
+            "backward": report.timing.backward_passes,
+        }
+    return {
+        "dataset_size": [timed(samples=n) for n in sizes],
+        "sequence_length": [timed(steps=t) for t in steps],
+        "hidden_size": [timed(hidden=h) for h in hidden],
+        "profiles": quick,
+    }
+
+
+def cli_wall_times(smoke: bool) -> list[dict[str, Any]]:
+    examples = (
+        ["healthy_lstm", "label_collapse"]
+        if smoke
+        else sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "config.yaml").is_file())
+    )
+    rows = []
+    for name in examples:
+        row: dict[str, Any] = {"example": name}
+        for profile, flags in (("quick", ["--quick"]), ("full", [])):
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "rnndoctor",
+                    "check",
+                    str(ROOT / "examples" / name / "config.yaml"),
+                    "--no-progress",
+                    "--format",
+                    "json",
+                    *flags,
+                ],
+                capture_output=True,
+                check=False,
+            )
+            row[f"{profile}_s"] = time.perf_counter() - started
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "run.json"))
+    args = parser.parse_args()
+    repeats = 1 if args.smoke else 3
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU core(s), torch {torch.__version__}",
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False, cwd=ROOT
+        ).stdout.strip(),
+        "overhead": overhead(repeats),
+        "anchors": anchors(20 if args.smoke else 100, repeats),
+        "scaling": scaling(args.smoke),
+        "cli": cli_wall_times(args.smoke),
+    }
+    print_tables(result)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2, default=_finite))
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def print_tables(r: dict[str, Any]) -> None:
+    o = r["overhead"]["best"]
+    print(
+        f"overhead: diagnosis {o['diagnosis_s']:.2f} s for {o['forward']} forward / {o['backward']} backward "
+        f"passes; the same bare passes {o['bare_s']:.2f} s; ratio {o['ratio']:.2f} (median "
+        f"{r['overhead']['median_ratio']:.2f})"
+    )
+    print("\nLR sweep, same model/data/optimizer/steps:")
+    for name, row in r["anchors"].items():
+        if row:
+            extra = f"  rnndoctor/this = {row['rnndoctor_ratio']:.2f}" if "rnndoctor_ratio" in row else ""
+            print(f"  {name:16s} {row['seconds']:.2f} s  state restored: {row['state_restored']}{extra}")
+        else:
+            print(f"  {name:16s} not installed")
+    print("\nscaling (seconds, passes):")
+    for key in ("dataset_size", "sequence_length", "hidden_size"):
+        for row in r["scaling"][key]:
+            value = row.get("samples", row.get("steps", row.get("hidden")))
+            print(
+                f"  {key:16s} {value:>7}  {row['seconds']:.2f} s  {row['forward']}/{row['backward']} passes  "
+                f"{row['ms_per_pass']:.2f} ms/pass"
+            )
+    for profile, row in r["scaling"]["profiles"].items():
+        print(f"  profile {profile:8s} {row['seconds']:.2f} s  {row['forward']}/{row['backward']} passes")
+    print("\ncommand line, wall time incl. interpreter start-up and torch import:")
+    for row in r["cli"]:
+        print(f"  {row['example']:18s} --quick {row['quick_s']:.2f} s   full {row['full_s']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
