@@ -6,7 +6,9 @@ open that file at that key.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import math
 import re
 import reprlib
@@ -121,6 +123,12 @@ class Config:
 
 
 def load_defaults() -> dict[str, Any]:
+    """The default options and thresholds (a fresh copy: callers merge user options into it)."""
+    return copy.deepcopy(_parsed_defaults())
+
+
+@functools.cache
+def _parsed_defaults() -> dict[str, Any]:
     text = resources.files("rnndoctor").joinpath("defaults.yaml").read_text(encoding="utf-8")
     data = yaml.load(text, Loader=_NumberFriendlyLoader)  # noqa: S506 - a SafeLoader subclass
     assert isinstance(data, dict)
