@@ -17,6 +17,8 @@ from rnndoctor.findings import Severity
 from tests import tasks
 from tests.reports import report_for
 
+pytestmark = pytest.mark.slow  # learning-rate sweeps and fits
+
 
 @pytest.mark.parametrize("code", sorted(tasks.BROKEN_DYNAMICS))
 def test_broken_setup_reports_its_code_first(code: str) -> None:

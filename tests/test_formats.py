@@ -11,6 +11,8 @@ from rnndoctor.render import Format, render
 from tests.helpers import validate_report
 from tests.reports import all_fixtures, report_for
 
+pytestmark = pytest.mark.slow  # a full diagnosis of every fixture
+
 
 @pytest.mark.parametrize(("group", "name"), all_fixtures())
 def test_every_format_renders(group: str, name: str) -> None:

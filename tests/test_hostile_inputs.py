@@ -39,6 +39,8 @@ from rnndoctor.render import Format, render
 from tests import tasks
 from tests.helpers import DEFAULT_CONFIG, validate_report, write_project
 
+pytestmark = pytest.mark.slow  # subprocesses and hypothesis
+
 MAX_MESSAGE_CHARS = 2000
 """A setup error is a one- or two-line message for a person; anything longer quotes far too much."""
 
