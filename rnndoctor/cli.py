@@ -57,6 +57,31 @@ def _fail(message: str, debug: bool, error: BaseException | None = None) -> None
     sys.exit(EXIT_SETUP)
 
 
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in Format]),
+    default="text",
+    show_default=True,
+    help="Report format written to stdout (or to --output).",
+)
+_output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=str),
+    help="Write the report to FILE instead of stdout (the text report still goes to the terminal).",
+)
+
+_plots_option = click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Also write the measured curves as PNG files into this folder (needs rnndoctor[plots]).",
+)
+_debug_option = click.option("--debug", is_flag=True, help="Show Python tracebacks for setup errors.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="rnndoctor")
 def cli() -> None:
@@ -65,20 +90,8 @@ def cli() -> None:
 
 @cli.command(cls=_CheckCommand)
 @click.argument("config", type=click.Path(path_type=str))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([f.value for f in Format]),
-    default="text",
-    show_default=True,
-    help="Report format written to stdout (or to --output).",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, writable=True, path_type=str),
-    help="Write the report to FILE instead of stdout (the text report still goes to the terminal).",
-)
+@_format_option
+@_output_option
 @click.option(
     "--fail-on",
     type=click.Choice([f.value for f in FailOn]),
@@ -91,14 +104,8 @@ def cli() -> None:
 @click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD1, RD305). Repeatable.")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
-@click.option(
-    "--plots",
-    "plots_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Also write the measured curves as PNG files into this folder (needs rnndoctor[plots]).",
-)
-@click.option("--debug", is_flag=True, help="Show Python tracebacks for setup errors.")
+@_plots_option
+@_debug_option
 def check(
     config: str,
     fmt: str,
@@ -192,20 +199,8 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
 
 @cli.command()
 @click.argument("log", type=click.Path(path_type=str))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([f.value for f in Format]),
-    default="text",
-    show_default=True,
-    help="Report format written to stdout (or to --output).",
-)
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, writable=True, path_type=str),
-    help="Write the report to FILE instead of stdout.",
-)
+@_format_option
+@_output_option
 @click.option(
     "--fail-on",
     type=click.Choice([f.value for f in FailOn]),
@@ -213,14 +208,8 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     show_default=True,
     help="Lowest severity that makes the exit code 1.",
 )
-@click.option(
-    "--plots",
-    "plots_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Also write the loss curves as PNG files into this folder (needs rnndoctor[plots]).",
-)
-@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@_plots_option
+@_debug_option
 def curves(log: str, fmt: str, output: str | None, fail_on: str, plots_dir: str | None, debug: bool) -> None:
     """Diagnose an existing training history (CSV with train/val loss or accuracy per epoch):
     overfitting, a flat loss, divergence, oscillation."""

@@ -16,6 +16,7 @@ import torch
 
 from rnndoctor.batches import Batch, BatchFormatError, Sample, detach_tensors, draw_sample, move_batch, unpack
 from rnndoctor.loading import Loaded
+from rnndoctor.registry import SkipCheck
 
 
 class CheckTimeout(BaseException):
@@ -146,6 +147,8 @@ class Session:
     def forward(self, raw_batch: Any, *, grad: bool = False) -> Forward:
         """Run the user's forward on one batch (counted), returning outputs and targets."""
         self.checkpoint()
+        if self.notes.get("unsafe_inputs"):
+            raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
         batch_on_device = move_batch(raw_batch, self.device)
         context = torch.enable_grad() if grad else torch.no_grad()
         self.forward_passes += 1
