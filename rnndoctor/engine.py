@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rnndoctor.crashes import diagnose_crash, unusable_data_finding
-from rnndoctor.findings import CheckResult, CheckStatus, Finding, Severity
+from rnndoctor.findings import CheckResult, CheckStatus, Finding
 from rnndoctor.memory import is_out_of_memory, out_of_memory_finding
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
 from rnndoctor.rules import codes_matching
@@ -227,7 +227,3 @@ def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[F
             placed.add(id(symptom))
     ranked.extend(sorted((f for f in unique if id(f) not in placed), key=order))
     return ranked
-
-
-def worst(findings: list[Finding]) -> Severity | None:
-    return max((f.severity for f in findings), default=None)
