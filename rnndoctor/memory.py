@@ -36,8 +36,7 @@ def largest_fitting_batch(session: Session, raw: Any) -> tuple[int | None, int |
         try:
             session.model.zero_grad(set_to_none=True)
             result = session.forward(smaller, grad=True)
-            loss = session.loss(result.outputs, result.targets)
-            session.backward(loss if loss.numel() == 1 else loss.mean())
+            session.backward(session.scalar_loss(result.outputs, result.targets))
             return size, candidate
         except UserCodeError as exc:
             if not is_out_of_memory(exc.original):

@@ -218,6 +218,11 @@ class Session:
             bad = int(valid.max()) if int(valid.max()) >= classes else int(valid.min())
             raise UserCodeError("loss", IndexError(f"Target {bad} is out of bounds (checked before CUDA)"))
 
+    def scalar_loss(self, outputs: Any, targets: Any) -> torch.Tensor:
+        """The loss as one number to backpropagate (the mean of an unreduced loss)."""
+        loss = self.loss(outputs, targets)
+        return loss if loss.numel() == 1 else loss.mean()
+
     def backward(self, loss: torch.Tensor) -> None:
         self.checkpoint()
         self.backward_passes += 1

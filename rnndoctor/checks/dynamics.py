@@ -55,8 +55,7 @@ def training_step(session: Session, raw: Any) -> tuple[float, Any, Any]:
     def closure() -> torch.Tensor:
         session.optimizer.zero_grad(set_to_none=True)
         forward = session.forward(raw, grad=True)
-        loss = session.loss(forward.outputs, forward.targets)
-        loss = loss if loss.numel() == 1 else loss.mean()
+        loss = session.scalar_loss(forward.outputs, forward.targets)
         if not first:
             first.append((float(loss.detach()), forward.outputs, forward.targets))
         if math.isfinite(float(loss.detach())) and loss.requires_grad:

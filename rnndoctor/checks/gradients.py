@@ -32,8 +32,7 @@ def backward_on(session: Session, raw: Any) -> tuple[float, HeadRecorder]:
         forward = session.forward(raw, grad=True)
     finally:
         recorder.remove()
-    loss = session.loss(forward.outputs, forward.targets)
-    loss = loss if loss.numel() == 1 else loss.mean()
+    loss = session.scalar_loss(forward.outputs, forward.targets)
     if not loss.requires_grad:
         raise SkipCheck("the loss does not depend on any trainable parameter")
     session.backward(loss)

@@ -156,21 +156,17 @@ def probe_carried_state(session: Session, raw: Any) -> tuple[list[str], str | No
     if not attached:
         return [], None
     try:
-        first_loss = _scalar(session.loss(first.outputs, first.targets))
+        first_loss = session.scalar_loss(first.outputs, first.targets)
     except UserCodeError:
         return [], None  # the loss check reports a loss that cannot be computed
     session.backward(first_loss)
     session.model.zero_grad(set_to_none=True)
     second = session.forward(raw, grad=True)
     try:
-        session.backward(_scalar(session.loss(second.outputs, second.targets)))
+        session.backward(session.scalar_loss(second.outputs, second.targets))
     except UserCodeError as exc:
         return attached, str(exc.original).strip().splitlines()[0][:200]
     return attached, None
-
-
-def _scalar(loss: torch.Tensor) -> torch.Tensor:
-    return loss if loss.numel() == 1 else loss.mean()
 
 
 @register
