@@ -253,6 +253,11 @@ def layout_of(inputs: torch.Tensor, batch_size: int | None) -> InputLayout:
     return InputLayout(batch_axis=0, time_axis=1 if inputs.dim() >= 2 else None)
 
 
+def batch_first(t: torch.Tensor, layout: InputLayout) -> torch.Tensor:
+    """The tensor with samples on axis 0 and time steps on axis 1 (layouts are one of the two orders)."""
+    return t.transpose(0, 1) if layout.batch_axis == 1 else t
+
+
 def valid_lengths(
     batch: Batch, inputs: torch.Tensor, layout: InputLayout, pad_id: int | None
 ) -> tuple[list[int], str] | None:
@@ -260,9 +265,7 @@ def valid_lengths(
     if layout.time_axis is None:
         return None
     steps = int(inputs.shape[layout.time_axis])
-    x = inputs.movedim(layout.batch_axis, 0)
-    if layout.time_axis != layout.batch_axis:
-        x = x.movedim(layout.time_axis if layout.time_axis > layout.batch_axis else layout.time_axis + 1, 1)
+    x = batch_first(inputs, layout)
     if batch.lengths is not None:
         lengths = torch.as_tensor(batch.lengths).reshape(-1).tolist()
         if len(lengths) == x.shape[0]:
@@ -448,19 +451,12 @@ def valid_rows(values: torch.Tensor, layout: InputLayout, lengths: list[int] | N
     """Input positions as rows of features, dropping padded time steps."""
     if values.dim() <= 1:
         return values.reshape(-1, 1)
-    if values.dim() == 2:
-        x = values.movedim(layout.batch_axis, 0)
-        if lengths is not None and len(lengths) == x.shape[0]:
-            mask = torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]
-            return x[mask].reshape(-1, 1)
-        return x.reshape(-1, 1)
-    x = values.movedim(layout.batch_axis, 0)
-    if layout.time_axis is not None:
-        x = x.movedim(layout.time_axis if layout.time_axis > layout.batch_axis else layout.time_axis + 1, 1)
-    if lengths is not None and len(lengths) == x.shape[0] and x.dim() == 3:
+    x = batch_first(values, layout)
+    features = 1 if x.dim() == 2 else x.shape[-1]
+    if lengths is not None and len(lengths) == x.shape[0] and x.dim() <= 3:
         mask = torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]
-        return x[mask]
-    return x.reshape(-1, x.shape[-1])
+        return x[mask].reshape(-1, features)
+    return x.reshape(-1, features)
 
 
 def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
@@ -505,9 +501,7 @@ def sample_fingerprints(batch: Batch, pad: int | None) -> list[bytes]:
     inputs = inputs.detach().cpu()
     layout = layout_of(inputs, batch.size)
     found = valid_lengths(batch, inputs, layout, pad if not inputs.is_floating_point() else None)
-    x = inputs.movedim(layout.batch_axis, 0)
-    if layout.time_axis is not None and x.dim() >= 2:
-        x = x.movedim(layout.time_axis if layout.time_axis > layout.batch_axis else layout.time_axis + 1, 1)
+    x = batch_first(inputs, layout)
     prints = []
     for i in range(x.shape[0]):
         sample = x[i]

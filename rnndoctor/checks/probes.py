@@ -17,17 +17,13 @@ from torch import nn
 
 from rnndoctor.batches import Batch, replace_inputs
 from rnndoctor.checks import judge_probes as judge
-from rnndoctor.checks.data import embedding_tables, layout_of, padding_id, valid_lengths
+from rnndoctor.checks.data import batch_first, embedding_tables, layout_of, padding_id, valid_lengths
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
 
 PROBED_SAMPLES = 4
 TIME_PROFILE_MIN_STEPS = 20
-
-
-def to_batch_first(t: torch.Tensor, batch_axis: int) -> torch.Tensor:
-    return t if batch_axis == 0 else t.movedim(batch_axis, 0)
 
 
 class DifferentiableInputs:
@@ -84,7 +80,7 @@ class DifferentiableInputs:
         assert self.leaf is not None
         if grad is None:
             return torch.zeros(self.leaf.shape[self.layout.batch_axis], self.leaf.shape[1 - self.layout.batch_axis])
-        g = to_batch_first(grad.detach().double().cpu(), self.layout.batch_axis)
+        g = batch_first(grad.detach().double().cpu(), self.layout)
         mass: torch.Tensor = g.reshape(g.shape[0], g.shape[1], -1).norm(dim=-1)
         return mass
 
