@@ -13,7 +13,7 @@ from rnndoctor.config import Config, Reference, build_config, load_config
 from rnndoctor.engine import ProgressListener, Selection, plan_checks, rank, run_plan
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import FailOn, Report, Timing
-from rnndoctor.loading import DEFAULT_LR, Loaded, Loader
+from rnndoctor.loading import DEFAULT_LR, Loaded, Loader, check_hidden
 from rnndoctor.timeouts import alarm
 
 
@@ -40,6 +40,9 @@ def diagnose(
     checks: dict[str, Any] | None = None,
     check_timeout: float | None = None,
     max_batches: int | None = None,
+    hidden: str | None = None,
+    layout: str | None = None,
+    batch_keys: dict[str, str] | None = None,
     progress: ProgressListener | None = None,
 ) -> Report:
     """Diagnose a training setup, from a config file or from live objects.
@@ -54,6 +57,9 @@ def diagnose(
         "fail_on": fail_on,
         "check_timeout": check_timeout,
         "max_batches": max_batches,
+        "hidden": hidden,
+        "layout": layout,
+        "batch_keys": batch_keys,
     }
     if checks is not None:
         overrides["checks"] = checks
@@ -71,6 +77,7 @@ def diagnose(
         cfg = build_config(data, display="<objects>", base_dir=Path.cwd(), path=None)
         loader = None
         loaded = _loaded_from_objects(model, train_data, loss, optimizer, val_data, forward, train_step)
+        check_hidden(model, cfg.hidden, cfg.display_path)
     cfg = replace(cfg, select=tuple(select) or cfg.select, ignore=tuple(cfg.ignore) + tuple(ignore))
     return _run(cfg, loader, loaded, quick=quick, progress=progress)
 
@@ -109,7 +116,14 @@ def _run(
         if original_device is not None and original_device != device:
             loaded.model.to(device)
         session = Session(
-            loaded, device=device, seed=cfg.seed, max_batches=cfg.max_batches, loss_name=_loss_name(loaded.loss_fn)
+            loaded,
+            device=device,
+            seed=cfg.seed,
+            max_batches=cfg.max_batches,
+            loss_name=_loss_name(loaded.loss_fn),
+            hidden=cfg.hidden,
+            layout=cfg.layout,
+            batch_keys=cfg.batch_keys,
         )
         plan = plan_checks(Selection(cfg.select, cfg.ignore, quick), cfg.checks)
         results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)

@@ -24,6 +24,8 @@ class Batch:
     inputs: Any
     targets: Any
     lengths: Any = None
+    slots: tuple[Any, Any, Any] = (0, 1, 2)
+    """Where inputs, targets and lengths sit in ``raw``: tuple indices or dict keys."""
 
     @property
     def size(self) -> int | None:
@@ -34,16 +36,20 @@ class Batch:
         return None
 
 
-def unpack(raw: Any) -> Batch:
-    """Name the parts of a batch: ``(inputs, targets)``, ``(inputs, targets, lengths)`` or a dict."""
+def unpack(raw: Any, keys: Mapping[str, str] | None = None) -> Batch:
+    """Name the parts of a batch: ``(inputs, targets)``, ``(inputs, targets, lengths)`` or a dict whose
+    keys are ``inputs``/``targets``/``lengths``, or the keys ``keys`` maps those names to (``batch_keys``)."""
     if isinstance(raw, Mapping):
-        missing = [k for k in ("inputs", "targets") if k not in raw]
+        names = {role: (keys or {}).get(role, role) for role in BATCH_KEYS}
+        missing = [names[k] for k in ("inputs", "targets") if names[k] not in raw]
         if missing:
+            hint = "" if keys else "; map your keys with batch_keys: {inputs: ..., targets: ...} in the config"
             raise BatchFormatError(
-                f"a dict batch needs the keys 'inputs' and 'targets' (missing {', '.join(missing)}; "
-                f"found {', '.join(map(str, raw))})"
+                f"a dict batch needs the keys '{names['inputs']}' and '{names['targets']}' (missing "
+                f"{', '.join(map(str, missing))}; found {', '.join(map(str, raw))}){hint}"
             )
-        return Batch(raw, raw["inputs"], raw["targets"], raw.get("lengths"))
+        slots = (names["inputs"], names["targets"], names["lengths"])
+        return Batch(raw, raw[slots[0]], raw[slots[1]], raw.get(slots[2]), slots)
     if isinstance(raw, (tuple, list)):
         if len(raw) == 2:
             return Batch(raw, raw[0], raw[1])
@@ -59,54 +65,23 @@ def unpack(raw: Any) -> Batch:
     )
 
 
-def replace_inputs(raw: Any, inputs: Any) -> Any:
-    """The same batch with its inputs swapped for ``inputs`` (lengths and targets kept)."""
+def replace_part(batch: Batch, slot: int, value: Any) -> Any:
+    """The raw batch with its inputs (slot 0), targets (1) or lengths (2) swapped for ``value``."""
+    raw, key = batch.raw, batch.slots[slot]
     if isinstance(raw, Mapping):
-        return {**raw, "inputs": inputs}
-    if isinstance(raw, list):
-        return [inputs, *raw[1:]]
-    if hasattr(raw, "_fields"):
-        return type(raw)(inputs, *raw[1:])
-    return (inputs, *raw[1:])
+        return {**raw, key: value}
+    items = list(raw)
+    items[key] = value
+    return _same_sequence_type(raw, items)
 
 
-def slice_batch(raw: Any, count: int) -> Any | None:
-    """The first ``count`` samples of a contract-layout batch, or None when it cannot be cut safely
-    (packed inputs, unknown layouts)."""
-    import torch
-
-    try:
-        batch = unpack(raw)
-    except BatchFormatError:
-        return None
-    size = batch.size
-    if size is None or size <= count or not isinstance(batch.inputs, torch.Tensor):
-        return raw if size is not None and size <= count else None
-    inputs = batch.inputs
-    if inputs.dim() >= 2 and inputs.shape[0] != size and inputs.shape[1] == size:
-        inputs = inputs[:, :count]
-    elif inputs.shape[0] == size:
-        inputs = inputs[:count]
-    else:
-        return None
-    targets = batch.targets[:count]
-    lengths = batch.lengths[:count] if batch.lengths is not None and hasattr(batch.lengths, "__getitem__") else None
-    if isinstance(raw, Mapping):
-        cut = {**raw, "inputs": inputs, "targets": targets}
-        if lengths is not None:
-            cut["lengths"] = lengths
-        return cut
-    parts = [inputs, targets] + ([lengths] if len(raw) == 3 else [])
-    return _same_sequence_type(raw, parts)
-
-
-def move_batch(raw: Any, device: Any) -> Any:
+def move_batch(raw: Any, device: Any, lengths_key: str = "lengths") -> Any:
     """Move a batch's tensors to ``device``, leaving lengths where they are.
 
     ``pack_padded_sequence`` wants its lengths on the CPU, which is where training loops keep them.
     """
     if isinstance(raw, Mapping):
-        return {k: v if k == "lengths" else move_tensors(v, device) for k, v in raw.items()}
+        return {k: v if k == lengths_key else move_tensors(v, device) for k, v in raw.items()}
     if isinstance(raw, (tuple, list)) and len(raw) == 3:
         return _same_sequence_type(raw, [move_tensors(raw[0], device), move_tensors(raw[1], device), raw[2]])
     return move_tensors(raw, device)

@@ -24,6 +24,12 @@ from rnndoctor.findings import FailOn
 
 MAX_CONFIG_BYTES = 1 << 20
 
+AUTO = "auto"
+BATCH_FIRST = "batch_first"
+TIME_FIRST = "time_first"
+LAYOUT_CHOICES = (AUTO, BATCH_FIRST, TIME_FIRST)
+"""Values of `layout:` (the axis of the model's input that holds the samples)."""
+
 REFERENCE_KEYS = ("model", "train_data", "val_data", "loss", "optimizer", "forward", "train_step")
 REQUIRED_KEYS = ("model", "train_data", "loss")
 SCALAR_KEYS = (
@@ -36,6 +42,9 @@ SCALAR_KEYS = (
     "max_batches",
     "check_timeout",
     "setup_timeout",
+    "hidden",
+    "layout",
+    "batch_keys",
 )
 VALID_KEYS = tuple([k for ref in REFERENCE_KEYS for k in (ref, f"{ref}_args")] + list(SCALAR_KEYS))
 
@@ -116,6 +125,13 @@ class Config:
     max_batches: int = 16
     check_timeout: float = 60.0
     setup_timeout: float = 120.0
+    hidden: str | None = None
+    """How to make a hidden-state model's first state: the name of a model method called with the batch
+    size (e.g. init_hidden), or 'zeros'."""
+    layout: str = AUTO
+    """auto, batch_first or time_first: which axis of the model's input holds the samples."""
+    batch_keys: dict[str, str] | None = None
+    """Dict batches: the keys holding inputs, targets and lengths."""
 
     @property
     def display_path(self) -> str:
@@ -232,7 +248,43 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
         max_batches=_integer(data.get("max_batches", sampling["max_batches"]), "max_batches", error, minimum=1),
         check_timeout=_positive_number(data.get("check_timeout", sampling["check_timeout"]), "check_timeout", error),
         setup_timeout=_positive_number(data.get("setup_timeout", sampling["setup_timeout"]), "setup_timeout", error),
+        hidden=_hidden(data.get("hidden"), error),
+        layout=_layout(data.get("layout", AUTO), error),
+        batch_keys=_batch_keys(data.get("batch_keys"), error),
     )
+
+
+def _hidden(value: Any, error: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip().isidentifier():
+        raise error("hidden", f"expected the name of a model method such as init_hidden, or zeros; got {_short(value)}")
+    return value.strip()
+
+
+def _layout(value: Any, error: Any) -> str:
+    text = str(value).strip().lower().replace("-", "_") if isinstance(value, str) else None
+    if text not in LAYOUT_CHOICES:
+        raise error("layout", f"expected one of {', '.join(LAYOUT_CHOICES)}, got {_short(value)}")
+    return str(text)
+
+
+def _batch_keys(value: Any, error: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise error(
+            "batch_keys", f"expected a mapping such as {{inputs: input_ids, targets: labels}}, got {_kind(value)}"
+        )
+    roles = ("inputs", "targets", "lengths")
+    for role, key in value.items():
+        if role not in roles:
+            hint = difflib.get_close_matches(str(role), roles, n=1, cutoff=0.5)
+            suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; expected {', '.join(roles)}"
+            raise error(f"batch_keys.{role}", f"unknown role{suggestion}")
+        if not isinstance(key, str) or not key:
+            raise error(f"batch_keys.{role}", f"expected the name of a key in your dict batches, got {_short(key)}")
+    return {str(role): str(key) for role, key in value.items()}
 
 
 def _reference(data: dict[str, Any], key: str, error: Any) -> Reference | None:

@@ -62,6 +62,7 @@ class Loader:
         optimizer = self.build_optimizer(config.optimizer, model)
         forward_fn = self.build_hook(config.forward) if config.forward else None
         train_step_fn = self.build_hook(config.train_step) if config.train_step else None
+        check_hidden(model, config.hidden, self.display)
         return Loaded(model, train_data, loss_fn, optimizer, val_data, forward_fn, train_step_fn)
 
     def resolve(self, ref: Reference, *, torch_namespace: str | None = None) -> Any:
@@ -251,6 +252,26 @@ class Loader:
             if text in sys.path:
                 sys.path.remove(text)
         self.added_paths.clear()
+
+
+def check_hidden(model: Any, hidden: str | None, display: str) -> None:
+    """`hidden:` must name a method of the model (or be 'zeros' for a model with a recurrent module)."""
+    from rnndoctor.recurrence import ZEROS, recurrent_modules, unwrap
+
+    if hidden is None:
+        return
+    if hidden == ZEROS:
+        if not recurrent_modules(model):
+            raise LoadError(
+                "is 'zeros' but the model has no recurrent layer or cell to shape them", file=display, key="hidden"
+            )
+        return
+    inner = unwrap(model)
+    if not callable(getattr(inner, hidden, None)):
+        methods = [n for n in dir(inner) if not n.startswith("_") and callable(getattr(inner, n, None))]
+        hint = difflib.get_close_matches(hidden, methods, n=1, cutoff=0.6)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else "; or write zeros to let rnndoctor build zero states"
+        raise LoadError(f"{type(inner).__name__} has no method '{hidden}'{suggestion}", file=display, key="hidden")
 
 
 def _is_factory(obj: Any) -> bool:

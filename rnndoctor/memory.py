@@ -6,7 +6,6 @@ from typing import Any
 
 import torch
 
-from rnndoctor.batches import slice_batch
 from rnndoctor.findings import Finding
 from rnndoctor.registry import make_finding
 from rnndoctor.session import Session, UserCodeError
@@ -24,13 +23,13 @@ def free_cached_memory() -> None:
 
 def largest_fitting_batch(session: Session, raw: Any) -> tuple[int | None, int | None]:
     """(the batch's size, the largest halved size whose training step fits), by trying halves."""
-    size = session.batches("train", limit=1)[0].size if session.unpackable("train") else None
+    size = session.batch_size(session.unpack(raw).inputs) if session.unpackable("train") else None
     if size is None:
         return None, None
     candidate = size // 2
     while candidate >= 1:
         free_cached_memory()
-        smaller = slice_batch(raw, candidate)
+        smaller = session.take(raw, candidate)
         if smaller is None:
             return size, None
         try:

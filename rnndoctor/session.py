@@ -6,16 +6,37 @@ check inside its time budget, and turn a crash in the user's code into evidence.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from rnndoctor.batches import Batch, BatchFormatError, Sample, detach_tensors, draw_sample, move_batch, unpack
+from rnndoctor.batches import (
+    Batch,
+    BatchFormatError,
+    Sample,
+    detach_tensors,
+    draw_sample,
+    move_batch,
+    move_tensors,
+    unpack,
+)
+from rnndoctor.config import AUTO
+from rnndoctor.layout import (
+    SINGLE,
+    Layout,
+    SampleView,
+    infer_layout,
+    loader_stacks_batch_first,
+    padding_id,
+    take_samples,
+)
 from rnndoctor.loading import Loaded
+from rnndoctor.recurrence import ZEROS, declared_batch_first, detach_state, recurrent_modules, unwrap, zero_state
 from rnndoctor.registry import SkipCheck
 
 
@@ -46,12 +67,51 @@ class Forward:
     outputs: Any
     targets: Any
     batch: Batch | None
+    model_input: Any = None
+    """The first tensor the model itself received (what a ``forward`` function passed it)."""
 
 
-def _empty(raw: Any) -> bool:
+InputEdit = Callable[[torch.Tensor], torch.Tensor]
+
+
+class _ModelInput:
+    """A forward pre-hook on the model that records its first tensor argument on the first call and,
+    given ``edit``, replaces it: probes reach the real input even behind the user's ``forward``."""
+
+    def __init__(self, model: torch.nn.Module, edit: InputEdit | None) -> None:
+        self.value: Any = None
+        self.edit = edit
+        self.handle = model.register_forward_pre_hook(self._hook, with_kwargs=True)
+
+    def _hook(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self.value is not None:
+            return None
+        for index, arg in enumerate(args):
+            if isinstance(arg, (torch.Tensor, torch.nn.utils.rnn.PackedSequence)):
+                new = self._swap(arg)
+                return None if new is None else ((*args[:index], new, *args[index + 1 :]), kwargs)
+        for key, arg in kwargs.items():
+            if isinstance(arg, torch.Tensor):
+                new = self._swap(arg)
+                return None if new is None else (args, {**kwargs, key: new})
+        return None
+
+    def _swap(self, arg: Any) -> Any:
+        """Record the argument; return its replacement, or None to leave it."""
+        self.value = arg
+        if self.edit is None or not isinstance(arg, torch.Tensor):
+            return None
+        self.value = self.edit(arg)
+        return self.value
+
+    def remove(self) -> None:
+        self.handle.remove()
+
+
+def _empty(raw: Any, keys: dict[str, str] | None) -> bool:
     """A batch whose targets have a zero-length batch axis (nothing to learn from)."""
     try:
-        size = unpack(raw).size
+        size = unpack(raw, keys).size
     except BatchFormatError:
         return False
     return size == 0
@@ -73,6 +133,9 @@ class Session:
         seed: int = 0,
         max_batches: int = 16,
         loss_name: str | None = None,
+        hidden: str | None = None,
+        layout: str = AUTO,
+        batch_keys: dict[str, str] | None = None,
     ) -> None:
         self.model: torch.nn.Module = loaded.model
         self.optimizer: torch.optim.Optimizer = loaded.optimizer
@@ -85,6 +148,14 @@ class Session:
         self.seed = seed
         self.max_batches = max_batches
         self.loss_name = loss_name or type(self.loss_fn).__name__
+        self.hidden = hidden
+        """How to make the initial state of a model called as ``model(inputs, hidden)``: a method name or 'zeros'."""
+        self.layout_choice = layout
+        self.batch_keys = batch_keys
+        self.carry_state = False
+        """Set by runs over consecutive batches: the hidden state flows (detached) from one batch to the next."""
+        self._carried: tuple[int, Any] | None = None
+        self._layouts: dict[str, Layout | None] = {}
         self.forward_passes = 0
         self.backward_passes = 0
         self.deadline: float | None = None
@@ -118,7 +189,7 @@ class Session:
                 self._sampling_errors[split] = UserCodeError(f"{split}_data", exc)
                 raise self._sampling_errors[split] from exc
             sample = self._samples[split]
-            sample.batches = [detach_tensors(raw) for raw in sample.batches if not _empty(raw)]
+            sample.batches = [detach_tensors(raw) for raw in sample.batches if not _empty(raw, self.batch_keys)]
             if not sample.batches:
                 del self._samples[split]
                 self._sampling_errors[split] = UnusableData(f"the {split} data yielded no batches with samples in them")
@@ -131,51 +202,170 @@ class Session:
         if limit is not None:
             raws = raws[:limit]
         try:
-            return [unpack(raw) for raw in raws]
+            return [self.unpack(raw) for raw in raws]
         except BatchFormatError as exc:
             raise UnusableData(f"batches are not in a supported layout: {exc}") from exc
+
+    def unpack(self, raw: Any) -> Batch:
+        return unpack(raw, self.batch_keys)
 
     def unpackable(self, split: str = "train") -> bool:
         """Whether the split's batches follow the contract's layouts (raises UnusableData when empty)."""
         try:
-            unpack(self.sample(split).batches[0])
+            self.unpack(self.sample(split).batches[0])
         except BatchFormatError:
             return False
         return True
 
+    # -- layout --------------------------------------------------------------------------------
+    def raw_layout(self, split: str = "train") -> Layout | None:
+        """The layout of the batches' inputs as the loader yields them (what slicing a batch cuts)."""
+        key = f"raw:{split}"
+        if key not in self._layouts:
+            layout = None
+            if self.unpackable(split):
+                batch = self.unpack(self.sample(split).batches[0])
+                data = self.train_data if split == "train" else self.val_data
+                layout = self._infer(batch.inputs, batch.targets, batch.lengths, loader_stacks_batch_first(data))
+            self._layouts[key] = layout
+        return self._layouts[key]
+
+    def layout(self) -> Layout | None:
+        """The layout of the tensor the model receives (behind a ``forward`` function, the one it passes)."""
+        if "model" not in self._layouts:
+            if self.forward_fn is None:
+                self._layouts["model"] = self.raw_layout()
+            else:
+                reference = self.reference()
+                self._layouts["model"] = self._infer(reference.model_input, reference.targets, None, False)
+        return self._layouts["model"]
+
+    def _infer(self, inputs: Any, targets: Any, lengths: Any, stacked: bool) -> Layout | None:
+        return infer_layout(
+            inputs,
+            targets=targets,
+            lengths=lengths,
+            declared=self.layout_choice,
+            recurrent_batch_first=declared_batch_first(self.model),
+            loader_batch_first=stacked,
+            pad_id=padding_id(self.model),
+            sequential=bool(recurrent_modules(self.model)),
+        )
+
+    def views(self, forward: Forward) -> tuple[SampleView | None, SampleView | None]:
+        """How the targets and the outputs of a forward map to the samples of the model's input."""
+        layout = self.layout()
+        if layout is None:
+            return None, None
+        layout = layout.resized(forward.model_input)
+        targets = layout.view(forward.targets)
+        per_sample = targets is not None and targets.steps is None
+        index_loss = self.loss_name in ("CrossEntropyLoss", "NLLLoss")
+        outputs_dim = getattr(forward.outputs, "ndim", 0)
+        class_axis = 1 if index_loss and outputs_dim == getattr(forward.targets, "ndim", -9) + 1 else None
+        hints = (targets.steps,) if targets is not None and targets.steps else ()
+        outputs = layout.view(forward.outputs, steps=hints, class_axis=class_axis, per_sample=per_sample)
+        return targets, outputs
+
+    def batch_size(self, inputs: Any) -> int | None:
+        """How many samples a raw input tensor holds, read with this run's layout."""
+        layout = self.raw_layout()
+        if layout is None:
+            return None
+        return layout.resized(inputs).samples
+
+    def take(self, raw: Any, count: int) -> Any | None:
+        """The first ``count`` samples of a raw batch, every part cut consistently (None when it cannot be)."""
+        layout = self.raw_layout()
+        if layout is None or layout.kind == SINGLE:
+            return None
+        try:
+            batch = self.unpack(raw)
+        except BatchFormatError:
+            return None
+        if not isinstance(batch.inputs, torch.Tensor):
+            return None
+        layout = layout.resized(batch.inputs)
+        if layout.samples <= count:
+            return raw
+        view = layout.view(batch.targets)
+        if view is None:
+            return None
+        return take_samples(raw, layout, (batch.slots[0], batch.slots[1]), view, count)
+
     # -- model ---------------------------------------------------------------------------------
-    def forward(self, raw_batch: Any, *, grad: bool = False) -> Forward:
-        """Run the user's forward on one batch (counted), returning outputs and targets."""
+    def forward(self, raw_batch: Any, *, grad: bool = False, edit_input: InputEdit | None = None) -> Forward:
+        """Run the user's forward on one batch (counted), returning outputs and targets.
+
+        ``edit_input`` replaces the tensor the model receives first (probes perturb the real input there).
+        """
         self.checkpoint()
         if self.notes.get("unsafe_inputs"):
             raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
-        batch_on_device = move_batch(raw_batch, self.device)
+        lengths_key = self.batch_keys.get("lengths", "lengths") if self.batch_keys else "lengths"
+        batch_on_device = move_batch(raw_batch, self.device, lengths_key)
         context = torch.enable_grad() if grad else torch.no_grad()
         self.forward_passes += 1
-        with context:
-            if self.forward_fn is not None:
-                try:
-                    result = self.forward_fn(self.model, batch_on_device)
-                except (Exception, SystemExit) as exc:
-                    raise UserCodeError("forward", exc) from exc
-                if not isinstance(result, (tuple, list)) or len(result) != 2:
-                    raise UserCodeError(
-                        "forward",
-                        TypeError(f"the forward function must return (outputs, targets), got {type(result).__name__}"),
-                    )
-                return Forward(result[0], result[1], None)
+        watcher = _ModelInput(self.model, edit_input)
+        try:
+            with context:
+                return self._forward(raw_batch, batch_on_device, watcher)
+        finally:
+            watcher.remove()
+
+    def _forward(self, raw_batch: Any, batch_on_device: Any, watcher: _ModelInput) -> Forward:
+        if self.forward_fn is not None:
             try:
-                batch = unpack(batch_on_device)
-            except BatchFormatError as exc:
-                raise UnusableData(f"batches are not in a supported layout: {exc}") from exc
-            if self.device.type == "cuda":
-                self._guard_token_ids(raw_batch)
-            args = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
-            try:
-                outputs = first_output(self.model(*args))
+                result = self.forward_fn(self.model, batch_on_device)
             except (Exception, SystemExit) as exc:
                 raise UserCodeError("forward", exc) from exc
-            return Forward(outputs, batch.targets, batch)
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                raise UserCodeError(
+                    "forward",
+                    TypeError(f"the forward function must return (outputs, targets), got {type(result).__name__}"),
+                )
+            return Forward(result[0], result[1], None, watcher.value)
+        try:
+            batch = self.unpack(batch_on_device)
+        except BatchFormatError as exc:
+            raise UnusableData(f"batches are not in a supported layout: {exc}") from exc
+        if self.device.type == "cuda":
+            self._guard_token_ids(raw_batch)
+        args: tuple[Any, ...] = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
+        if self.hidden is not None:
+            args = (*args, self._initial_state(batch.inputs))
+        try:
+            result = self.model(*args)
+        except (Exception, SystemExit) as exc:
+            raise UserCodeError("forward", exc) from exc
+        if self.hidden is not None and self.carry_state and isinstance(result, (tuple, list)) and len(result) > 1:
+            self._carried = (self.batch_size(batch.inputs) or 0, detach_state(result[1]))
+        return Forward(first_output(result), batch.targets, batch, watcher.value)
+
+    def _initial_state(self, inputs: Any) -> Any:
+        """The state a hidden-state model starts a batch with: the previous batch's, detached, inside a
+        run over consecutive batches; else a fresh one from ``init_hidden`` (or zeros)."""
+        self.raw_layout()
+        size = self.batch_size(inputs) or 1
+        if self.carry_state and self._carried is not None and self._carried[0] == size:
+            return self._carried[1]
+        try:
+            if self.hidden == ZEROS:
+                state = zero_state(self.model, size)
+            else:
+                state = getattr(unwrap(self.model), str(self.hidden))(size)
+        except (Exception, SystemExit) as exc:
+            raise UserCodeError("forward", exc) from exc
+        return move_tensors(state, self.device)
+
+    @contextlib.contextmanager
+    def carrying_state(self) -> Iterator[None]:
+        """Within this block a hidden-state model carries its (detached) state from batch to batch."""
+        self.carry_state, self._carried = True, None
+        try:
+            yield
+        finally:
+            self.carry_state, self._carried = False, None
 
     def loss(self, outputs: Any, targets: Any) -> torch.Tensor:
         if self.device.type == "cuda":
@@ -192,7 +382,7 @@ class Session:
         """On CUDA an out-of-range embedding index is a device-side assert that poisons the process;
         check the ids first and fail the way the CPU would."""
         try:
-            inputs = unpack(raw_batch).inputs
+            inputs = self.unpack(raw_batch).inputs
         except BatchFormatError:
             return
         if not isinstance(inputs, torch.Tensor) or inputs.is_floating_point():

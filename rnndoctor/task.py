@@ -20,8 +20,13 @@ BINARY = "binary classification"
 MULTI_LABEL = "multi-label classification"
 TAGGING = "per-timestep tagging"
 LANGUAGE_MODEL = "language modelling"
+TRANSCRIPTION = "sequence transcription (CTC)"
+SOFT_TARGETS = "soft-target distribution matching"
 REGRESSION = "regression"
 UNKNOWN = "unknown"
+
+NO_CLASS_CHECKS = frozenset({REGRESSION, UNKNOWN, TRANSCRIPTION, SOFT_TARGETS})
+"""Tasks whose targets are not one class id per sample or step."""
 
 CLASS_TASKS = frozenset({SINGLE_LABEL, BINARY, TAGGING, LANGUAGE_MODEL})
 
@@ -68,9 +73,22 @@ def infer_task(
     outputs: Any = None,
     inputs: Any = None,
     ignore_index: int | None = None,
+    *,
+    per_step: bool | None = None,
+    vocabularies: frozenset[int] = frozenset(),
 ) -> Task:
-    """Name the task from one batch's targets, and its outputs and inputs when they are known."""
+    """Name the task from one batch's targets, and its outputs and inputs when they are known.
+
+    ``per_step`` says the targets hold one value per time step (known from the batch layout even when they
+    are flattened); ``vocabularies`` are the row counts of the model's embeddings: per-step classes over a
+    vocabulary are language modelling, not tagging. ``inputs`` and ``targets`` may be given samples-first,
+    so that a next-token relation is read along time.
+    """
     family = loss_family(loss_name)
+    if "ctc" in loss_name.lower():
+        return Task(TRANSCRIPTION, loss_name, reason=f"{loss_name} aligns output frames to label sequences")
+    if loss_name == "KLDivLoss":
+        return Task(SOFT_TARGETS, loss_name, reason="KLDivLoss matches a predicted distribution to target ones")
     if not isinstance(targets, torch.Tensor):
         return Task(UNKNOWN, loss_name, reason="targets are not a tensor")
     out = outputs if isinstance(outputs, torch.Tensor) else None
@@ -86,8 +104,13 @@ def infer_task(
     if family == "index" or (family == "unknown" and integral and out is not None and out.dim() == targets.dim() + 1):
         axis, classes = class_axis_and_count(out, targets)
         kind = SINGLE_LABEL
-        if targets.dim() >= 2 and not _one_hot_like(targets, out):
-            kind = LANGUAGE_MODEL if _looks_like_next_token(inputs, targets) else TAGGING
+        soft = family == "index" and targets.is_floating_point() and out is not None and out.shape == targets.shape
+        if soft and not is_one_hot(targets, dim=1) and _probability_rows(targets):
+            return Task(SOFT_TARGETS, loss_name, num_classes=classes, class_axis=1, reason="probability targets")
+        stepwise = per_step if per_step is not None else targets.dim() >= 2
+        if stepwise and not _one_hot_like(targets, out):
+            vocabulary = classes is not None and classes in vocabularies
+            kind = LANGUAGE_MODEL if vocabulary or _looks_like_next_token(inputs, targets) else TAGGING
         elif classes == 2:
             kind = BINARY
         why = f"{loss_name} with {'integer' if integral else 'float'} targets of shape {tuple(targets.shape)}"
@@ -140,9 +163,18 @@ def is_one_hot(t: torch.Tensor, dim: int = -1) -> bool:
 
 
 def _looks_like_next_token(inputs: Any, targets: torch.Tensor) -> bool:
+    """Samples-first token inputs whose targets are the next token (or, unshifted by mistake, the same)."""
     if not isinstance(inputs, torch.Tensor) or inputs.is_floating_point() or inputs.shape != targets.shape:
         return False
     if targets.dim() != 2 or targets.shape[1] < 2:
         return False
-    agreement = (inputs[:, 1:] == targets[:, :-1]).double().mean().item()
-    return agreement >= LM_SHIFT_AGREEMENT
+    shifted = (inputs[:, 1:] == targets[:, :-1]).double().mean().item()
+    same = (inputs == targets).double().mean().item()
+    return max(shifted, same) >= LM_SHIFT_AGREEMENT
+
+
+def _probability_rows(t: torch.Tensor) -> bool:
+    values = t.detach().double()
+    if t.dim() < 2 or not bool(((values >= 0) & (values <= 1)).all()):
+        return False
+    return bool(((values.sum(dim=1) - 1).abs() < 1e-3).all())

@@ -9,19 +9,20 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from rnndoctor.batches import Batch, draw_sample, unpack
+from rnndoctor.batches import Batch, draw_sample
 from rnndoctor.checks import judge_data as judge
 from rnndoctor.crashes import diagnose_crash
 from rnndoctor.findings import Finding
+from rnndoctor.layout import Layout, padding_id, sequence_lengths, valid_lengths
+from rnndoctor.recurrence import recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Forward, Session, UserCodeError
-from rnndoctor.task import Task, infer_task, is_one_hot, loss_family, loss_ignore_index
+from rnndoctor.task import NO_CLASS_CHECKS, REGRESSION, Task, infer_task, is_one_hot, loss_family, loss_ignore_index
 
 MAX_TARGET_BATCHES_VIA_FORWARD = 4
 """With a custom ``forward``, targets cost a forward pass each, so fewer batches are read."""
@@ -75,15 +76,31 @@ def task_of(ctx: CheckContext) -> Task:
     outputs = reference.outputs if reference is not None else None
     if isinstance(outputs, torch.Tensor):
         outputs = outputs.detach().cpu()
-    inputs = None
-    if session.unpackable("train"):
-        inputs = session.batches("train", limit=1)[0].inputs
     reference_targets = (
         reference.targets.detach().cpu()
         if reference is not None and isinstance(reference.targets, torch.Tensor)
         else targets[0]
     )
-    task = infer_task(session.loss_name, reference_targets, outputs, inputs, loss_ignore_index(session.loss_fn))
+    per_step, inputs, step_targets = None, None, reference_targets
+    layout = session.layout() if reference is not None else None
+    if reference is not None and layout is not None:
+        targets_view, _ = session.views(reference)
+        if targets_view is not None:
+            per_step = targets_view.steps is not None
+            model_input = reference.model_input
+            if per_step and isinstance(model_input, torch.Tensor) and not model_input.is_floating_point():
+                inputs = layout.resized(model_input).batch_first(model_input).detach().cpu()
+                step_targets = targets_view.canonical(reference_targets)
+    vocabularies = frozenset(embedding_rows(table) for _, table in embedding_tables(session.model))
+    task = infer_task(
+        session.loss_name,
+        reference_targets,
+        outputs,
+        inputs if inputs is not None and inputs.shape == step_targets.shape else None,
+        loss_ignore_index(session.loss_fn),
+        per_step=per_step,
+        vocabularies=vocabularies,
+    )
     session.notes["task"] = task
     session.notes["reference_output_shape"] = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else None
     return task
@@ -133,14 +150,14 @@ class LabelsCheck(Check):
             shares = multilabel_stats(targets)
             metrics["positive_share_per_label"] = shares
             return Outcome(f"multi-label targets over {len(shares)} labels", metrics)
-        if task.kind in ("regression", "unknown"):
+        if task.kind in NO_CLASS_CHECKS:
             values = torch.cat([t.reshape(-1).double() for t in targets])
             finite = values[torch.isfinite(values)]
             metrics.update(
                 target_mean=float(finite.mean()) if finite.numel() else None,
                 target_std=float(finite.std()) if finite.numel() > 1 else None,
             )
-            findings = self._regression_shift(ctx, finite) if task.kind == "regression" else []
+            findings = self._regression_shift(ctx, finite) if task.kind == REGRESSION else []
             ctx.findings.extend(findings)
             return Outcome(f"{task.kind} targets; class checks do not apply", metrics)
 
@@ -240,51 +257,6 @@ def multilabel_stats(targets: list[torch.Tensor]) -> list[float]:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class InputLayout:
-    batch_axis: int
-    time_axis: int | None
-
-
-def layout_of(inputs: torch.Tensor, batch_size: int | None) -> InputLayout:
-    """Which axis holds samples: the one matching the targets' batch size (batch-first on a tie)."""
-    if inputs.dim() >= 2 and batch_size is not None and inputs.shape[0] != batch_size and inputs.shape[1] == batch_size:
-        return InputLayout(batch_axis=1, time_axis=0)
-    return InputLayout(batch_axis=0, time_axis=1 if inputs.dim() >= 2 else None)
-
-
-def batch_first(t: torch.Tensor, layout: InputLayout) -> torch.Tensor:
-    """The tensor with samples on axis 0 and time steps on axis 1 (layouts are one of the two orders)."""
-    return t.transpose(0, 1) if layout.batch_axis == 1 else t
-
-
-def valid_lengths(
-    batch: Batch, inputs: torch.Tensor, layout: InputLayout, pad_id: int | None
-) -> tuple[list[int], str] | None:
-    """Per-sample sequence lengths, from explicit lengths, padding tokens or trailing zero steps."""
-    if layout.time_axis is None:
-        return None
-    steps = int(inputs.shape[layout.time_axis])
-    x = batch_first(inputs, layout)
-    if batch.lengths is not None:
-        lengths = torch.as_tensor(batch.lengths).reshape(-1).tolist()
-        if len(lengths) == x.shape[0]:
-            return [min(int(n), steps) for n in lengths], "explicit lengths"
-    if not inputs.is_floating_point() and pad_id is not None and x.dim() == 2:
-        is_pad = x == pad_id
-        source = f"padding id {pad_id}"
-    elif inputs.is_floating_point() and x.dim() == 3:
-        is_pad = (x == 0).all(dim=-1)
-        source = "trailing all-zero steps"
-    else:
-        return None
-    trailing = is_pad.flip(1).int().cumprod(dim=1).sum(dim=1)
-    lengths = (steps - trailing).tolist()
-    if len(set(lengths)) <= 1 and min(lengths) == steps:
-        return [steps] * len(lengths), "no padding found"
-    return [int(n) for n in lengths], source
-
-
 def embedding_tables(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
     return [
         (name, m) for name, m in model.named_modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))
@@ -293,14 +265,6 @@ def embedding_tables(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]
 
 def embedding_rows(table: torch.nn.Module) -> int:
     return int(getattr(table, "num_embeddings", 0))
-
-
-def padding_id(model: torch.nn.Module) -> int | None:
-    for _, table in embedding_tables(model):
-        pad = getattr(table, "padding_idx", None)
-        if pad is not None:
-            return int(pad)
-    return None
 
 
 class FeatureAccumulator:
@@ -351,11 +315,7 @@ class InputsCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        if not session.unpackable("train") and session.forward_fn is not None:
-            raise SkipCheck(
-                "batches are not (inputs, targets[, lengths]) tuples or dicts; input checks need that layout"
-            )
-        batches = session.batches("train")
+        batches, layout = input_batches(session)
         tables = embedding_tables(session.model)
         pad = padding_id(session.model)
         features = FeatureAccumulator()
@@ -378,18 +338,21 @@ class InputsCheck(Check):
                 continue
             inputs = inputs.detach().cpu()
             shape = tuple(inputs.shape)
-            layout = layout_of(inputs, batch.size)
+            this = layout.resized(inputs) if layout is not None else None
             tokens = not inputs.is_floating_point() and bool(tables)
             if not inputs.is_floating_point() and not tables:
                 # Integer inputs without an embedding are ids the model encodes itself (one-hot, say),
                 # not measurements whose scale could be judged.
                 continue
-            found = valid_lengths(batch, inputs, layout, pad if tokens else None)
-            if found is not None and not isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence):
+            packed = isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence)
+            found = None
+            if this is not None and not packed:
+                found = sequence_lengths(inputs, this, batch.lengths, pad if tokens else None)
+            if found is not None and this is not None and this.steps is not None:
                 batch_lengths, source = found
                 lengths.extend(batch_lengths)
                 length_sources.add(source)
-                max_steps = max(max_steps, int(inputs.shape[layout.time_axis or 0]))
+                max_steps = max(max_steps, this.steps)
             if tokens:
                 ids = inputs.reshape(-1)
                 token_total += ids.numel()
@@ -405,9 +368,7 @@ class InputsCheck(Check):
             if isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence):
                 features.add(values.reshape(values.shape[0], -1))
                 continue
-            features.add(
-                valid_rows(values, layout, found[0] if found and isinstance(batch.inputs, torch.Tensor) else None)
-            )
+            features.add(valid_rows(values, this, found[0] if found else None))
 
         metrics: dict[str, Any] = {"batches": len(batches), "input_shape": list(shape)}
         ctx.findings.extend(judge.judge_non_finite("inputs", nan, inf, total))
@@ -447,11 +408,25 @@ class InputsCheck(Check):
         return Outcome(f"{kind} over {len(batches)} sampled batches", metrics)
 
 
-def valid_rows(values: torch.Tensor, layout: InputLayout, lengths: list[int] | None) -> torch.Tensor:
+def input_batches(session: Session, split: str = "train") -> tuple[list[Batch], Layout | None]:
+    """The sampled batches' inputs as the data yields them; behind a ``forward`` function that takes
+    batches of another layout, the tensors the model receives (one forward pass each, fewer batches)."""
+    if session.unpackable(split):
+        return session.batches(split), session.raw_layout(split)
+    batches = []
+    for raw in session.sample(split).batches[:MAX_TARGET_BATCHES_VIA_FORWARD]:
+        result = session.forward(raw)
+        batches.append(Batch(raw, result.model_input, result.targets))
+    return batches, session.layout()
+
+
+def valid_rows(values: torch.Tensor, layout: Layout | None, lengths: list[int] | None) -> torch.Tensor:
     """Input positions as rows of features, dropping padded time steps."""
     if values.dim() <= 1:
         return values.reshape(-1, 1)
-    x = batch_first(values, layout)
+    if layout is None or layout.steps is None:
+        return values.reshape(-1, values.shape[-1])
+    x = layout.batch_first(values)
     features = 1 if x.dim() == 2 else x.shape[-1]
     if lengths is not None and len(lengths) == x.shape[0] and x.dim() <= 3:
         mask = torch.arange(x.shape[1])[None, :] < torch.tensor(lengths)[:, None]
@@ -461,19 +436,20 @@ def valid_rows(values: torch.Tensor, layout: InputLayout, lengths: list[int] | N
 
 def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
     """Per-feature moments of what the first recurrent layer receives, in training mode (one forward)."""
-    layers = [m for m in session.model.modules() if isinstance(m, torch.nn.RNNBase)]
+    layers = recurrent_modules(session.model)
     if not layers:
         return None
     seen: list[torch.Tensor] = []
+    fused = isinstance(layers[0][1], torch.nn.RNNBase)
 
     def record(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
         x = args[0] if args else None
         if isinstance(x, torch.nn.utils.rnn.PackedSequence):
             x = x.data
-        if isinstance(x, torch.Tensor) and x.is_floating_point() and not seen:
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not (fused and seen):
             seen.append(x.detach().to("cpu", torch.float64))
 
-    handle = layers[0].register_forward_pre_hook(record)
+    handle = layers[0][1].register_forward_pre_hook(record)
     try:
         session.model.train()
         session.forward(session.sample("train").batches[0])
@@ -484,7 +460,8 @@ def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
     if not seen:
         return None
     accumulator = FeatureAccumulator()
-    accumulator.add(seen[0].reshape(-1, seen[0].shape[-1]))
+    for x in seen:
+        accumulator.add(x.reshape(-1, x.shape[-1]))
     return accumulator.stats("inputs as the first recurrent layer receives them", tuple(seen[0].shape))
 
 
@@ -493,15 +470,15 @@ def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
 # ---------------------------------------------------------------------------------------------
 
 
-def sample_fingerprints(batch: Batch, pad: int | None) -> list[bytes]:
+def sample_fingerprints(batch: Batch, layout: Layout | None, pad: int | None) -> list[bytes]:
     """One hash per sample of its inputs, ignoring padding so equal sequences match across batches."""
     inputs = batch.inputs
-    if not isinstance(inputs, torch.Tensor):
+    if not isinstance(inputs, torch.Tensor) or layout is None:
         return []
     inputs = inputs.detach().cpu()
-    layout = layout_of(inputs, batch.size)
-    found = valid_lengths(batch, inputs, layout, pad if not inputs.is_floating_point() else None)
-    x = batch_first(inputs, layout)
+    layout = layout.resized(inputs)
+    found = valid_lengths(inputs, layout, batch.lengths, pad if not inputs.is_floating_point() else None)
+    x = layout.batch_first(inputs) if layout.steps is not None or layout.batch_axis is None else inputs
     prints = []
     for i in range(x.shape[0]):
         sample = x[i]
@@ -514,6 +491,14 @@ def sample_fingerprints(batch: Batch, pad: int | None) -> list[bytes]:
     return prints
 
 
+def _one_shot(data: Any) -> bool:
+    """An iterator (a generator object) yields its batches once: sampling already consumed them."""
+    try:
+        return iter(data) is data
+    except TypeError:
+        return False
+
+
 @register
 class LeakageCheck(Check):
     name = "leakage"
@@ -521,27 +506,40 @@ class LeakageCheck(Check):
     cost = 3
     description = "identical samples in the training and validation data"
 
+    @staticmethod
+    def _training_sample(session: Session, budget: int) -> Any:
+        """More training batches than the shared sample, to find copies of validation samples; a one-shot
+        iterator cannot be read again, so its shared sample is all there is."""
+        if _one_shot(session.train_data) or budget <= session.max_batches:
+            return session.sample("train")
+        rng = random.Random(f"{session.seed}:leakage")
+        return draw_sample(session.train_data, budget, rng, checkpoint=session.checkpoint)
+
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         if session.val_data is None:
             raise SkipCheck("no val_data in the config")
-        if not session.unpackable("train") or not session.unpackable("val"):
-            raise SkipCheck("batches are not (inputs, targets[, lengths]) tuples or dicts")
         pad = padding_id(session.model)
-        budget = int(ctx.options["max_train_batches"])
-        train_sample = draw_sample(
-            session.train_data, budget, random.Random(f"{session.seed}:leakage"), checkpoint=session.checkpoint
-        )
         train_prints: Counter[bytes] = Counter()
-        for raw in train_sample.batches:
-            train_prints.update(sample_fingerprints(unpack(raw), pad))
-        val_prints = [fp for batch in session.batches("val") for fp in sample_fingerprints(batch, pad)]
+        if session.unpackable("train") and session.unpackable("val"):
+            train_layout = session.raw_layout("train")
+            train_sample = self._training_sample(session, int(ctx.options["max_train_batches"]))
+            for raw in train_sample.batches:
+                train_prints.update(sample_fingerprints(session.unpack(raw), train_layout, pad))
+            coverage = train_sample.coverage
+        else:
+            # Behind a forward function: compare what the model receives, on the sampled batches only.
+            batches, layout = input_batches(session, "train")
+            for batch in batches:
+                train_prints.update(sample_fingerprints(batch, layout, pad))
+            coverage = None
+        val_batches, val_layout = input_batches(session, "val")
+        val_prints = [fp for batch in val_batches for fp in sample_fingerprints(batch, val_layout, pad)]
         train_total = sum(train_prints.values())
         if not train_total or not val_prints:
             raise SkipCheck("no tensor inputs to compare")
         duplicated = sum(n for n in train_prints.values() if n > 1)
         overlap_indices = [i for i, fp in enumerate(val_prints) if fp in train_prints]
-        coverage = train_sample.coverage
         stats = judge.LeakStats(
             val_samples=len(val_prints),
             train_samples=train_total,

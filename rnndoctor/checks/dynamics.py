@@ -13,80 +13,38 @@ from typing import Any
 import torch
 
 from rnndoctor import lr_rules
-from rnndoctor.batches import replace_inputs, slice_batch, unpack
+from rnndoctor.batches import BatchFormatError, replace_part
 from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.checks.data import padding_id
+from rnndoctor.layout import padding_id
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
 from rnndoctor.state import ModelState
+from rnndoctor.stepping import LearningRate, rate_response, train_on, yardstick_loss
 from rnndoctor.task import Task, infer_task, loss_family, loss_ignore_index
 
 SMOOTHING = 0.9
 """Weight of the running average of the sweep's loss (with bias correction, as `lr_rules.smooth`)."""
 WARMUP_STEPS = 10
 """The sweep does not call divergence before this many steps: the smoothed loss needs them to settle."""
+BEYOND_CONFIGURED = 3.0
+"""The sweep reaches at least this many times the configured rate, however high that is."""
 
 
-class LearningRate:
-    """Sets the optimizer's learning rate, keeping the ratios between its parameter groups."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.optimizer = optimizer
-        self.base = [float(group["lr"]) for group in optimizer.param_groups]
-
-    @property
-    def configured(self) -> float:
-        return self.base[0]
-
-    def set(self, lr: float) -> None:
-        reference = self.base[0] or 1.0
-        for group, base in zip(self.optimizer.param_groups, self.base, strict=True):
-            group["lr"] = lr * (base / reference if self.base[0] else 1.0)
-
-
-def training_step(session: Session, raw: Any) -> tuple[float, Any, Any]:
-    """One step with the user's loss and optimizer; returns the loss and the step's outputs/targets.
-
-    The step goes through a closure, which every torch optimizer accepts and LBFGS requires.
-    """
-    first: list[Any] = []
-
-    def closure() -> torch.Tensor:
-        session.optimizer.zero_grad(set_to_none=True)
-        forward = session.forward(raw, grad=True)
-        loss = session.scalar_loss(forward.outputs, forward.targets)
-        if not first:
-            first.append((float(loss.detach()), forward.outputs, forward.targets))
-        if math.isfinite(float(loss.detach())) and loss.requires_grad:
-            session.backward(loss)
-        return loss
-
-    loss = closure()
-    value, outputs, targets = first[0]
-    if math.isfinite(value) and loss.requires_grad:
-        first_closure_done = [False]
-
-        def again() -> torch.Tensor:
-            if not first_closure_done[0]:
-                first_closure_done[0] = True
-                return loss
-            return closure()
-
-        session.optimizer.step(again)  # type: ignore[arg-type]
-    return value, outputs, targets
-
-
-def probe_loss(session: Session, raw: Any) -> float:
-    """The loss on a fixed batch without a training step: the sweep's yardstick. Reading the loss of the
-    batch just trained on instead would mix each batch's own difficulty into the curve."""
-    was_training = session.model.training
-    session.model.eval()
-    try:
-        result = session.forward(raw)
-        return float(session.loss(result.outputs, result.targets).detach().double().mean())
-    finally:
-        session.model.train(was_training)
+def require_rate_control(session: Session) -> None:
+    """Checks that change the learning rate need a train_step whose update follows the optimizer's rate."""
+    response = rate_response(session)
+    if response is not None and not response.follows_rate:
+        how = (
+            "updates the weights itself without optimizer.step()"
+            if not response.calls_optimizer_step
+            else "sets its own learning rate (a scheduler inside the step?)"
+        )
+        raise SkipCheck(
+            f"the train_step {how}: its update is the same at the configured rate and at half of it, so "
+            "rnndoctor cannot vary the rate; read the rate from optimizer.param_groups[0]['lr'] or call "
+            "optimizer.step()"
+        )
 
 
 def range_test(session: Session, min_lr: float, max_lr: float, steps: int, divergence: float) -> judge.Sweep:
@@ -104,8 +62,9 @@ def range_test(session: Session, min_lr: float, max_lr: float, steps: int, diver
     for step in range(steps):
         lr = min_lr * (max_lr / min_lr) ** (step / max(steps - 1, 1))
         rate.set(lr)
-        training_step(session, batches[step % len(batches)])
-        loss = probe_loss(session, yardstick)
+        with session.carrying_state():
+            train_on(session, batches[step % len(batches)])
+        loss = yardstick_loss(session, yardstick)
         lrs.append(lr)
         losses.append(loss)
         if not math.isfinite(loss):
@@ -141,6 +100,13 @@ class LrSweepCheck(Check):
         min_lr, max_lr, steps = float(options["min_lr"]), float(options["max_lr"]), int(options["steps"])
         if not 0 < min_lr < max_lr or steps < WARMUP_STEPS + 2:
             raise SkipCheck(f"needs 0 < min_lr < max_lr and at least {WARMUP_STEPS + 2} steps")
+        require_rate_control(session)
+        configured = LearningRate(session.optimizer).configured
+        if configured * BEYOND_CONFIGURED > max_lr:
+            # The sweep must reach the configured rate to say whether it diverges.
+            per_decade = steps / math.log10(max_lr / min_lr)
+            max_lr = configured * BEYOND_CONFIGURED
+            steps = math.ceil(per_decade * math.log10(max_lr / min_lr))
         sweep = range_test(session, min_lr, max_lr, steps, float(options["divergence"]))
         session.notes["suggested_lr"] = sweep.suggested_lr
         learned = sweep.shows_learning(lr_rules.MIN_RELATIVE_DROP) and math.isfinite(sweep.lowest[0])
@@ -226,12 +192,13 @@ def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: floa
     accuracy = predicted = present = None
     fitted = False
     for _ in range(steps):
-        loss, outputs, targets = training_step(session, raw)
+        step = train_on(session, raw)
+        loss = step.loss
         losses.append(loss)
         if not math.isfinite(loss):
             break
-        accuracy, predicted, present = batch_accuracy(session, outputs, targets)
-        if (accuracy is not None and accuracy >= 1.0) or loss <= tolerance * max(abs(losses[0]), 1e-12):
+        accuracy, predicted, present = batch_accuracy(session, step.outputs, step.targets)
+        if (accuracy is not None and accuracy >= 1.0) or losses[0] - loss >= (1 - tolerance) * abs(losses[0]):
             fitted = True
             break
     return judge.FitResult(
@@ -247,18 +214,24 @@ def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: floa
     )
 
 
-def retry_rate(session: Session, configured_lr: float) -> float | None:
+def retry_rate(session: Session, configured: judge.FitResult) -> float | None:
     """A second learning rate to try when the configured one does not fit the batch: the sweep's
-    suggestion, else a third of the rate with the sweep's lowest loss, else ten times the configured."""
+    suggestion, else a third of the rate with the sweep's lowest loss, else ten times the configured rate
+    (a tenth when the configured rate made the loss rise or blow up)."""
     suggested = session.notes.get("suggested_lr")
     lowest = session.notes.get("lowest_loss_lr")
+    configured_lr = configured.lr
     candidate: float | None
     if isinstance(suggested, float):
         candidate = suggested
     elif isinstance(lowest, float):
         candidate = lowest / 3
+    elif configured_lr <= 0:
+        candidate = None
+    elif not math.isfinite(configured.final_loss) or configured.final_loss > configured.initial_loss:
+        candidate = configured_lr / 10
     else:
-        candidate = configured_lr * 10 if configured_lr > 0 else None
+        candidate = configured_lr * 10
     if candidate is None or lr_rules.decades(candidate, configured_lr) < 0.5:
         return None
     return candidate
@@ -266,13 +239,15 @@ def retry_rate(session: Session, configured_lr: float) -> float | None:
 
 def zeroed_inputs(session: Session, raw: Any) -> Any | None:
     """The batch with every input replaced by zeros (the padding id for token ids), lengths kept."""
-    if session.forward_fn is not None:
+    try:
+        batch = session.unpack(raw)
+    except BatchFormatError:
         return None
-    inputs = unpack(raw).inputs
+    inputs = batch.inputs
     if not isinstance(inputs, torch.Tensor):
         return None
     fill = 0 if inputs.is_floating_point() else (padding_id(session.model) or 0)
-    return replace_inputs(raw, torch.full_like(inputs, fill))
+    return replace_part(batch, 0, torch.full_like(inputs, fill))
 
 
 @register
@@ -291,13 +266,14 @@ class OverfitBatchCheck(Check):
         options = ctx.options
         steps, tolerance = int(options["steps"]), float(options["loss_tolerance"])
         first = session.sample("train").batches[0]
-        raw = slice_batch(first, int(options["samples"])) or first
+        raw = session.take(first, int(options["samples"])) or first
         start = ModelState(session.model, session.optimizer)
+        response = rate_response(session)
         configured_lr = LearningRate(session.optimizer).configured
         configured = fit_batch(session, raw, configured_lr, steps, tolerance)
         retry = None
         best = configured
-        alternative = retry_rate(session, configured_lr)
+        alternative = retry_rate(session, configured) if response is None or response.follows_rate else None
         if not configured.fitted and alternative is not None:
             start.restore()
             retry = fit_batch(session, raw, alternative, steps, tolerance)
@@ -305,7 +281,12 @@ class OverfitBatchCheck(Check):
         lr_verdict = session.notes.get("lr_verdict")
         ctx.findings.extend(
             judge.judge_overfit(
-                configured, retry, float(options["still_tolerance"]), lr_verdict, float(options["learned_share"])
+                configured,
+                retry,
+                float(options["still_tolerance"]),
+                lr_verdict,
+                float(options["learned_share"]),
+                float(options["stuck_share"]),
             )
         )
         metrics: dict[str, Any] = {

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_gradients as judge
-from rnndoctor.checks.loss import HeadRecorder
+from rnndoctor.checks.loss import HeadRecorder, summed_over
+from rnndoctor.recurrence import cell_kind, recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Session
 
@@ -27,16 +28,27 @@ SATURATION_STEPS = 100
 
 
 def backward_on(session: Session, raw: Any) -> tuple[float, HeadRecorder]:
+    """Backpropagate the loss of one batch; a summed loss is divided by its element count first, so the
+    gradient is judged on the scale of a mean (the update is the optimizer's business)."""
     recorder = HeadRecorder(session.model)
     try:
         forward = session.forward(raw, grad=True)
     finally:
         recorder.remove()
-    loss = session.scalar_loss(forward.outputs, forward.targets)
+    loss = session.scalar_loss(forward.outputs, forward.targets) / summed_over(session, forward.targets)
     if not loss.requires_grad:
         raise SkipCheck("the loss does not depend on any trainable parameter")
     session.backward(loss)
     return float(loss.detach()), recorder
+
+
+def _owner(parameter: str) -> str:
+    """The module a parameter is registered on ('' for the model itself, which always runs)."""
+    return parameter.rsplit(".", 1)[0] if "." in parameter else ""
+
+
+def _embedding_weights(model: nn.Module) -> list[str]:
+    return [f"{name}.weight" if name else "weight" for name, m in model.named_modules() if isinstance(m, nn.Embedding)]
 
 
 def gradient_stats(session: Session) -> judge.GradientStats:
@@ -45,11 +57,13 @@ def gradient_stats(session: Session) -> judge.GradientStats:
     named = list(model.named_parameters())
     batches = session.sample("train").batches
     model.zero_grad(set_to_none=True)
+    ran: set[str] = set()
     if len(batches) > 1:
-        backward_on(session, batches[1])
+        ran |= backward_on(session, batches[1])[1].ran
     used = {name for name, p in named if p.grad is not None and bool(p.grad.ne(0).any())}
     model.zero_grad(set_to_none=True)
     loss, recorder = backward_on(session, batches[0])
+    ran |= recorder.ran
     used |= {name for name, p in named if p.grad is not None and bool(p.grad.ne(0).any())}
     norms, rms = {}, {}
     for name, p in named:
@@ -64,18 +78,21 @@ def gradient_stats(session: Session) -> judge.GradientStats:
         rms=rms,
         total_norm=total,
         loss=loss,
-        no_grad=[name for name, p in named if p.requires_grad and name not in used],
+        no_grad=[name for name, p in named if p.requires_grad and name not in used and _owner(name) in ran],
+        unused=[name for name, p in named if p.requires_grad and name not in used and _owner(name) not in ran],
+        frozen_embeddings=_embedding_weights(model),
         frozen_in_optimizer=[name for name, p in named if not p.requires_grad and id(p) in in_optimizer],
         not_in_optimizer=[name for name, p in named if p.requires_grad and id(p) not in in_optimizer],
         parameter_counts={name: p.numel() for name, p in named},
     )
-    recurrent = [name for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+    recurrent = recurrent_modules(model)
     if recurrent:
-        prefix = f"{recurrent[0]}." if recurrent[0] else ""
-        stats.earliest_recurrent = f"{prefix}weight_hh_l0"
+        name, module = recurrent[0]
+        prefix = f"{name}." if name else ""
+        stats.earliest_recurrent = f"{prefix}weight_hh" + ("_l0" if isinstance(module, nn.RNNBase) else "")
     head = recorder.name
     head_weight = f"{head}.weight" if head else "weight"
-    if head_weight in norms and not (recurrent and head == recurrent[0]):
+    if head_weight in norms and not (recurrent and head == recurrent[0][0]):
         stats.last_layer = head_weight
     return stats
 
@@ -228,6 +245,8 @@ class SaturationCheck(Check):
         for name, module in model.named_modules():
             if isinstance(module, nn.RNNBase):
                 handles.append(module.register_forward_pre_hook(_capture_input(name, module, captured)))
+            elif isinstance(module, nn.RNNCellBase):
+                handles.append(module.register_forward_pre_hook(_count_cell_gates(name, module, counter)))
             elif isinstance(module, (nn.Tanh, nn.Sigmoid)):
                 handles.append(module.register_forward_hook(_count_activation(name, module, counter)))
         try:
@@ -263,6 +282,38 @@ def _capture_input(name: str, module: nn.RNNBase, captured: list[tuple[str, nn.R
             x = x.transpose(0, 1)
         if isinstance(x, torch.Tensor) and x.dim() == 3 and x.is_floating_point():
             captured.append((name, module, x.detach()[:SATURATION_SAMPLES, :SATURATION_STEPS].cpu()))
+
+    return hook
+
+
+def _count_cell_gates(name: str, module: nn.RNNCellBase, counter: SaturationCounter) -> Any:
+    """Gate pre-activations of a cell at every call (every time step), from its input and state."""
+    kind = cell_kind(module)
+
+    def hook(mod: nn.Module, args: tuple[Any, ...]) -> None:
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            return
+        state = args[1] if len(args) > 1 else None
+        h = state[0] if isinstance(state, (tuple, list)) else state
+        x = x.detach().double()[:SATURATION_SAMPLES]
+        gates = x @ module.weight_ih.detach().double().T
+        if isinstance(h, torch.Tensor):
+            gates = gates + h.detach().double()[:SATURATION_SAMPLES] @ module.weight_hh.detach().double().T
+        if module.bias:
+            gates = gates + module.bias_ih.detach().double() + module.bias_hh.detach().double()
+        key = name or "cell"
+        if kind == "LSTM":
+            i, f, g, o = gates.chunk(4, dim=-1)
+            for gate, z in (("input gate", i), ("forget gate", f), ("output gate", o)):
+                counter.add(f"{key} {gate}", z, SIGMOID_SATURATION)
+            counter.add(f"{key} cell input", g, TANH_SATURATION)
+        elif kind == "GRU":
+            r, z, _ = gates.chunk(3, dim=-1)
+            counter.add(f"{key} reset gate", r, SIGMOID_SATURATION)
+            counter.add(f"{key} update gate", z, SIGMOID_SATURATION)
+        elif getattr(module, "nonlinearity", "tanh") == "tanh":
+            counter.add(f"{key} tanh", gates, TANH_SATURATION)
 
     return hook
 

@@ -67,6 +67,24 @@ class FitResult:
     losses: list[float] = field(default_factory=list)
 
     @property
+    def dropped(self) -> float:
+        """How far the loss fell over the run, as a share of its starting magnitude (-inf if it blew up)."""
+        if not math.isfinite(self.initial_loss) or not math.isfinite(self.final_loss):
+            return -math.inf
+        return (self.initial_loss - self.final_loss) / max(abs(self.initial_loss), 1e-12)
+
+    @property
+    def still_falling(self) -> bool:
+        """The loss fell by more than a tenth of its total fall over the run's last fifth: the step budget,
+        not the model, ended the run."""
+        values = [v for v in self.losses if math.isfinite(v)]
+        if len(values) < 10 or len(values) < len(self.losses):
+            return False
+        total = values[0] - values[-1]
+        tail = values[-(len(values) // 5) - 1] - values[-1]
+        return total > 0 and tail > 0.1 * total and tail > 1e-3 * max(abs(values[0]), 1e-12)
+
+    @property
     def moved(self) -> float:
         """Relative change of the loss over the run."""
         if not math.isfinite(self.initial_loss) or not math.isfinite(self.final_loss):
@@ -138,12 +156,19 @@ def judge_learning_rate(
 
 
 def judge_overfit(
-    configured: FitResult, retry: FitResult | None, still: float, lr_verdict: str | None, learned_share: float
+    configured: FitResult,
+    retry: FitResult | None,
+    still: float,
+    lr_verdict: str | None,
+    learned_share: float,
+    stuck_share: float,
 ) -> list[Finding]:
     """RD503 (cannot fit one batch), RD505 (the loss does not move), RD504 (predictions collapse).
 
-    A run that brings the loss below ``learned_share`` of its start is learning, even if the step budget
-    ran out before the batch was fitted: that is not reported as RD503.
+    Judged on how far the loss fell, as a share of its starting magnitude (losses can be negative). A run
+    whose loss fell by ``learned_share``, or is still falling when the step budget ends, is learning. RD503
+    needs every run to have fallen by less than ``stuck_share``, a margin below ``learned_share`` so that
+    float noise between machines cannot flip the verdict; a run in between is inconclusive: no finding.
     """
     findings: list[Finding] = []
     if configured.moved <= still:
@@ -165,7 +190,7 @@ def judge_overfit(
             )
         )
     runs = [configured] + ([retry] if retry is not None else [])
-    if any(run.fitted or run.final_loss <= learned_share * run.initial_loss for run in runs):
+    if any(run.fitted or run.dropped >= learned_share or run.still_falling for run in runs):
         return findings
     if configured.predicted_classes == 1 and (configured.target_classes or 0) > 1:
         findings.append(
@@ -183,6 +208,8 @@ def judge_overfit(
             )
         )
     fixed_by_lr = retry is not None and retry.fitted
+    if not fixed_by_lr and any(run.dropped >= stuck_share for run in runs):
+        return findings
     if fixed_by_lr and retry is not None:
         message = (
             f"At the configured lr={configured.lr:.2g} the model cannot fit a single batch in {configured.steps} "

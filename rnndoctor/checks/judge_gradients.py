@@ -21,7 +21,11 @@ class GradientStats:
     total_norm: float = 0.0
     loss: float | None = None
     no_grad: list[str] = field(default_factory=list)
-    """Parameters that require grad but got None or exactly zero."""
+    """Parameters of modules that ran in forward, which require grad but got None or exactly zero."""
+    unused: list[str] = field(default_factory=list)
+    """Parameters that require grad, of modules that never ran in forward (an auxiliary head, say)."""
+    frozen_embeddings: list[str] = field(default_factory=list)
+    """The weights of the model's nn.Embedding tables (frozen on purpose when pretrained)."""
     frozen_in_optimizer: list[str] = field(default_factory=list)
     """Parameters with requires_grad=False that the optimizer was given (frozen by mistake?)."""
     not_in_optimizer: list[str] = field(default_factory=list)
@@ -157,7 +161,26 @@ def judge_no_gradient(stats: GradientStats) -> list[Finding]:
                 },
             )
         )
-    if stats.frozen_in_optimizer:
+    if stats.unused:
+        count = sum(stats.parameter_counts.get(n, 0) for n in stats.unused)
+        modules = sorted({n.rsplit(".", 1)[0] if "." in n else n for n in stats.unused})
+        findings.append(
+            make_finding(
+                "RD210",
+                f"{len(stats.unused)} trainable parameter tensor(s) in {', '.join(modules[:6])} ({count} values, "
+                f"{count / total:.0%} of the model) belong to modules that never run in forward, so they get no "
+                "gradient from this loss. Fine for a head of a task switched off; a bug if the module was meant "
+                "to be part of the model.",
+                "Call the module in forward, or leave its parameters out of the optimizer while it is unused:"
+                "\n\n```python\noptimizer = torch.optim.Adam(\n    (p for n, p in model.named_parameters() "
+                f"if not n.startswith('{modules[0]}.')), lr=1e-3)\n```",
+                {"parameters": stats.unused[:20], "modules": modules, "values": count, "share_of_model": count / total},
+                severity=Severity.WARNING,
+                confidence=0.5,
+            )
+        )
+    deliberate = bool(stats.frozen_in_optimizer) and set(stats.frozen_in_optimizer) <= set(stats.frozen_embeddings)
+    if stats.frozen_in_optimizer and not deliberate:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.frozen_in_optimizer)
         findings.append(
             make_finding(
@@ -274,5 +297,43 @@ def judge_eval_mode_steps(stats: StepStats) -> list[Finding]:
             "Switch back to training mode at the start of every training step or epoch:\n\n```python\n"
             "model.train()\nfor x, y in train_loader:\n    ...\n```",
             {"eval_mode_steps": stats.eval_mode_steps, "steps": stats.steps, "modules": stats.eval_modules},
+        )
+    ]
+
+
+def judge_rate_control(
+    follows_rate: bool, calls_optimizer_step: bool, update: float, half_rate_update: float, optimizer: str
+) -> list[Finding]:
+    """RD408: the step moves the weights the same at the optimizer's rate and at half of it."""
+    if follows_rate:
+        return []
+    if calls_optimizer_step:
+        cause = (
+            "It calls optimizer.step(), so something inside it sets the rate itself (a scheduler such as "
+            "OneCycleLR stepped in the train_step, or a rate written into param_groups)."
+        )
+        fix = "Step schedulers outside the train_step (once per epoch or per step in your loop), not inside it."
+    else:
+        cause = (
+            "It never calls optimizer.step(): it updates the weights by hand with a rate of its own "
+            "(p.data.add_(p.grad, alpha=-lr))."
+        )
+        fix = (
+            f"Let the optimizer make the update, or read its rate in the manual update:\n\n```python\n"
+            f"optimizer.step()   # optimizer = torch.optim.{optimizer}(model.parameters(), lr=...)\n"
+            "# or: lr = optimizer.param_groups[0]['lr']; p.data.add_(p.grad, alpha=-lr)\n```"
+        )
+    return [
+        make_finding(
+            "RD408",
+            f"The train_step moved the weights by {update:.4g} at the configured learning rate and by "
+            f"{half_rate_update:.4g} at half of it: it ignores the optimizer's rate. {cause} rnndoctor cannot "
+            "sweep or change the rate, so the learning-rate checks were skipped.",
+            fix,
+            {
+                "update_norm": update,
+                "update_norm_at_half_rate": half_rate_update,
+                "calls_optimizer_step": calls_optimizer_step,
+            },
         )
     ]

@@ -10,6 +10,8 @@ from rnndoctor.registry import make_finding
 
 CLASS_LIKE_MAX_VALUES = 20
 """Integer targets with at most this many distinct values look like class ids (RD301)."""
+CLASS_IDS_MIN = 3
+"""One number per sample taking exactly the values 0..K-1, K at least this: class ids, not a quantity (RD301)."""
 
 
 @dataclass
@@ -61,12 +63,15 @@ def judge_regression_on_classes(m: LossMeasurement) -> list[Finding]:
     binary = set(values) <= {0.0, 1.0} and per_sample
     one_hot = m.target_one_hot and m.output_shape == m.target_shape
     many_outputs = len(m.output_shape) >= 2 and m.output_shape[-1] > 1 and m.output_shape != m.target_shape
-    if not (one_hot or many_outputs or binary):
+    class_ids = per_sample and len(values) >= CLASS_IDS_MIN and values == [float(i) for i in range(len(values))]
+    if not (one_hot or many_outputs or binary or class_ids):
         return []
     if one_hot:
         cause = f"the targets are one-hot rows over {m.target_shape[-1]} classes"
     elif many_outputs:
         cause = f"the model outputs {m.output_shape[-1]} scores per sample and the targets are class ids"
+    elif class_ids:
+        cause = f"the targets take exactly the values 0 to {len(values) - 1}: class ids regressed as numbers"
     else:
         cause = "the targets are 0/1 labels"
     severity = Severity.WARNING if (binary and not one_hot and not many_outputs) else None
@@ -131,7 +136,28 @@ def judge_probabilities_into_logit_loss(m: LossMeasurement) -> list[Finding]:
 
 
 def judge_scores_into_probability_loss(m: LossMeasurement) -> list[Finding]:
-    """RD303: BCELoss on unbounded outputs, NLLLoss on outputs that are not log-probabilities."""
+    """RD303: BCELoss on unbounded outputs; NLLLoss, KLDivLoss or a CTC loss on outputs that are not
+    log-probabilities."""
+    log_prob_loss = "ctc" in m.loss.lower() or m.loss == "KLDivLoss"
+    if log_prob_loss and len(m.output_shape) >= 2 and not m.last_axis_log_probabilities:
+        what = "probabilities (softmax)" if m.rows_are_probabilities else "raw scores"
+        return [
+            make_finding(
+                "RD303",
+                f"{m.loss} expects log-probabilities over the classes (log_softmax on the last axis of the "
+                f"{list(m.output_shape)} outputs), but the outputs are {what}: their logsumexp over that axis is "
+                f"not 0 (outputs span {m.output_min:.3g} to {m.output_max:.3g}). The loss is then not a "
+                "log-likelihood: it can go negative and its gradients do not train a distribution.",
+                "End the model with log_softmax over the class axis:\n\n```python\n"
+                f"return torch.log_softmax(self.{_head(m)}(h), dim=-1)\n```",
+                {
+                    "loss": m.loss,
+                    "output_min": m.output_min,
+                    "output_max": m.output_max,
+                    "probabilities": m.rows_are_probabilities,
+                },
+            )
+        ]
     if m.loss == "BCELoss" and (m.output_min < 0 or m.output_max > 1):
         return [
             make_finding(

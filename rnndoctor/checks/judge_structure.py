@@ -25,6 +25,8 @@ class RnnLayer:
     received_shape: tuple[int, ...] | None = None
     packed: bool = False
     steps: int | None = None
+    cell: bool = False
+    """An LSTMCell/GRUCell/RNNCell stepped by the model's own loop (one call per time step)."""
     spectral_radius: dict[str, float] = field(default_factory=dict)
     """Largest |eigenvalue| of each recurrent weight block, e.g. {"weight_hh_l0[f]": 0.6}."""
 

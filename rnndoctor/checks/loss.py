@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from rnndoctor.checks import judge_loss as judge
-from rnndoctor.checks.data import layout_of, padding_id, valid_lengths
+from rnndoctor.layout import padding_id, primary_tensor, sequence_lengths
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Forward, Session, UserCodeError
 from rnndoctor.task import class_axis_and_count, is_one_hot, loss_family, loss_ignore_index
@@ -23,12 +23,37 @@ PROBABILITY_TOLERANCE = 1e-3
 """How far from 1 a row may sum (and logsumexp from 0) and still count as (log-)probabilities."""
 
 
+def summed_over(session: Session, targets: Any) -> int:
+    """How many scored elements a ``reduction='sum'`` loss adds up (1 for a mean): dividing by it puts a
+    summed loss, and its gradient, on the per-element scale the thresholds are written for."""
+    if getattr(session.loss_fn, "reduction", "mean") != "sum" or not isinstance(targets, torch.Tensor):
+        return 1
+    ignore = loss_ignore_index(session.loss_fn)
+    scored = (
+        int((targets != ignore).sum()) if ignore is not None and not targets.is_floating_point() else targets.numel()
+    )
+    return max(scored, 1)
+
+
+def feature_axis(module: torch.nn.Module) -> int | None:
+    """Where a layer puts its output features: last for linear maps, the channel axis for convolutions."""
+    if isinstance(module, (torch.nn.Linear, torch.nn.Bilinear)):
+        return -1
+    if isinstance(module, torch.nn.modules.conv._ConvNd):
+        return 1
+    return None
+
+
 class HeadRecorder:
     """Forward hooks that remember the output of the last module with parameters to run."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         self.name = ""
         self.output: torch.Tensor | None = None
+        self.feature_axis: int | None = None
+        """The axis of ``output`` that holds the head's features (None when the module's kind does not say)."""
+        self.ran: set[str] = set()
+        """Every module with parameters that ran in the forward pass."""
         self.handles = [
             module.register_forward_hook(self._hook(name))
             for name, module in model.named_modules()
@@ -37,8 +62,9 @@ class HeadRecorder:
 
     def _hook(self, name: str) -> Any:
         def hook(module: torch.nn.Module, args: Any, output: Any) -> None:
+            self.ran.add(name)
             if isinstance(output, torch.Tensor) and output.requires_grad:
-                self.name, self.output = name, output
+                self.name, self.output, self.feature_axis = name, output, feature_axis(module)
 
         return hook
 
@@ -55,9 +81,9 @@ def measure(session: Session, raw: Any) -> tuple[judge.LossMeasurement, UserCode
         forward = session.forward(raw, grad=True)
     finally:
         recorder.remove()
-    outputs, targets = forward.outputs, forward.targets
-    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
-        raise SkipCheck("the model's outputs or the targets are not tensors")
+    outputs, targets = primary_tensor(forward.outputs), primary_tensor(forward.targets)
+    if outputs is None or targets is None:
+        raise SkipCheck("the model's outputs or the targets hold no tensor")
     loss_name = session.loss_name
     family = loss_family(loss_name)
     out = outputs.detach().double()
@@ -90,20 +116,21 @@ def measure(session: Session, raw: Any) -> tuple[judge.LossMeasurement, UserCode
     _add_target_moments(m, session)
     _add_padding(m, forward, session)
     try:
-        loss = session.loss(outputs, targets)
+        loss = session.loss(forward.outputs, forward.targets)
     except UserCodeError as exc:
         m.loss_error = first_line(exc.original)
         return m, exc
-    m.loss_value = float(loss.detach().double().mean()) if loss.numel() else None
-    head = recorder.output
-    if family == "index" and outputs.dim() >= 3 and head is not None and loss.requires_grad and loss.numel() == 1:
+    m.loss_value = float(loss.detach().double().mean()) / summed_over(session, targets) if loss.numel() else None
+    head, head_axis = recorder.output, recorder.feature_axis
+    index_head = family == "index" and outputs.dim() >= 3 and head is not None and head_axis is not None
+    if index_head and head is not None and loss.requires_grad and loss.numel() == 1:
         session.backward_passes += 1
         (grad,) = torch.autograd.grad(loss, head, allow_unused=True)
         if grad is not None:
             g = grad.detach().double()
             magnitude = float(g.abs().sum())
             if magnitude > 0:
-                m.class_axis_gradient_balance = float(g.sum(dim=-1).abs().sum()) / magnitude
+                m.class_axis_gradient_balance = float(g.sum(dim=head_axis).abs().sum()) / magnitude
     return m, None
 
 
@@ -155,13 +182,16 @@ def _log_probability_rows(out: torch.Tensor, axis: int) -> bool:
     return bool((out.logsumexp(dim=axis).abs() < PROBABILITY_TOLERANCE).all())
 
 
+def _tensor(value: Any) -> bool:
+    return isinstance(value, torch.Tensor)
+
+
 def _add_target_moments(m: judge.LossMeasurement, session: Session) -> None:
     if m.family != "regression":
         return
     values = []
     if session.forward_fn is None and session.unpackable("train"):
-        values = [b.targets.detach().double().reshape(-1) for b in session.batches("train")]
-        values = [v for v in values if isinstance(v, torch.Tensor)]
+        values = [b.targets.detach().double().reshape(-1) for b in session.batches("train") if _tensor(b.targets)]
     if not values:
         return
     flat = torch.cat(values)
@@ -172,22 +202,30 @@ def _add_target_moments(m: judge.LossMeasurement, session: Session) -> None:
 
 def _add_padding(m: judge.LossMeasurement, forward: Forward, session: Session) -> None:
     """Count padded time steps whose targets the loss would score (per-timestep targets only)."""
-    batch = forward.batch
-    targets = forward.targets
-    if batch is None or not isinstance(batch.inputs, torch.Tensor) or targets.dim() != 2:
+    layout = session.layout()
+    model_input = forward.model_input
+    if layout is None or not isinstance(model_input, torch.Tensor) or not isinstance(forward.targets, torch.Tensor):
         return
-    inputs = batch.inputs.detach().cpu()
-    layout = layout_of(inputs, batch.size)
-    if layout.batch_axis != 0:
+    layout = layout.resized(model_input)
+    view, _ = session.views(forward)
+    if view is None or view.steps is None or view.steps != layout.steps:
         return
-    found = valid_lengths(batch, inputs, layout, padding_id(session.model) if not inputs.is_floating_point() else None)
-    if found is None or tuple(targets.shape) != tuple(inputs.shape[:2]):
+    inputs = model_input.detach().cpu()
+    explicit = forward.batch.lengths if forward.batch is not None else None
+    pad = padding_id(session.model) if not inputs.is_floating_point() else None
+    found = sequence_lengths(inputs, layout, explicit, pad)
+    if found is None:
         return
     lengths, _ = found
+    targets = view.canonical(forward.targets.detach().cpu())
+    if targets.dim() > 2 and m.family != "index":
+        targets = targets.reshape(targets.shape[0], targets.shape[1], -1)[..., 0]
+    if targets.dim() != 2:
+        return
     steps = targets.shape[1]
     padded = torch.arange(steps)[None, :] >= torch.tensor(lengths)[:, None]
     if m.family == "index":
-        scored = padded & (targets.detach().cpu() != (m.ignore_index if m.ignore_index is not None else -(10**9)))
+        scored = padded & (targets != (m.ignore_index if m.ignore_index is not None else -(10**9)))
     elif m.family in ("binary", "regression") and getattr(session.loss_fn, "reduction", "mean") != "none":
         scored = padded
     else:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rnndoctor.checks.dynamics import batch_accuracy, training_step
+from rnndoctor.checks.dynamics import batch_accuracy
 from rnndoctor.curves import CurveThresholds, History, judge_history
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
+from rnndoctor.stepping import train_on
 
 
 def validation_metrics(session: Session) -> tuple[float, float | None]:
@@ -33,10 +34,11 @@ def short_run(session: Session, epochs: int, patience: int, rise: float) -> Hist
     for epoch in range(1, epochs + 1):
         session.model.train()
         losses, accuracies = [], []
-        for raw in session.sample("train").batches:
-            loss, outputs, targets = training_step(session, raw)
-            losses.append(loss)
-            accuracy, _, _ = batch_accuracy(session, outputs, targets)
+        with session.carrying_state():
+            steps = [train_on(session, raw) for raw in session.sample("train").batches]
+        for step in steps:
+            losses.append(step.loss)
+            accuracy, _, _ = batch_accuracy(session, step.outputs, step.targets)
             if accuracy is not None:
                 accuracies.append(accuracy)
         val_loss, val_acc = validation_metrics(session)

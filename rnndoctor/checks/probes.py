@@ -9,65 +9,65 @@ depends on, on a handful of real samples, in eval mode (so batch norm's intended
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from rnndoctor.batches import Batch, replace_inputs
 from rnndoctor.checks import judge_probes as judge
-from rnndoctor.checks.data import batch_first, embedding_tables, layout_of, padding_id, valid_lengths
+from rnndoctor.layout import IMPLICIT_PAD, Layout, SampleView, padding_id, primary_tensor, sequence_lengths
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
-from rnndoctor.session import Session
+from rnndoctor.session import Forward, Session
 
 PROBED_SAMPLES = 4
 TIME_PROFILE_MIN_STEPS = 20
 
 
 class DifferentiableInputs:
-    """Runs the model with a leaf tensor standing for the inputs: the inputs themselves for float
-    features, the first embedding's output for token ids."""
+    """Runs the model with a leaf tensor standing for its input: the tensor the model receives, for float
+    features (swapped in by a forward pre-hook, so this works behind a ``forward`` function too), or the
+    first embedding's output, for token ids."""
 
-    def __init__(self, session: Session, batch: Batch, raw: Any) -> None:
+    def __init__(self, session: Session, raw: Any, model_input: Any, layout: Layout) -> None:
+        if not isinstance(model_input, torch.Tensor) or model_input.dim() < 2:
+            raise SkipCheck("probes need the model's input as one (batch, time, ...) tensor")
         self.session = session
         self.raw = raw
-        inputs = batch.inputs
-        if not isinstance(inputs, torch.Tensor) or inputs.dim() < 2:
-            raise SkipCheck("probes need the inputs as one (batch, time, ...) tensor")
-        self.tokens = not inputs.is_floating_point()
-        self.layout = layout_of(inputs, batch.size)
+        self.layout = layout
+        self.tokens = not model_input.is_floating_point()
         self.leaf: torch.Tensor | None = None
-        if self.tokens:
-            tables = embedding_tables(session.model)
-            if not tables:
-                raise SkipCheck("integer inputs without an nn.Embedding: no differentiable input to probe")
-            self.embedding = tables[0][1]
+        self.tables = [m for m in session.model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+        if self.tokens and not self.tables:
+            raise SkipCheck("integer inputs without an nn.Embedding: no differentiable input to probe")
 
-    def forward(self) -> torch.Tensor:
+    def forward(self) -> Forward:
         session = self.session
         if self.tokens:
 
             def make_leaf(module: nn.Module, args: Any, output: torch.Tensor) -> torch.Tensor | None:
-                if self.leaf is None:
+                if self.leaf is None and isinstance(output, torch.Tensor) and output.is_floating_point():
                     self.leaf = output.detach().requires_grad_()
                     return self.leaf
                 return None
 
-            handle = self.embedding.register_forward_hook(make_leaf)
+            handles = [table.register_forward_hook(make_leaf) for table in self.tables]
             try:
                 result = session.forward(self.raw, grad=True)
             finally:
-                handle.remove()
+                for handle in handles:
+                    handle.remove()
         else:
-            inputs = self.raw[0] if not isinstance(self.raw, Mapping) else self.raw["inputs"]
-            self.leaf = inputs.detach().to(session.device).clone().requires_grad_()
-            result = session.forward(replace_inputs(self.raw, self.leaf), grad=True)
-        outputs = result.outputs
-        if self.leaf is None or not isinstance(outputs, torch.Tensor) or not outputs.requires_grad:
+
+            def swap(x: torch.Tensor) -> torch.Tensor:
+                self.leaf = x.detach().clone().requires_grad_()
+                return self.leaf
+
+            result = session.forward(self.raw, grad=True, edit_input=swap)
+        outputs = primary_tensor(result.outputs)
+        if self.leaf is None or outputs is None or not outputs.requires_grad:
             raise SkipCheck("the outputs do not depend on a differentiable input")
-        return outputs
+        return Forward(outputs, result.targets, result.batch, result.model_input)
 
     def gradient(self, scalar: torch.Tensor, *others: torch.Tensor) -> list[torch.Tensor | None]:
         assert self.leaf is not None
@@ -76,11 +76,13 @@ class DifferentiableInputs:
         return list(grads)
 
     def mass(self, grad: torch.Tensor | None) -> torch.Tensor:
-        """Gradient norm per (sample, time step), batch-first."""
+        """Gradient norm per (sample, time step), samples first."""
         assert self.leaf is not None
+        leaf = self.layout.batch_first(self.leaf) if self.layout.steps is not None else self.leaf.unsqueeze(1)
         if grad is None:
-            return torch.zeros(self.leaf.shape[self.layout.batch_axis], self.leaf.shape[1 - self.layout.batch_axis])
-        g = batch_first(grad.detach().double().cpu(), self.layout)
+            return torch.zeros(leaf.shape[0], leaf.shape[1], dtype=torch.float64)
+        g = grad.detach().double().cpu()
+        g = self.layout.batch_first(g) if self.layout.steps is not None else g.unsqueeze(1)
         mass: torch.Tensor = g.reshape(g.shape[0], g.shape[1], -1).norm(dim=-1)
         return mass
 
@@ -89,22 +91,16 @@ def probe_indices(n: int) -> list[int]:
     return sorted({0, n // 3, (2 * n) // 3, n - 1})[:PROBED_SAMPLES]
 
 
-def output_time_axis(outputs: torch.Tensor, steps: int, batch_size: int) -> int | None:
-    if outputs.dim() < 3:
-        return None
-    candidates = [axis for axis in range(1, outputs.dim()) if outputs.shape[axis] == steps]
-    return candidates[0] if len(candidates) >= 1 else None
-
-
 def measure_dependencies(
-    probe: DifferentiableInputs, outputs: torch.Tensor, lengths: list[int]
+    probe: DifferentiableInputs, outputs: torch.Tensor, view: SampleView, lengths: list[int]
 ) -> tuple[judge.ProbeStats, judge.TimeProfile | None]:
+    """``outputs`` samples-first (the view's canonical form)."""
     n = outputs.shape[0]
     generator = torch.Generator().manual_seed(0)
-    stats = judge.ProbeStats(batch_size=n)
+    stats = judge.ProbeStats(batch_size=n, layout=probe.layout.label)
     steps = 0
-    time_axis = output_time_axis(outputs, max(lengths), n)
     own_profiles: list[torch.Tensor] = []
+    same_steps = view.steps is not None and view.steps == probe.layout.steps
     for i in probe_indices(n):
         weights = torch.randn(outputs[i].shape, generator=generator).to(outputs.device, outputs.dtype)
         (grad,) = probe.gradient((outputs[i] * weights).sum())
@@ -115,10 +111,11 @@ def measure_dependencies(
         column = float(mass[:, i].sum()) if i < mass.shape[1] else 0.0
         stats.probes.append(judge.DependencyProbe(i, own, total - own, column, int((mass.sum(dim=1) > 0).sum())))
         length = min(lengths[i], steps)
-        if time_axis is None:
+        if view.time_axis is None:
             own_profiles.append(mass[i, :length].flip(0))
         else:
-            last = outputs[i].select(time_axis - 1, length - 1)
+            last_step = length - 1 if same_steps else int(outputs.shape[view.time_axis]) - 1
+            last = outputs[i].select(view.time_axis - 1, last_step)
             weights = torch.randn(last.shape, generator=generator).to(outputs.device, outputs.dtype)
             (grad,) = probe.gradient((last * weights).sum())
             own_profiles.append(probe.mass(grad)[i, :length].flip(0))
@@ -152,7 +149,7 @@ def measure_bidirectional(
         hidden = module.proj_size or module.hidden_size
         backward_half = g[..., hidden:].norm(dim=-1)
         total = float(backward_half.sum())
-        if total <= 0:
+        if total <= 0 or backward_half.shape[0] != len(lengths):
             continue
         at_last = sum(float(backward_half[i, min(lengths[i], backward_half.shape[1]) - 1]) for i in range(g.shape[0]))
         readouts.append(judge.BidirectionalReadout(name or "rnn", at_last / total, total))
@@ -160,25 +157,30 @@ def measure_bidirectional(
 
 
 def measure_padding(
-    session: Session, batch: Batch, raw: Any, base: torch.Tensor, lengths: list[int], source: str, pad_value: float
+    session: Session,
+    raw: Any,
+    layout: Layout,
+    base: Forward,
+    lengths: list[int],
+    source: str,
+    pad_value: float,
 ) -> judge.PaddingProbe | None:
-    inputs = batch.inputs
-    layout = layout_of(inputs, batch.size)
-    time_axis = 1 if layout.batch_axis == 0 else 0
-    steps = inputs.shape[time_axis]
-    added = max(4, steps // 4)
-    pad_shape = list(inputs.shape)
-    pad_shape[time_axis] = added
-    extended = torch.cat([inputs, torch.full(pad_shape, pad_value, dtype=inputs.dtype)], dim=time_axis)
-    result = session.forward(replace_inputs(raw, extended))
-    new = result.outputs
-    if not isinstance(new, torch.Tensor):
+    """Append padding steps to the model's input (true lengths unchanged) and compare valid outputs."""
+    steps = layout.steps
+    if steps is None:
         return None
-    old = base.detach()
-    new = new.detach()
+    added = max(4, steps // 4)
+    result = session.forward(raw, edit_input=lambda x: layout.extend_time(x, added, pad_value))
+    _, old_view = session.views(base)
+    _, new_view = session.views(result)
+    old_outputs, new_outputs = primary_tensor(base.outputs), primary_tensor(result.outputs)
+    if old_view is None or new_view is None or old_outputs is None or new_outputs is None:
+        return None
+    old = old_view.canonical(old_outputs.detach())
+    new = new_view.canonical(new_outputs.detach())
     if new.shape != old.shape:
-        axis = next((a for a in range(1, new.dim()) if new.shape[a] == old.shape[a] + added), None)
-        if axis is None:
+        axis = old_view.time_axis
+        if axis is None or new.shape[axis] != old.shape[axis] + added or old.shape[axis] != steps:
             return None
         new = new.narrow(axis, 0, old.shape[axis])
         mask_shape = [1] * old.dim()
@@ -191,6 +193,14 @@ def measure_padding(
     return judge.PaddingProbe(float((diff / scale).max()), old.shape[0], added, source)
 
 
+def batch_lengths(session: Session, model_input: torch.Tensor, layout: Layout, raw: Any, tokens: bool) -> Any:
+    """Sequence lengths of the probed batch: explicit lengths, the padding id, trailing padding."""
+    explicit = None
+    if session.forward_fn is None and session.unpackable("train"):
+        explicit = session.unpack(raw).lengths
+    return sequence_lengths(model_input, layout, explicit, padding_id(session.model) if tokens else None)
+
+
 @register
 class ProbesCheck(Check):
     name = "probes"
@@ -201,15 +211,17 @@ class ProbesCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        if session.forward_fn is not None or not session.unpackable("train"):
-            raise SkipCheck("probes need (inputs, targets[, lengths]) batches and the model's own forward")
         raw = session.sample("train").batches[0]
-        batch = session.batches("train", limit=1)[0]
-        if batch.size is None or batch.size < 2:
-            raise SkipCheck("probes need a batch of at least two samples")
-        probe = DifferentiableInputs(session, batch, raw)
         model = session.model
         model.eval()
+        reference = session.reference()
+        layout = session.layout()
+        if layout is None:
+            raise SkipCheck("the model's input is not one tensor whose batch axis can be told")
+        layout = layout.resized(reference.model_input)
+        if layout.samples < 2:
+            raise SkipCheck(f"probes need a batch of at least two samples ({layout.describe()})")
+        probe = DifferentiableInputs(session, raw, reference.model_input, layout)
         captured: dict[str, tuple[nn.RNNBase, torch.Tensor]] = {}
         handles = [
             module.register_forward_hook(_capture_output(name, module, captured))
@@ -217,31 +229,34 @@ class ProbesCheck(Check):
             if isinstance(module, nn.RNNBase) and module.bidirectional
         ]
         try:
-            outputs = probe.forward()
+            result = probe.forward()
         finally:
             for handle in handles:
                 handle.remove()
-        if outputs.shape[0] != batch.size:
-            raise SkipCheck(f"the outputs' first axis ({outputs.shape[0]}) is not the batch ({batch.size})")
-        pad = padding_id(model) if probe.tokens else None
-        found = valid_lengths(batch, batch.inputs, probe.layout, pad)
-        steps = batch.inputs.shape[1 - probe.layout.batch_axis]
-        lengths = found[0] if found is not None else [steps] * batch.size
-        dependency, profile = measure_dependencies(probe, outputs, lengths)
+        _, view = session.views(result)
+        if view is None:
+            shape = list(result.outputs.shape)
+            raise SkipCheck(f"cannot tell which part of the outputs {shape} belongs to which sample ({layout.label})")
+        outputs = view.canonical(result.outputs)
+        found = batch_lengths(session, reference.model_input, layout, raw, probe.tokens)
+        steps = layout.steps or 1
+        lengths = found[0] if found is not None else [steps] * layout.samples
+        dependency, profile = measure_dependencies(probe, outputs, view, lengths)
         ctx.findings.extend(judge.judge_mixing(dependency, float(options["mixing_tolerance"])))
-        readouts = measure_bidirectional(probe, outputs, captured, lengths)
+        readouts = measure_bidirectional(probe, result.outputs, captured, lengths)
         ctx.findings.extend(judge.judge_bidirectional_readout(readouts, float(options["last_step_share"])))
         ctx.findings.extend(
             judge.judge_time_profile(profile, float(options["memory_orders"]), int(options["min_memory_steps"]))
         )
         padding = None
-        known_padding = batch.lengths is not None or (probe.tokens and pad is not None)
-        if known_padding:
-            source = "explicit lengths" if batch.lengths is not None else f"padding id {pad}"
-            pad_value = float(pad) if probe.tokens and pad is not None else 0.0
-            padding = measure_padding(session, batch, raw, outputs, lengths, source, pad_value)
+        if found is not None and found[1] != "no padding found" and min(lengths) < steps:
+            pad = padding_id(model)
+            pad_value = float(pad if pad is not None else IMPLICIT_PAD) if probe.tokens else 0.0
+            base = session.forward(raw)
+            padding = measure_padding(session, raw, layout, base, lengths, found[1], pad_value)
             ctx.findings.extend(judge.judge_padding_leak(padding, float(options["padding_tolerance"])))
         metrics: dict[str, Any] = {
+            "layout": layout.describe(),
             "probed_samples": [p.sample for p in dependency.probes],
             "max_cross_sample_share": max((p.leak for p in dependency.probes), default=0.0),
             "padding_relative_change": padding.max_relative_change if padding else None,
@@ -259,7 +274,7 @@ class ProbesCheck(Check):
                     marks={"memory": metrics["effective_memory"]},
                 )
             ]
-        return Outcome(f"probed {len(dependency.probes)} samples of {batch.size}", metrics)
+        return Outcome(f"probed {len(dependency.probes)} samples of {layout.samples} ({layout.label})", metrics)
 
 
 def _capture_output(name: str, module: nn.RNNBase, captured: dict[str, tuple[nn.RNNBase, torch.Tensor]]) -> Any:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_structure as judge
+from rnndoctor.recurrence import cell_kind, recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, register
 from rnndoctor.session import Session, UserCodeError
 
@@ -23,34 +24,28 @@ class _StopForward(Exception):
     """Raised from a pre-hook to stop a forward pass whose input was already found wrong."""
 
 
-def recurrent_layers(model: nn.Module) -> list[tuple[str, nn.RNNBase]]:
-    return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
-
-
-def describe_layer(name: str, module: nn.RNNBase, max_hidden: int) -> judge.RnnLayer:
-    kind = type(module).__name__ if type(module).__name__ in GATES else _base_kind(module)
+def describe_layer(name: str, module: nn.Module, max_hidden: int) -> judge.RnnLayer:
+    kind = cell_kind(module)
+    cell = isinstance(module, nn.RNNCellBase)
+    settings: dict[str, Any] = vars(module)
     layer = judge.RnnLayer(
         name=name or "<model>",
         kind=kind,
-        input_size=int(module.input_size),
-        hidden_size=int(module.hidden_size),
-        num_layers=int(module.num_layers),
-        batch_first=bool(module.batch_first),
-        bidirectional=bool(module.bidirectional),
-        dropout=float(module.dropout),
-        nonlinearity=str(getattr(module, "nonlinearity", "tanh")),
+        input_size=int(settings["input_size"]),
+        hidden_size=int(settings["hidden_size"]),
+        num_layers=int(settings.get("num_layers", 1)),
+        batch_first=bool(settings.get("batch_first", False)),
+        bidirectional=bool(settings.get("bidirectional", False)),
+        dropout=float(settings.get("dropout", 0.0)),
+        nonlinearity=str(settings.get("nonlinearity", "tanh")),
+        cell=cell,
     )
-    if module.hidden_size <= max_hidden:
+    if layer.hidden_size <= max_hidden:
         layer.spectral_radius = spectral_radii(module, kind)
     return layer
 
 
-def _base_kind(module: nn.RNNBase) -> str:
-    mode = str(getattr(module, "mode", ""))
-    return {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
-
-
-def spectral_radii(module: nn.RNNBase, kind: str) -> dict[str, float]:
+def spectral_radii(module: nn.Module, kind: str) -> dict[str, float]:
     """Largest |eigenvalue| of each gate's hidden-to-hidden block of every layer and direction."""
     radii = {}
     gates = GATES.get(kind, ("h",))
@@ -69,9 +64,10 @@ def spectral_radii(module: nn.RNNBase, kind: str) -> dict[str, float]:
 
 
 class InputRecorder:
-    """Pre-hooks recording what each recurrent layer receives; stops the pass at a size mismatch."""
+    """Pre-hooks recording what each recurrent layer receives; stops the pass at a size mismatch. A cell is
+    called once per time step: its steps are its calls."""
 
-    def __init__(self, layers: list[tuple[str, nn.RNNBase]], described: dict[str, judge.RnnLayer]) -> None:
+    def __init__(self, layers: list[tuple[str, nn.Module]], described: dict[str, judge.RnnLayer]) -> None:
         self.described = described
         self.order: list[str] = []
         self.handles = [module.register_forward_pre_hook(self._hook(name)) for name, module in layers]
@@ -79,9 +75,14 @@ class InputRecorder:
     def _hook(self, name: str) -> Any:
         def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
             layer = self.described[name or "<model>"]
+            if layer.cell and layer.name in self.order:
+                layer.steps = (layer.steps or 0) + 1
+                return
             if not args or layer.name in self.order:
                 return
             self.order.append(layer.name)
+            if layer.cell:
+                layer.steps = 1
             x = args[0]
             if isinstance(x, nn.utils.rnn.PackedSequence):
                 layer.packed = True
@@ -91,7 +92,9 @@ class InputRecorder:
             elif isinstance(x, torch.Tensor):
                 layer.received_shape = tuple(x.shape)
                 layer.received_features = int(x.shape[-1])
-                if x.dim() == 3:
+                if layer.cell:
+                    pass
+                elif x.dim() == 3:
                     layer.steps = int(x.shape[1] if layer.batch_first else x.shape[0])
                 elif x.dim() == 2:
                     layer.steps = int(x.shape[0])
@@ -183,7 +186,7 @@ class StructureCheck(Check):
         ctx.findings.extend(
             judge.judge_unregistered(unregistered_containers(model), sum(p.numel() for p in model.parameters()))
         )
-        layers = recurrent_layers(model)
+        layers = recurrent_modules(model)
         described = {
             (name or "<model>"): describe_layer(name, module, int(options["max_hidden_for_eigen"]))
             for name, module in layers
@@ -197,7 +200,6 @@ class StructureCheck(Check):
                 )
             )
         raw = session.sample("train").batches[0]
-        batch_size = session.batches("train", limit=1)[0].size if session.unpackable("train") else None
         recorder = InputRecorder(layers, described)
         stopped = False
         try:
@@ -213,8 +215,9 @@ class StructureCheck(Check):
         for name in recorder.order:
             ctx.findings.extend(judge.judge_input_size(described[name]))
             ctx.findings.extend(judge.judge_vanilla_long(described[name], int(options["long_sequence"])))
-        if first is not None and self.forward_fn_keeps_batch(session):
-            ctx.findings.extend(judge.judge_swapped_axes(first, batch_size))
+        layout = session.layout() if first is not None and not stopped else None
+        if first is not None and layout is not None and not first.cell and not layout.from_layer:
+            ctx.findings.extend(judge.judge_swapped_axes(first, layout.samples))
         if not stopped:
             attached, error = probe_carried_state(session, raw)
             ctx.findings.extend(judge.judge_carried_state(attached, error))
@@ -231,9 +234,8 @@ class StructureCheck(Check):
                 for layer in described.values()
             ]
         }
-        return Outcome(f"{len(described)} recurrent layer(s)", metrics)
-
-    @staticmethod
-    def forward_fn_keeps_batch(session: Session) -> bool:
-        """Without a custom forward the model gets the batch as the loader gives it."""
-        return session.forward_fn is None
+        metrics_out: dict[str, Any] = dict(metrics)
+        if layout is not None:
+            metrics_out["layout"] = layout.describe()
+        kinds = ", ".join(sorted({f"{layer.kind}{'Cell' if layer.cell else ''}" for layer in described.values()}))
+        return Outcome(f"{len(described)} recurrent module(s): {kinds or 'none'}", metrics_out)

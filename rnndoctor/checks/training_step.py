@@ -13,11 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.batches import move_batch
 from rnndoctor.checks import judge_gradients as judge
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Session, UserCodeError
+from rnndoctor.session import Session
 from rnndoctor.state import ModelState, seed_everything
+from rnndoctor.stepping import rate_response, user_step
 
 MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
@@ -35,7 +35,8 @@ def mode_sensitive_in_eval(model: nn.Module) -> list[str]:
 
 
 class StepRecorder:
-    """Wraps the optimizer's step and zero_grad (and the model's zero_grad) on the instances."""
+    """Counts optimizer steps (through a step pre-hook, which leaves ``optimizer.step`` itself alone for
+    schedulers that wrap it) and zero_grad calls, and records the modules' modes at each step."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         self.model = model
@@ -44,15 +45,14 @@ class StepRecorder:
         self.eval_steps = 0
         self.eval_modules: list[str] = []
         self.zero_grad_calls = 0
-        step, optimizer_zero, model_zero = optimizer.step, optimizer.zero_grad, model.zero_grad
+        optimizer_zero, model_zero = optimizer.zero_grad, model.zero_grad
 
-        def recorded_step(*args: Any, **kwargs: Any) -> Any:
+        def record_step(opt: Any, args: Any, kwargs: Any) -> None:
             self.steps += 1
             in_eval = mode_sensitive_in_eval(model)
             if in_eval:
                 self.eval_steps += 1
                 self.eval_modules = sorted(set(self.eval_modules) | set(in_eval))
-            return step(*args, **kwargs)
 
         def counted(original: Any) -> Any:
             def zero_grad(*args: Any, **kwargs: Any) -> Any:
@@ -61,26 +61,19 @@ class StepRecorder:
 
             return zero_grad
 
-        optimizer.step = recorded_step  # type: ignore[method-assign]
+        self.handle = optimizer.register_step_pre_hook(record_step)
         optimizer.zero_grad = counted(optimizer_zero)  # type: ignore[method-assign]
         model.zero_grad = counted(model_zero)  # type: ignore[method-assign]
 
     def remove(self) -> None:
+        self.handle.remove()
         for owner in (self.optimizer, self.model):
-            for attribute in ("step", "zero_grad"):
-                vars(owner).pop(attribute, None)
+            vars(owner).pop("zero_grad", None)
 
 
 def call_step(session: Session, raw: Any) -> None:
-    assert session.train_step_fn is not None
-    session.checkpoint()
     seed_everything(session.seed)
-    session.forward_passes += 1
-    session.backward_passes += 1
-    try:
-        session.train_step_fn(session.model, move_batch(raw, session.device), session.optimizer, session.loss_fn)
-    except (Exception, SystemExit) as exc:
-        raise UserCodeError("train_step", exc) from exc
+    user_step(session, raw)
 
 
 def gradient_norm(model: nn.Module) -> float:
@@ -129,7 +122,7 @@ def measure_step(session: Session) -> judge.StepStats:
 @register
 class TrainingStepCheck(Check):
     name = "training_step"
-    codes = ("RD404", "RD406")
+    codes = ("RD408", "RD404", "RD406")
     cost = 6
     description = "the configured train_step: gradient accumulation and eval-mode updates"
 
@@ -138,16 +131,27 @@ class TrainingStepCheck(Check):
         if session.train_step_fn is None:
             raise SkipCheck("no train_step in the config")
         stats = measure_step(session)
-        if stats.steps == 0:
-            raise SkipCheck("the train_step never called optimizer.step()")
+        response = rate_response(session)
         ctx.findings.extend(judge.judge_accumulation(stats))
         ctx.findings.extend(judge.judge_eval_mode_steps(stats))
+        if response is not None:
+            ctx.findings.extend(
+                judge.judge_rate_control(
+                    response.follows_rate,
+                    response.calls_optimizer_step,
+                    response.update_at_rate,
+                    response.update_at_half_rate,
+                    type(session.optimizer).__name__,
+                )
+            )
+        how = f"{stats.steps} optimizer step(s)" if stats.steps else "weights updated without optimizer.step()"
         return Outcome(
-            f"{stats.steps} step(s), {stats.zero_grad_calls} zero_grad call(s)",
+            f"{how}, {stats.zero_grad_calls} zero_grad call(s)",
             {
                 "grad_growth": stats.grad_growth,
                 "steps": stats.steps,
                 "zero_grad_calls": stats.zero_grad_calls,
                 "eval_mode_steps": stats.eval_mode_steps,
+                "follows_learning_rate": response.follows_rate if response is not None else None,
             },
         )

@@ -1560,6 +1560,43 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        code="RD408",
+        title="the training step updates weights without the optimizer's learning rate",
+        severity=I,
+        what=(
+            "Runs the configured train_step twice from the same weights and batch, once at the optimizer's "
+            "learning rate and once at half of it, and reports when the weights move exactly the same both "
+            "times: the step updates them by hand with a rate of its own (p.data.add_(p.grad, alpha=-lr) with a "
+            "constant), or a scheduler inside the step overwrites the rate."
+        ),
+        why=(
+            "The learning-rate range test, the one-batch fit's retry and every learning-rate verdict work by "
+            "setting the optimizer's rate; a step that ignores it cannot be swept, so those checks are skipped. "
+            "It is also easy to get wrong by hand: weight decay, momentum and gradient clipping interact with "
+            "the update, and the rate lives in two places."
+        ),
+        symptoms=("The learning-rate checks are skipped; changing optimizer_args.lr changes nothing in training."),
+        fix=(
+            "Let the optimizer make the update (torch.optim.SGD(model.parameters(), lr=lr) and optimizer.step()), "
+            "or read the rate from optimizer.param_groups[0]['lr'] in the manual update."
+        ),
+        before=_code(
+            """
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            for p in model.parameters():
+                p.data.add_(p.grad, alpha=-20.0)
+            """
+        ),
+        after=_code(
+            """
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            optimizer.step()          # optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
+            """
+        ),
+    ),
+    Rule(
         code="RD501",
         title="learning rate too low",
         severity=E,

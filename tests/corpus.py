@@ -1,0 +1,91 @@
+"""The real-code corpus (tests/realworld/): setups written the way widely used public PyTorch code is
+written, each folder a healthy config and a broken twin whose first line says what rnndoctor must report.
+
+    # expect: healthy
+    # expect: healthy allow: RD210      (a warning that is a true statement about this healthy setup)
+    # expect: RD206 also: RD207         (RD207 describes the same bug as honestly)
+
+Shared by the corpus test and `bench/corpus.py`, which prints the corpus figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parent / "realworld"
+HEADER = re.compile(r"^#\s*expect:\s*(healthy|RD\d{3})\b(?:\s+also:\s*([RD\d,\s]+?))?(?:\s+allow:\s*([RD\d,\s]+))?$")
+
+
+@dataclass(frozen=True)
+class Case:
+    config: Path
+    expect: str
+    """'healthy' or the code that must come first."""
+    also: tuple[str, ...] = ()
+    """Codes that honestly describe the same bug and may come first instead."""
+    allow: tuple[str, ...] = ()
+    """Warnings a healthy setup may draw because they are true (an auxiliary head that gets no gradient)."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.config.parent.name}/{self.config.stem}"
+
+    @property
+    def healthy(self) -> bool:
+        return self.expect == "healthy"
+
+    def accepts(self, code: str | None) -> bool:
+        return code in (self.expect, *self.also)
+
+
+def cases() -> list[Case]:
+    found = []
+    for config in sorted(CORPUS.glob("*/*.yaml")):
+        first = config.read_text(encoding="utf-8").splitlines()[0].strip()
+        match = HEADER.match(first)
+        if match is None:
+            raise ValueError(f"{config}: line 1 must be '# expect: healthy' or '# expect: RDxxx [also: ...]'")
+        also, allow = (tuple(c.strip() for c in (group or "").split(",") if c.strip()) for group in match.groups()[1:])
+        found.append(Case(config, match.group(1), also, allow))
+    return found
+
+
+@dataclass
+class Outcome:
+    case: Case
+    codes: list[tuple[str, str]]
+    """(code, severity) of every finding, ranked."""
+    seconds: float
+
+    @property
+    def top(self) -> str | None:
+        return self.codes[0][0] if self.codes else None
+
+    @property
+    def loud(self) -> list[str]:
+        """Codes at warning or error, but for warnings the case allows."""
+        return [
+            code
+            for code, severity in self.codes
+            if severity == "error" or (severity == "warning" and code not in self.case.allow)
+        ]
+
+    @property
+    def passed(self) -> bool:
+        if self.case.healthy:
+            return not self.loud
+        return self.case.accepts(self.top)
+
+
+def run(case: Case, **options: Any) -> Outcome:
+    import time
+
+    from rnndoctor import diagnose
+
+    started = time.perf_counter()
+    report = diagnose(case.config, device="cpu", **options)
+    codes = [(f.code, f.severity.label) for f in report.findings]
+    return Outcome(case, codes, time.perf_counter() - started)
