@@ -23,13 +23,15 @@ def summarize(outcomes: list[Outcome]) -> dict[str, object]:
     broken = [o for o in outcomes if not o.case.healthy]
     healthy = [o for o in outcomes if o.case.healthy]
     false_errors = sum(1 for o in healthy for c, s in o.codes if s == "error")
-    false_warnings = sum(1 for o in healthy for c, s in o.codes if s == "warning")
+    false_warnings = sum(1 for o in healthy for c, s in o.codes if s == "warning" and c not in o.case.allow)
+    allowed = sum(1 for o in healthy for c, s in o.codes if s == "warning" and c in o.case.allow)
     times = [o.seconds for o in outcomes]
     return {
         "broken_top1": f"{sum(o.passed for o in broken)}/{len(broken)}",
         "healthy_clean": f"{sum(o.passed for o in healthy)}/{len(healthy)}",
         "false_errors": false_errors,
         "false_warnings": false_warnings,
+        "allowed_warnings": allowed,
         "median_seconds": round(statistics.median(times), 2) if times else None,
         "max_seconds": round(max(times), 2) if times else None,
     }

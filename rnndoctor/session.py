@@ -233,12 +233,23 @@ class Session:
     def layout(self) -> Layout | None:
         """The layout of the tensor the model receives (behind a ``forward`` function, the one it passes)."""
         if "model" not in self._layouts:
-            if self.forward_fn is None:
+            if self.forward_fn is None or self._passes_inputs_through():
                 self._layouts["model"] = self.raw_layout()
             else:
                 reference = self.reference()
                 self._layouts["model"] = self._infer(reference.model_input, reference.targets, None, False)
         return self._layouts["model"]
+
+    def _passes_inputs_through(self) -> bool:
+        """The ``forward`` function hands the batch's own inputs to the model, unchanged: what the loader
+        says about their layout then holds for the model's input too."""
+        if not self.unpackable("train"):
+            return False
+        given = self.unpack(self.sample("train").batches[0]).inputs
+        received = self.reference().model_input
+        if not isinstance(given, torch.Tensor) or not isinstance(received, torch.Tensor):
+            return False
+        return given.shape == received.shape and bool(torch.equal(given, received.detach().to(given.device)))
 
     def _infer(self, inputs: Any, targets: Any, lengths: Any, stacked: bool) -> Layout | None:
         return infer_layout(

@@ -46,9 +46,10 @@ def seed_everything(seed: int) -> None:
 class ModelState:
     """A copy of one model's (and optionally one optimizer's) mutable state.
 
-    Restoring writes back only what changed since the snapshot, told by each tensor's version counter
-    (bumped by every in-place write) and storage: after a check that only reads the model (data,
-    structure, probes) nothing is copied, so large models are not copied a dozen times per run.
+    Restoring compares every parameter, buffer and gradient with its copy by value and writes back what
+    differs. Version counters cannot be trusted for this: ``p.data.add_`` (a hand-written SGD update) and
+    batch norm's running statistics change tensors without bumping them. A comparison reads each tensor
+    once, so a check that only reads the model (data, structure, probes) still copies nothing back.
     """
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
@@ -62,9 +63,6 @@ class ModelState:
             self.grads = {
                 name: None if p.grad is None else p.grad.detach().clone() for name, p in model.named_parameters()
             }
-        self.marks = {f"p:{n}": _mark(p) for n, p in model.named_parameters()}
-        self.marks.update({f"b:{n}": _mark(b) for n, b in model.named_buffers() if isinstance(b, torch.Tensor)})
-        self.grad_marks = {n: _mark(p.grad) for n, p in model.named_parameters()}
         self.requires_grad = {name: p.requires_grad for name, p in model.named_parameters()}
         self.attributes = [(module, _plain_attributes(module)) for module in model.modules()]
         self.optimizer_snapshot = OptimizerState(optimizer) if optimizer is not None else None
@@ -79,54 +77,37 @@ class ModelState:
         with torch.no_grad():
             for name, p in self.model.named_parameters():
                 if name in self.parameters:
-                    key = f"p:{name}"
-                    if _mark(p) != self.marks[key]:
+                    if not _same(p, self.parameters[name]):
                         _copy_into(p, self.parameters[name])
-                        self.marks[key] = _mark(p)
                     p.requires_grad_(self.requires_grad[name])
-                    if _mark(p.grad) != self.grad_marks[name]:
-                        grad = self.grads[name]
-                        p.grad = None if grad is None else grad.clone()
-                        self.grad_marks[name] = _mark(p.grad)
+                    grad = self.grads[name]
+                    if grad is None:
+                        p.grad = None
+                    elif p.grad is None or p.grad.shape != grad.shape or p.grad.device != grad.device:
+                        p.grad = grad.clone()
+                    elif not _same(p.grad, grad):
+                        p.grad.copy_(grad)
             for name, b in self.model.named_buffers():
-                key = f"b:{name}"
-                if name in self.buffers and _mark(b) != self.marks.get(key):
+                if name in self.buffers and not _same(b, self.buffers[name]):
                     _copy_into(b, self.buffers[name])
-                    self.marks[key] = _mark(b)
         if self.optimizer_snapshot is not None:
             self.optimizer_snapshot.restore()
 
 
-class _Mark:
-    """Identity, storage and version of a tensor: equal marks mean nothing was written to it. The mark
-    keeps the tensor and an alias of its storage alive, so a new tensor cannot reuse its id or address."""
-
-    __slots__ = ("alias", "tensor", "version")
-
-    def __init__(self, tensor: torch.Tensor) -> None:
-        self.tensor = tensor
-        self.alias = tensor.detach()
-        self.version = tensor._version
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, _Mark)
-            and self.tensor is other.tensor
-            and self.alias.data_ptr() == other.alias.data_ptr()
-            and self.version == other.version
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _mark(tensor: torch.Tensor | None) -> _Mark | None:
-    return None if tensor is None else _Mark(tensor)
+def _same(tensor: torch.Tensor, saved: torch.Tensor) -> bool:
+    """Equal in place, shape, dtype and every value (NaN never equals itself, so it is always restored)."""
+    return (
+        tensor.shape == saved.shape
+        and tensor.dtype == saved.dtype
+        and tensor.device == saved.device
+        and bool(torch.equal(tensor, saved))
+    )
 
 
 class OptimizerState:
     """An optimizer's per-parameter state and hyperparameters. Restoring writes the saved values back
     into the very tensor objects the optimizer held (so references the caller keeps stay valid) and only
-    when something changed."""
+    when something changed, compared by value."""
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
@@ -138,18 +119,26 @@ class OptimizerState:
             }
             for param, entry in optimizer.state.items()
         }
-        self.marks = self._marks()
 
-    def _marks(self) -> Any:
-        groups = [[(k, repr(v)) for k, v in g.items() if k != "params"] for g in self.optimizer.param_groups]
-        state = [
-            (id(p), [(k, _mark(v) if isinstance(v, torch.Tensor) else repr(v)) for k, v in sorted(entry.items())])
-            for p, entry in self.optimizer.state.items()
-        ]
-        return groups, state
+    def _unchanged(self) -> bool:
+        current = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
+        if repr(current) != repr(self.groups) or set(self.optimizer.state) != set(self.state):
+            return False
+        for param, entry in self.optimizer.state.items():
+            saved = self.state[param]
+            if set(entry) != set(saved):
+                return False
+            for key, value in entry.items():
+                original, copied = saved[key]
+                if isinstance(value, torch.Tensor):
+                    if value is not original or not isinstance(copied, torch.Tensor) or not _same(value, copied):
+                        return False
+                elif repr(value) != repr(copied):
+                    return False
+        return True
 
     def restore(self) -> None:
-        if self._marks() == self.marks:
+        if self._unchanged():
             return
         for group, saved in zip(self.optimizer.param_groups, self.groups, strict=True):
             for key in [k for k in group if k != "params" and k not in saved]:
@@ -168,7 +157,6 @@ class OptimizerState:
                     else:
                         restored[key] = copy.deepcopy(value)
                 state[param] = restored
-        self.marks = self._marks()
 
 
 def _copy_into(tensor: torch.Tensor, saved: torch.Tensor) -> None:

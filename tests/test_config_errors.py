@@ -192,6 +192,24 @@ CASES = [
         ("train_data", "None"),
         {"nonedata.py": "def loader():\n    return None\n"},
     ),
+    Case(
+        "hidden-method-missing",
+        VALID + "hidden: no_such_method\n",
+        ("hidden", "no_such_method", "zeros"),
+    ),
+    Case("hidden-not-a-name", VALID + "hidden: [init_hidden]\n", ("hidden", "init_hidden")),
+    Case(
+        "hidden-zeros-without-recurrence",
+        "model: flat.py:Flat\n" + REFS + "hidden: zeros\n",
+        ("hidden", "no recurrent"),
+        {
+            "flat.py": "from torch import nn\n\n\nclass Flat(nn.Linear):\n"
+            "    def __init__(self):\n        super().__init__(3, 2)\n"
+        },
+    ),
+    Case("layout-sideways", VALID + "layout: sideways\n", ("layout", "sideways", "time_first")),
+    Case("batch-keys-unknown-role", VALID + "batch_keys: {input: x}\n", ("batch_keys.input", "did you mean 'inputs'")),
+    Case("batch-keys-not-a-mapping", VALID + "batch_keys: input_ids\n", ("batch_keys",)),
 ]
 
 

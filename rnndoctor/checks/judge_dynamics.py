@@ -167,8 +167,9 @@ def judge_overfit(
 
     Judged on how far the loss fell, as a share of its starting magnitude (losses can be negative). A run
     whose loss fell by ``learned_share``, or is still falling when the step budget ends, is learning. RD503
-    needs every run to have fallen by less than ``stuck_share``, a margin below ``learned_share`` so that
-    float noise between machines cannot flip the verdict; a run in between is inconclusive: no finding.
+    is an error when every run fell by less than ``stuck_share``, a margin below ``learned_share`` so that
+    float noise between machines cannot flip the verdict (a run in between is inconclusive: no finding);
+    a warning that blames the learning rate when only the retry at another rate learned.
     """
     findings: list[Finding] = []
     if configured.moved <= still:
@@ -189,8 +190,12 @@ def judge_overfit(
                 },
             )
         )
+
+    def learns(run: FitResult) -> bool:
+        return run.fitted or run.dropped >= learned_share or run.still_falling
+
     runs = [configured] + ([retry] if retry is not None else [])
-    if any(run.fitted or run.dropped >= learned_share or run.still_falling for run in runs):
+    if learns(configured):
         return findings
     if configured.predicted_classes == 1 and (configured.target_classes or 0) > 1:
         findings.append(
@@ -207,16 +212,17 @@ def judge_overfit(
                 },
             )
         )
-    fixed_by_lr = retry is not None and retry.fitted
+    fixed_by_lr = retry is not None and learns(retry)
     if not fixed_by_lr and any(run.dropped >= stuck_share for run in runs):
         return findings
     if fixed_by_lr and retry is not None:
         message = (
             f"At the configured lr={configured.lr:.2g} the model cannot fit a single batch in {configured.steps} "
             f"steps (loss {configured.initial_loss:.4g} -> {configured.final_loss:.4g}), but at lr={retry.lr:.2g} "
-            f"it fits it in {retry.steps} steps: the learning rate, not the model, is the problem."
+            f"it {'fits it' if retry.fitted else 'learns it'} ({retry.initial_loss:.4g} -> {retry.final_loss:.4g} "
+            f"in {retry.steps} steps): the learning rate, not the model, is the problem."
         )
-        severity = Severity.WARNING if lr_verdict else None
+        severity = Severity.WARNING
     else:
         tried = f" and at lr={retry.lr:.2g} (loss {retry.final_loss:.4g})" if retry is not None else ""
         message = (
