@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rnndoctor.config import Config, Reference, build_config, load_config
-from rnndoctor.engine import ProgressListener, Selection, plan_checks, rank, run_plan
+from rnndoctor.engine import ProgressListener, Selection, corroborate, plan_checks, rank, run_plan
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import FailOn, Report, Timing
 from rnndoctor.loading import DEFAULT_LR, Loaded, Loader, check_hidden
@@ -132,7 +132,7 @@ def _run(
         return Report(
             config=str(cfg.path) if cfg.path else None,
             device=str(device),
-            findings=rank(findings, costs),
+            findings=rank(corroborate(findings), costs),
             checks=results,
             timing=Timing(time.perf_counter() - started, session.forward_passes, session.backward_passes),
             fail_on=cfg.fail_on,

@@ -275,7 +275,9 @@ def rules(fmt: str) -> None:
         table.add_column(column)
     for row in rows:
         table.add_row(row["code"], row["severity"], row["title"], row["check"] or "(not yet checked)")
-    Console(width=120 if not sys.stdout.isatty() else None).print(table)
+    # Piped output is read by tools and grep: one line per code, however long the titles are.
+    widest = max(len(r["code"]) + len(r["severity"]) + len(r["title"]) + len(r["check"] or "") for r in rows) + 40
+    Console(width=max(120, widest) if not sys.stdout.isatty() else None).print(table)
 
 
 def main() -> None:

@@ -151,13 +151,19 @@ def _overfitting(
     train_falling = train_at_best is not None and train_last is not None and train_last < train_at_best
     accuracy = _present(history.train_acc), _present(history.val_acc)
     gap = accuracy[0][-1][1] - accuracy[1][-1][1] if accuracy[0] and accuracy[1] else None
-    loss_says = rise >= limits.overfit_rise and train_falling and last_index > best_index
+    above_train = train_last is not None and last_val > train_last
+    loss_says = rise >= limits.overfit_rise and train_falling and last_index > best_index and above_train
     accuracy_says = gap is not None and gap >= limits.accuracy_gap
     if not (loss_says or accuracy_says):
         return []
     best_epoch = history.epochs[best_index]
+    where = (
+        f"In a short run of {len(history.epochs)} epochs over the sampled training batches, v"
+        if history.source.startswith("short")
+        else "V"
+    )
     message = (
-        f"Validation loss was lowest at epoch {best_epoch:g} ({best_val:.4g}) and has risen {rise:.0%} since "
+        f"{where}alidation loss was lowest at epoch {best_epoch:g} ({best_val:.4g}) and has risen {rise:.0%} since "
         f"(to {last_val:.4g}) while training loss kept falling"
         + (
             f" ({train_at_best:.4g} -> {train_last:.4g})"

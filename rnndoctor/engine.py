@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rnndoctor.crashes import diagnose_crash, unusable_data_finding
-from rnndoctor.findings import CheckResult, CheckStatus, Finding
+from rnndoctor.findings import CheckResult, CheckStatus, Finding, Severity
 from rnndoctor.memory import is_out_of_memory, out_of_memory_finding
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
 from rnndoctor.rules import codes_matching
+from rnndoctor.rules.causes import ESCALATES, explained_by
 from rnndoctor.session import CheckTimeout, Session, UnusableData, UserCodeError
 from rnndoctor.state import ModelState, seed_everything
 from rnndoctor.timeouts import alarm
@@ -194,6 +195,19 @@ def _time_budget(session: Session, seconds: float) -> Iterator[None]:
             yield
     finally:
         session.deadline = None
+
+
+def corroborate(findings: list[Finding]) -> list[Finding]:
+    """Raise a warning to an error when a finding that shows its harm is present (`causes.ESCALATES`)."""
+    present = {f.code for f in findings}
+    for finding in findings:
+        shown = [code for code in ESCALATES.get(finding.code, ()) if code in present]
+        if shown and finding.severity < Severity.ERROR:
+            finding.severity = Severity.ERROR
+            finding.message += f" Raised to error: {', '.join(shown)} shows the harm on this model."
+            finding.evidence["raised_by"] = shown
+            finding.explains = tuple(dict.fromkeys(explained_by(finding.code, True) + finding.explains))
+    return findings
 
 
 def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[Finding]:

@@ -7,6 +7,7 @@ import importlib
 FAMILIES = (
     "rnndoctor.checks.data",
     "rnndoctor.checks.loss",
+    "rnndoctor.checks.alignment",
     "rnndoctor.checks.structure",
     "rnndoctor.checks.gradients",
     "rnndoctor.checks.probes",

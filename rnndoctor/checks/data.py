@@ -22,7 +22,18 @@ from rnndoctor.layout import Layout, padding_id, sequence_lengths, valid_lengths
 from rnndoctor.recurrence import recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Forward, Session, UserCodeError
-from rnndoctor.task import NO_CLASS_CHECKS, REGRESSION, Task, infer_task, is_one_hot, loss_family, loss_ignore_index
+from rnndoctor.task import (
+    BINARY,
+    LANGUAGE_MODEL,
+    NO_CLASS_CHECKS,
+    REGRESSION,
+    SINGLE_LABEL,
+    Task,
+    infer_task,
+    is_one_hot,
+    loss_family,
+    loss_ignore_index,
+)
 
 MAX_TARGET_BATCHES_VIA_FORWARD = 4
 """With a custom ``forward``, targets cost a forward pass each, so fewer batches are read."""
@@ -170,7 +181,7 @@ class LabelsCheck(Check):
         metrics.update(class_counts=counts, samples=int(ids.size), distinct_classes=len(counts))
 
         ctx.findings.extend(judge.judge_single_class(stats))
-        if task.kind != "language modelling" and len(counts) <= int(options["max_classes"]):
+        if task.kind != LANGUAGE_MODEL and len(counts) <= int(options["max_classes"]):
             ctx.findings.extend(
                 judge.judge_imbalance(stats, float(options["imbalance_ratio"]), int(options["min_samples_per_class"]))
             )
@@ -191,20 +202,26 @@ class LabelsCheck(Check):
             )
             if out_of_range:
                 session.notes["unsafe_targets"] = True
-        if session.val_data is not None:
+        if session.val_data is not None and task.kind != LANGUAGE_MODEL:
             val_targets = targets_of(session, "val")
-            val_ids = (
-                np.concatenate(
-                    [class_ids(t, task, output_shape if t.shape == targets[0].shape else None) for t in val_targets]
-                )
-                if val_targets
-                else np.zeros(0, dtype=np.int64)
-            )
+            per_batch = [class_ids(t, task, output_shape if t.shape == targets[0].shape else None) for t in val_targets]
+            val_ids = np.concatenate(per_batch) if per_batch else np.zeros(0, dtype=np.int64)
             val_counts = {int(k): int(v) for k, v in sorted(Counter(val_ids.tolist()).items())}
             metrics["val_class_counts"] = val_counts
             val_stats = judge.LabelStats(task.kind, val_counts, task.num_classes, session.loss_name)
+            train_batches = [class_ids(t, task, output_shape if t.shape == targets[0].shape else None) for t in targets]
+            labels = sorted(set(counts) | set(val_counts))
+            p_value = judge.shift_p_value(
+                shift_units(train_batches, labels, task),
+                shift_units(per_batch, labels, task),
+                int(options["shift_permutations"]),
+                session.seed,
+            )
+            metrics["shift_p_value"] = p_value
             ctx.findings.extend(
-                judge.judge_label_shift(stats, val_stats, float(options["shift_tvd"]), float(options["shift_p_value"]))
+                judge.judge_label_shift(
+                    stats, val_stats, float(options["shift_tvd"]), float(options["shift_p_value"]), p_value
+                )
             )
         classes = f"{len(counts)} class{'es' if len(counts) != 1 else ''}"
         return Outcome(f"{classes} over {ids.size} sampled targets ({task.kind})", metrics)
@@ -224,6 +241,26 @@ class LabelsCheck(Check):
             float(val.std()),
             float(ctx.options["regression_shift_smd"]),
         )
+
+
+def shift_units(batches: list[np.ndarray], classes: list[int], task: Task) -> np.ndarray:
+    """Rows of class counts to permute between train and validation: one per sample when each sample has
+    one label, one per batch when labels are per step (steps of one sequence are not independent)."""
+    index = {c: i for i, c in enumerate(classes)}
+    per_sample = task.kind in (SINGLE_LABEL, BINARY)
+    rows = []
+    for ids in batches:
+        if per_sample:
+            for value in ids.tolist():
+                row = np.zeros(len(classes))
+                row[index[int(value)]] = 1
+                rows.append(row)
+        else:
+            row = np.zeros(len(classes))
+            for value, count in Counter(ids.tolist()).items():
+                row[index[int(value)]] += count
+            rows.append(row)
+    return np.array(rows).reshape(-1, len(classes))
 
 
 def describe_encoding(

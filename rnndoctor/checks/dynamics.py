@@ -15,7 +15,7 @@ import torch
 from rnndoctor import lr_rules
 from rnndoctor.batches import BatchFormatError, replace_part
 from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.layout import padding_id
+from rnndoctor.layout import padding_id, primary_tensor
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
@@ -29,6 +29,13 @@ WARMUP_STEPS = 10
 """The sweep does not call divergence before this many steps: the smoothed loss needs them to settle."""
 BEYOND_CONFIGURED = 3.0
 """The sweep reaches at least this many times the configured rate, however high that is."""
+
+
+def diverged_from(smoothed: list[float], best: float, divergence: float) -> bool:
+    """The smoothed loss has risen ``divergence`` times its best value; for losses that reach zero or go
+    negative (Gaussian NLL), ``divergence - 1`` times the fall from the start to the best above the best."""
+    scale = best if best > 0 else smoothed[0] - best
+    return scale > 0 and smoothed[-1] - best > (divergence - 1) * scale
 
 
 def require_rate_control(session: Session) -> None:
@@ -74,7 +81,7 @@ def range_test(session: Session, min_lr: float, max_lr: float, steps: int, diver
         average = SMOOTHING * average + (1 - SMOOTHING) * loss
         smoothed.append(average / (1 - SMOOTHING ** len(losses)))
         best = min(best, smoothed[-1])
-        if step >= WARMUP_STEPS and smoothed[-1] > divergence * best:
+        if step >= WARMUP_STEPS and diverged_from(smoothed, best, divergence):
             diverged = lr
             break
     finite = [s for s in smoothed if math.isfinite(s)]
@@ -237,6 +244,23 @@ def retry_rate(session: Session, configured: judge.FitResult) -> float | None:
     return candidate
 
 
+def input_sensitivity(session: Session, raw: Any, blind: Any) -> float | None:
+    """How much the outputs move when the inputs are zeroed, against how much they differ between samples
+    (eval mode, the weights as configured): about 0 for a model whose outputs do not read the input."""
+    was_training = session.model.training
+    session.model.eval()
+    try:
+        real, zero = session.forward(raw).outputs, session.forward(blind).outputs
+    finally:
+        session.model.train(was_training)
+    real, zero = primary_tensor(real), primary_tensor(zero)
+    if real is None or zero is None or real.shape != zero.shape or real.dim() == 0:
+        return None
+    real, zero = real.detach().double(), zero.detach().double()
+    spread = float((real - real.mean(dim=0, keepdim=True)).norm()) or float(real.norm()) or 1.0
+    return float((real - zero).norm()) / spread
+
+
 def zeroed_inputs(session: Session, raw: Any) -> Any | None:
     """The batch with every input replaced by zeros (the padding id for token ids), lengths kept."""
     try:
@@ -302,9 +326,18 @@ class OverfitBatchCheck(Check):
             blind_batch = zeroed_inputs(session, raw)
             if blind_batch is not None:
                 start.restore()
+                sensitivity = input_sensitivity(session, raw, blind_batch)
                 blind = fit_batch(session, blind_batch, best.lr, best.steps, tolerance)
-                metrics["zero_input_final_loss"] = blind.final_loss
-                ctx.findings.extend(judge.judge_input_ignored(best, blind, float(options["input_gain_tolerance"])))
+                metrics.update(zero_input_final_loss=blind.final_loss, input_sensitivity=sensitivity)
+                ctx.findings.extend(
+                    judge.judge_input_ignored(
+                        best,
+                        blind,
+                        float(options["input_gain_tolerance"]),
+                        sensitivity,
+                        float(options["input_sensitivity"]),
+                    )
+                )
         metrics["plots"] = [
             plot(
                 "overfitting one batch",

@@ -97,8 +97,16 @@ def gradient_stats(session: Session) -> judge.GradientStats:
     return stats
 
 
+ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta", "SparseAdam")
+"""Optimizers whose first step from an empty state is about lr * sign(g) per element: its size reflects the
+learning rate and the parameter count, not the gradients, so the update ratio (RD405) says nothing."""
+
+
 def update_stats(session: Session) -> judge.UpdateStats | None:
-    """One optimizer step with the gradients in place; None when the optimizer needs a closure."""
+    """One optimizer step with the gradients in place; None when the optimizer needs a closure, or when
+    an adaptive optimizer would take its first step (see ``ADAPTIVE``)."""
+    if type(session.optimizer).__name__ in ADAPTIVE and not session.optimizer.state:
+        return None
     weights = {
         n: p.detach().clone() for n, p in session.model.named_parameters() if p.dim() >= 2 and p.grad is not None
     }
@@ -167,6 +175,12 @@ class SaturationCounter:
         self.saturated[key] = self.saturated.get(key, 0) + int((preactivation.abs() > threshold).sum())
         self.total[key] = self.total.get(key, 0) + preactivation.numel()
 
+    def add_closed_forget_gate(self, key: str, preactivation: torch.Tensor) -> None:
+        """A forget gate saturated open (sigmoid near 1) keeps the cell state: that is what a forget-gate
+        bias of 1 or chrono initialization aim for. Only a gate saturated shut forgets everything."""
+        self.saturated[key] = self.saturated.get(key, 0) + int((preactivation < -SIGMOID_SATURATION).sum())
+        self.total[key] = self.total.get(key, 0) + preactivation.numel()
+
     def add_outputs(self, key: str, values: torch.Tensor, low: float, high: float) -> None:
         self.saturated[key] = self.saturated.get(key, 0) + int(((values < low) | (values > high)).sum())
         self.total[key] = self.total.get(key, 0) + values.numel()
@@ -200,8 +214,9 @@ def unroll_gates(name: str, module: nn.RNNBase, x: torch.Tensor, counter: Satura
                 gh = h @ w_hh.T + b_hh
                 if kind == "LSTM":
                     i, f, g, o = (gi + gh).chunk(4, dim=1)
-                    for gate, z in (("input gate", i), ("forget gate", f), ("output gate", o)):
+                    for gate, z in (("input gate", i), ("output gate", o)):
                         counter.add(f"{key} {gate}", z, SIGMOID_SATURATION)
+                    counter.add_closed_forget_gate(f"{key} forget gate", f)
                     counter.add(f"{key} cell input", g, TANH_SATURATION)
                     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                     h = torch.sigmoid(o) * torch.tanh(c)
@@ -305,8 +320,9 @@ def _count_cell_gates(name: str, module: nn.RNNCellBase, counter: SaturationCoun
         key = name or "cell"
         if kind == "LSTM":
             i, f, g, o = gates.chunk(4, dim=-1)
-            for gate, z in (("input gate", i), ("forget gate", f), ("output gate", o)):
+            for gate, z in (("input gate", i), ("output gate", o)):
                 counter.add(f"{key} {gate}", z, SIGMOID_SATURATION)
+            counter.add_closed_forget_gate(f"{key} forget gate", f)
             counter.add(f"{key} cell input", g, TANH_SATURATION)
         elif kind == "GRU":
             r, z, _ = gates.chunk(3, dim=-1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
 
@@ -189,26 +191,56 @@ def judge_class_range(stats: RangeStats) -> list[Finding]:
     ]
 
 
-def judge_label_shift(train: LabelStats, val: LabelStats, tvd_threshold: float, p_threshold: float) -> list[Finding]:
+def shift_p_value(train_units: np.ndarray, val_units: np.ndarray, permutations: int, seed: int) -> float:
+    """How often two samples drawn from the pooled units differ by at least the observed total-variation
+    distance: a permutation test. A unit is one row of class counts (a sample, or a whole batch when the
+    targets are per step and positions within a sequence are not independent)."""
+    pooled = np.concatenate([train_units, val_units]).astype(np.float64)
+    n_train = len(train_units)
+    if n_train == 0 or len(val_units) == 0:
+        return 1.0
+
+    def tvd(train_sum: np.ndarray, val_sum: np.ndarray) -> np.ndarray:
+        p = train_sum / train_sum.sum(axis=-1, keepdims=True).clip(min=1e-12)
+        q = val_sum / val_sum.sum(axis=-1, keepdims=True).clip(min=1e-12)
+        distance: np.ndarray = 0.5 * np.abs(p - q).sum(axis=-1)
+        return distance
+
+    observed = tvd(train_units.sum(axis=0), val_units.sum(axis=0))
+    rng = np.random.default_rng(seed)
+    order = np.argsort(rng.random((permutations, len(pooled))), axis=1)
+    picked = np.zeros((permutations, len(pooled)))
+    np.put_along_axis(picked, order[:, :n_train], 1.0, axis=1)
+    train_sums = picked @ pooled
+    val_sums = pooled.sum(axis=0) - train_sums
+    extreme = int((tvd(train_sums, val_sums) >= observed - 1e-12).sum())
+    return (1 + extreme) / (1 + permutations)
+
+
+def judge_label_shift(
+    train: LabelStats, val: LabelStats, tvd_threshold: float, p_threshold: float, p_value: float | None = None
+) -> list[Finding]:
     """RD110: train and validation class frequencies differ by a total-variation distance of at least
-    ``tvd_threshold`` and a chi-square homogeneity test rejects equality at ``p_threshold``."""
+    ``tvd_threshold``, and that difference is beyond sampling noise: ``p_value`` (from `shift_p_value`,
+    else a chi-square homogeneity test) at most ``p_threshold``."""
     classes = sorted(set(train.counts) | set(val.counts))
     if len(classes) < 2 or train.total == 0 or val.total == 0:
         return []
     p_train = [train.counts.get(c, 0) / train.total for c in classes]
     p_val = [val.counts.get(c, 0) / val.total for c in classes]
     tvd = 0.5 * sum(abs(a - b) for a, b in zip(p_train, p_val, strict=False))
-    statistic, dof = _chi_square_homogeneity(
-        [train.counts.get(c, 0) for c in classes], [val.counts.get(c, 0) for c in classes]
-    )
-    p_value = chi_square_survival(statistic, dof)
+    if p_value is None:
+        statistic, dof = _chi_square_homogeneity(
+            [train.counts.get(c, 0) for c in classes], [val.counts.get(c, 0) for c in classes]
+        )
+        p_value = chi_square_survival(statistic, dof)
     if tvd < tvd_threshold or p_value > p_threshold:
         return []
     biggest = max(range(len(classes)), key=lambda i: abs(p_train[i] - p_val[i]))
     only_val = [c for c in classes if train.counts.get(c, 0) == 0]
     message = (
-        f"The label distributions differ by a total-variation distance of {tvd:.2f} "
-        f"(chi-square p = {p_value:.1e}). The largest gap is class {classes[biggest]}: "
+        f"The label distributions differ by a total-variation distance of {tvd:.2f}, more than two samples of "
+        f"one stream differ (p = {p_value:.1e}). The largest gap is class {classes[biggest]}: "
         f"{p_train[biggest]:.1%} of training targets vs {p_val[biggest]:.1%} of validation targets."
     )
     if only_val:

@@ -118,6 +118,11 @@ def judge_learning_rate(
         f"Use the suggested rate:\n\n```python\noptimizer = torch.optim.{sweep.optimizer}(model.parameters(), "
         f"{advice})\n```\n\nThe learning-rate curve is in the report's plots (`--plots DIR` for PNGs)."
     )
+    high_fix = (
+        fix + " To keep a high rate on a recurrent net, clip the gradient norm between backward and step "
+        "(`torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)`): the sweep trains with your own "
+        "train_step, so clipping there is measured."
+    )
     if onset is not None and lr < onset / low_factor:
         gap = math.log10(onset / lr)
         return [
@@ -147,7 +152,7 @@ def judge_learning_rate(
                 f"The configured learning rate {lr:.2g} ({sweep.optimizer}) sits {where}. Training will "
                 "oscillate, stall at a high loss or produce NaN."
                 + (f" The sweep suggests {suggestion:.2g}." if suggestion is not None else ""),
-                fix,
+                high_fix,
                 evidence,
                 confidence=0.9 if beyond_divergence else 0.7,
             )
@@ -259,9 +264,19 @@ def judge_overfit(
     return findings
 
 
-def judge_input_ignored(normal: FitResult, blind: FitResult, tolerance: float) -> list[Finding]:
-    """RD506: the fit with the inputs zeroed ends as low as the fit with the real inputs."""
+def judge_input_ignored(
+    normal: FitResult,
+    blind: FitResult,
+    tolerance: float,
+    sensitivity: float | None = None,
+    max_sensitivity: float = math.inf,
+) -> list[Finding]:
+    """RD506: the fit with the inputs zeroed ends as low as the fit with the real inputs, and the outputs
+    barely move when the inputs are zeroed (``sensitivity`` at most ``max_sensitivity``): a model whose
+    outputs clearly read the input is not ignoring it, however poorly it fits."""
     if normal.fitted or not (math.isfinite(normal.final_loss) and math.isfinite(blind.final_loss)):
+        return []
+    if sensitivity is not None and sensitivity > max_sensitivity:
         return []
     gain = blind.final_loss - normal.final_loss
     scale = max(abs(blind.initial_loss - blind.final_loss), abs(blind.final_loss), 1e-12)
@@ -279,7 +294,93 @@ def judge_input_ignored(normal: FitResult, blind: FitResult, tolerance: float) -
                 "final_loss_real_inputs": normal.final_loss,
                 "final_loss_zero_inputs": blind.final_loss,
                 "steps": normal.steps,
+                "input_sensitivity": sensitivity,
             },
             explains=("RD503", "RD504", "RD505"),
+        )
+    ]
+
+
+@dataclass
+class Chance:
+    """The loss of the best constant prediction, and the accuracy of always predicting the majority."""
+
+    loss: float
+    basis: str
+    majority: float | None = None
+
+
+@dataclass
+class ShortRun:
+    """Training loss (and accuracy) per epoch of a short run at one learning rate."""
+
+    losses: list[float | None]
+    accuracies: list[float | None]
+    lr: float
+
+    @property
+    def finite(self) -> list[float]:
+        return [v for v in self.losses if v is not None and math.isfinite(v)]
+
+
+def at_chance(run: ShortRun, chance: Chance, margin: float) -> bool:
+    """The last epoch's loss within ``margin`` (relative) of chance and not learning: not falling by half
+    the margin per epoch, nor below chance and still falling epoch after epoch (slow learning); and the
+    accuracy (when known) no better than the majority class by the margin."""
+    losses = run.finite
+    if len(losses) < 3 or len(losses) < len(run.losses) or chance.loss <= 0:
+        return False
+    final = losses[-1]
+    near = abs(final - chance.loss) <= margin * chance.loss
+    slow = final < chance.loss and final < losses[-2] < losses[-3]
+    falling = losses[-2] - final > margin / 2 * chance.loss or slow
+    accuracy = next((a for a in reversed(run.accuracies) if a is not None), None)
+    better = accuracy is not None and chance.majority is not None and accuracy > chance.majority + margin
+    return near and not falling and not better
+
+
+def judge_chance_level(run: ShortRun, retry: ShortRun | None, chance: Chance, margin: float) -> list[Finding]:
+    """RD507: the short run ends at chance level, and so does a second run at the sweep's suggested rate
+    when there is one (a run that leaves chance at another rate is the learning-rate checks' business)."""
+    if not at_chance(run, chance, margin):
+        return []
+    losses = run.finite
+    evidence = {
+        "train_loss": [round(v, 6) for v in losses],
+        "chance_loss": chance.loss,
+        "chance_basis": chance.basis,
+        "majority_share": chance.majority,
+        "lr": run.lr,
+        "epochs": len(losses),
+    }
+    accuracy = next((a for a in reversed(run.accuracies) if a is not None), None)
+    measured = (
+        f"After {len(losses)} epochs over the sampled training batches at lr={run.lr:.2g} the training loss is "
+        f"{losses[-1]:.4g}, at chance level ({chance.loss:.4g}, {chance.basis})"
+        + (
+            f", with accuracy {accuracy:.0%} against a majority share of {chance.majority:.0%}"
+            if accuracy is not None and chance.majority is not None
+            else ""
+        )
+        + "."
+    )
+    if retry is not None and not at_chance(retry, chance, margin):
+        return []  # another rate leaves chance: the learning-rate checks own that verdict
+    tried = (
+        f" A second run at lr={retry.lr:.2g} stayed there too ({retry.finite[-1]:.4g})."
+        if retry and retry.finite
+        else ""
+    )
+    return [
+        make_finding(
+            "RD507",
+            f"{measured}{tried} The model finds nothing in the inputs that predicts the targets beyond their "
+            "overall distribution. With the data, the wiring and the learning rate passing their checks, the "
+            "usual cause is targets that do not belong to their samples (labels shuffled or sorted apart from "
+            "the inputs, a join on the wrong key).",
+            "Print a few (input, target) pairs and check them by hand; shuffle samples and labels together:"
+            "\n\n```python\nperm = torch.randperm(len(x))\nx, y = x[perm], y[perm]     # one permutation for both\n```",
+            evidence,
+            confidence=0.7,
         )
     ]

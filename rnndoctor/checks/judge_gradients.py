@@ -63,6 +63,9 @@ class StepStats:
     steps: int
     eval_mode_steps: int
     eval_modules: list[str] = field(default_factory=list)
+    clipping_after_step: bool = False
+    """Gradients clipped only after the call's last optimizer step (by call order or by effect)."""
+    clip_calls: int = 0
 
 
 def judge_exploding(stats: GradientStats, exploding_norm: float) -> list[Finding]:
@@ -335,5 +338,27 @@ def judge_rate_control(
                 "update_norm_at_half_rate": half_rate_update,
                 "calls_optimizer_step": calls_optimizer_step,
             },
+        )
+    ]
+
+
+def judge_clipping_order(stats: StepStats) -> list[Finding]:
+    """RD407: clipping after the optimizer step changes gradients that were already applied."""
+    if not stats.clipping_after_step:
+        return []
+    how = (
+        "torch.nn.utils.clip_grad_norm_/clip_grad_value_ is called after optimizer.step()"
+        if stats.clip_calls
+        else "the gradients are rescaled after optimizer.step() (a clipping call imported under another name?)"
+    )
+    return [
+        make_finding(
+            "RD407",
+            f"In the train_step {how}, and nowhere before it: the clipping rescales gradients that the step has "
+            "already applied, so no update is ever clipped. Exploding gradients reach the weights as if there "
+            "were no clipping at all.",
+            "Clip between backward and step:\n\n```python\nloss.backward()\n"
+            "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)\noptimizer.step()\n```",
+            {"clip_calls": stats.clip_calls, "optimizer_steps": stats.steps},
         )
     ]

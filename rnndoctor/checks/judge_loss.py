@@ -252,10 +252,12 @@ def judge_class_axis(m: LossMeasurement, balance_tolerance: float) -> list[Findi
             if gradient_says
             else "the outputs are log-probabilities along the last axis, not along axis 1"
         )
-        message += (
-            f" Because time steps and classes are both {second}, nothing raises: the model trains on "
-            f"scrambled targets. (Measured: {measured}.)"
+        why = (
+            f"Because time steps and classes are both {second}, nothing raises"
+            if second == last
+            else "Nothing raises (the loss takes the shapes)"
         )
+        message += f" {why}: the model trains on scrambled targets. (Measured: {measured}.)"
     else:
         message += f" The loss raises: {m.loss_error}"
     return [

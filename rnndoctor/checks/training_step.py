@@ -34,9 +34,15 @@ def mode_sensitive_in_eval(model: nn.Module) -> list[str]:
     return names
 
 
+CLIPPERS = ("clip_grad_norm_", "clip_grad_value_", "clip_grad_norm")
+"""The torch.nn.utils functions a training step clips gradients with."""
+
+
 class StepRecorder:
-    """Counts optimizer steps (through a step pre-hook, which leaves ``optimizer.step`` itself alone for
-    schedulers that wrap it) and zero_grad calls, and records the modules' modes at each step."""
+    """Records, in order, what the user's step does: optimizer steps (through a step pre-hook, which leaves
+    ``optimizer.step`` alone for schedulers that wrap it), zero_grad calls, and gradient clipping (the
+    torch.nn.utils functions, wrapped for the call); plus the modules' modes and the gradient norm at each
+    step, to see clipping by its effect when it was imported under another name."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         self.model = model
@@ -45,10 +51,14 @@ class StepRecorder:
         self.eval_steps = 0
         self.eval_modules: list[str] = []
         self.zero_grad_calls = 0
+        self.events: list[str] = []
+        self.norm_at_last_step: float | None = None
         optimizer_zero, model_zero = optimizer.zero_grad, model.zero_grad
 
         def record_step(opt: Any, args: Any, kwargs: Any) -> None:
             self.steps += 1
+            self.events.append("step")
+            self.norm_at_last_step = gradient_norm(model)
             in_eval = mode_sensitive_in_eval(model)
             if in_eval:
                 self.eval_steps += 1
@@ -57,6 +67,7 @@ class StepRecorder:
         def counted(original: Any) -> Any:
             def zero_grad(*args: Any, **kwargs: Any) -> Any:
                 self.zero_grad_calls += 1
+                self.events.append("zero_grad")
                 return original(*args, **kwargs)
 
             return zero_grad
@@ -64,11 +75,40 @@ class StepRecorder:
         self.handle = optimizer.register_step_pre_hook(record_step)
         optimizer.zero_grad = counted(optimizer_zero)  # type: ignore[method-assign]
         model.zero_grad = counted(model_zero)  # type: ignore[method-assign]
+        self.patched: list[tuple[Any, str, Any]] = []
+        for owner in (torch.nn.utils, torch.nn.utils.clip_grad):
+            for name in CLIPPERS:
+                original = getattr(owner, name, None)
+                if original is not None:
+                    self.patched.append((owner, name, original))
+                    setattr(owner, name, self._clipping(original))
+
+    def _clipping(self, original: Any) -> Any:
+        def clip(*args: Any, **kwargs: Any) -> Any:
+            self.events.append("clip")
+            return original(*args, **kwargs)
+
+        return clip
 
     def remove(self) -> None:
         self.handle.remove()
         for owner in (self.optimizer, self.model):
             vars(owner).pop("zero_grad", None)
+        for owner, name, original in self.patched:
+            setattr(owner, name, original)
+        self.patched = []
+
+    def clipping_after_step(self, norm_after: float) -> bool:
+        """Clipping only after the call's last optimizer step: by the call order, or by the gradients
+        shrinking after that step with no zero_grad between."""
+        if "step" not in self.events:
+            return False
+        last = len(self.events) - 1 - self.events[::-1].index("step")
+        before, after = self.events[:last], self.events[last + 1 :]
+        if "clip" in after and "clip" not in before:
+            return True
+        shrunk = self.norm_at_last_step is not None and 0 < norm_after < 0.999 * self.norm_at_last_step
+        return shrunk and "zero_grad" not in after and "clip" not in before
 
 
 def call_step(session: Session, raw: Any) -> None:
@@ -94,6 +134,8 @@ def measure_step(session: Session) -> judge.StepStats:
     try:
         call_step(session, raw)
         first = gradient_norm(model)
+        clipped_late = recorder.clipping_after_step(first)
+        clip_calls = recorder.events.count("clip")
         cleared = first == 0.0
         growth = None
         if not cleared:
@@ -116,15 +158,17 @@ def measure_step(session: Session) -> judge.StepStats:
         steps=recorder.steps,
         eval_mode_steps=recorder.eval_steps,
         eval_modules=recorder.eval_modules,
+        clipping_after_step=clipped_late,
+        clip_calls=clip_calls,
     )
 
 
 @register
 class TrainingStepCheck(Check):
     name = "training_step"
-    codes = ("RD408", "RD404", "RD406")
+    codes = ("RD404", "RD406", "RD407", "RD408")
     cost = 6
-    description = "the configured train_step: gradient accumulation and eval-mode updates"
+    description = "the configured train_step: gradient accumulation, eval-mode updates, clipping order, rate"
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
@@ -134,6 +178,7 @@ class TrainingStepCheck(Check):
         response = rate_response(session)
         ctx.findings.extend(judge.judge_accumulation(stats))
         ctx.findings.extend(judge.judge_eval_mode_steps(stats))
+        ctx.findings.extend(judge.judge_clipping_order(stats))
         if response is not None:
             ctx.findings.extend(
                 judge.judge_rate_control(

@@ -1016,6 +1016,40 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        code="RD214",
+        title="the decoder sees the token it must predict (teacher forcing not shifted)",
+        severity=E,
+        what=(
+            "Looks for a tensor the model receives besides its main input (a decoder input) that equals the "
+            "targets position for position, then changes that tensor at one step and measures whether the "
+            "output at the same step moves. Both together mean each prediction is computed from its own answer."
+        ),
+        why=(
+            "Teacher forcing feeds the decoder the previous target token, [SOS] + y[:-1]. Fed y itself, the "
+            "decoder learns to copy its input: the training loss falls to near zero within a few steps, and at "
+            "inference, where the answer is not available, it produces nonsense."
+        ),
+        symptoms=(
+            "Training loss near zero and perfect teacher-forced accuracy almost at once, while greedy decoding "
+            "or validation without teacher forcing is no better than chance."
+        ),
+        fix="Shift the decoder input one step right and start it with the start-of-sequence token.",
+        before=_code(
+            """
+            logits = model(src, tgt)                     # decoder input = the targets
+            loss = loss_fn(logits.reshape(-1, V), tgt.reshape(-1))
+            """
+        ),
+        after=_code(
+            """
+            sos = torch.full_like(tgt[:, :1], SOS)
+            tgt_in = torch.cat([sos, tgt[:, :-1]], dim=1)   # [SOS, y0, ..., y(S-2)]
+            logits = model(src, tgt_in)
+            loss = loss_fn(logits.reshape(-1, V), tgt.reshape(-1))
+            """
+        ),
+    ),
+    Rule(
         code="RD301",
         title="regression loss on class-like targets",
         severity=E,
@@ -1305,6 +1339,44 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        code="RD309",
+        title="targets are not aligned with the inputs (equal to them, unshifted, or transposed apart)",
+        severity=E,
+        what=(
+            "Compares per-step targets with the model's input tokens. Targets equal to the inputs at the same "
+            "positions, with an output that depends on the input at its own position, mean the model is asked "
+            "to copy what it already sees (a language model without the +1 shift). Targets that are the next "
+            "token only when read in the other axis order mean the inputs and the targets were laid out "
+            "differently (one transposed, the other not)."
+        ),
+        why=(
+            "A language model must predict token t+1 from tokens up to t. With targets equal to the inputs the "
+            "task is copying: the loss falls to near zero, perplexity looks superb, and the model has learned "
+            "nothing about the language. With targets laid out in another axis order, each output is scored "
+            "against a token from another sequence or another step, and the loss stalls near chance."
+        ),
+        symptoms=(
+            "Training loss near zero within a few hundred steps and generated text that repeats the prompt; or "
+            "a loss that never leaves ln(vocabulary) although the model and data look fine."
+        ),
+        fix=(
+            "Build targets as the inputs shifted by one step along time, in the same layout as the inputs "
+            "(and flatten both the same way)."
+        ),
+        before=_code(
+            """
+            data = source[i:i + seq_len]
+            target = source[i:i + seq_len].reshape(-1)       # the same tokens
+            """
+        ),
+        after=_code(
+            """
+            data = source[i:i + seq_len]
+            target = source[i + 1:i + 1 + seq_len].reshape(-1)   # the next token of each position
+            """
+        ),
+    ),
+    Rule(
         code="RD401",
         title="exploding or non-finite gradients",
         severity=E,
@@ -1556,6 +1628,40 @@ RULES: tuple[Rule, ...] = (
                 model.eval()
                 with torch.no_grad():
                     validate(model, val_loader)
+            """
+        ),
+    ),
+    Rule(
+        code="RD407",
+        title="gradient clipping runs after `optimizer.step()` (it clips nothing)",
+        severity=E,
+        what=(
+            "Runs the configured train_step and records, in order, the optimizer's step and every call of "
+            "torch.nn.utils.clip_grad_norm_ / clip_grad_value_ (and any change to the gradients after the step). "
+            "Clipping that happens only after the last optimizer step of the call is reported."
+        ),
+        why=(
+            "Clipping rescales the gradients that the next optimizer step will use. Placed after step(), it "
+            "rescales gradients that have already been applied and are cleared before the next backward: the "
+            "update is never clipped, so the exploding gradients it was added for still reach the weights."
+        ),
+        symptoms=(
+            "Loss spikes and NaN after some epochs exactly as without clipping, although the code clips; "
+            "lowering max_norm changes nothing."
+        ),
+        fix="Clip between loss.backward() and optimizer.step().",
+        before=_code(
+            """
+            loss.backward()
+            optimizer.step()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            """
+        ),
+        after=_code(
+            """
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
             """
         ),
     ),
@@ -1834,6 +1940,49 @@ RULES: tuple[Rule, ...] = (
                 h0 = torch.zeros(1, x.size(0), self.hidden_size)
                 out, h_n = self.rnn(x, h0)
                 return self.head(h_n[-1])
+            """
+        ),
+    ),
+    Rule(
+        code="RD507",
+        title="training stays at chance level in the short run",
+        severity=E,
+        what=(
+            "Trains a few epochs over the sampled training batches with the configured optimizer (and "
+            "train_step) and compares the training loss with chance level: the entropy of the label "
+            "distribution for class losses (ln C when balanced, ln 2 for binary), the target variance for "
+            "squared error. Reported when the loss ends within a small margin of chance and has stopped "
+            "falling, and nothing more specific explains it."
+        ),
+        why=(
+            "A model that stays at chance across many batches has found no relation between inputs and "
+            "targets that holds beyond single samples. When the data, the wiring and the learning rate pass "
+            "their checks, the usual cause is that the targets do not belong to the inputs: labels shuffled or "
+            "sorted separately from the samples, a join on the wrong key, features and labels read from "
+            "different files."
+        ),
+        symptoms=(
+            "Loss flat at 0.693 (binary) or ln C, accuracy at the majority-class share, for every learning "
+            "rate tried; the model can still memorize a handful of samples."
+        ),
+        fix=(
+            "Check that every target is paired with its own sample: print a few (input, target) pairs and "
+            "check them by hand, and shuffle samples and labels together (one permutation, or a Dataset "
+            "that returns both)."
+        ),
+        before=_code(
+            """
+            x = torch.stack(features)
+            y = torch.tensor(labels)[torch.randperm(len(labels))]   # shuffled on their own
+            dataset = TensorDataset(x, y)
+            """
+        ),
+        after=_code(
+            """
+            x = torch.stack(features)
+            y = torch.tensor(labels)
+            dataset = TensorDataset(x, y)
+            loader = DataLoader(dataset, batch_size=32, shuffle=True)   # pairs shuffled together
             """
         ),
     ),

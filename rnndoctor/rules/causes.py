@@ -6,11 +6,24 @@ Read as: a finding of the key's code, when present, accounts for findings of the
 from __future__ import annotations
 
 EXPLAINS: dict[str, tuple[str, ...]] = {
-    "RD101": ("RD102", "RD307", "RD503", "RD504", "RD505", "RD506", "RD601"),
+    "RD101": ("RD102", "RD307", "RD503", "RD504", "RD505", "RD506", "RD507", "RD601"),
     "RD103": ("RD307", "RD503", "RD505"),
     "RD104": ("RD307", "RD503", "RD505"),
     "RD105": ("RD307", "RD401", "RD503", "RD505"),
-    "RD106": ("RD209", "RD307", "RD401", "RD402", "RD403", "RD501", "RD502", "RD503", "RD504", "RD505", "RD506"),
+    "RD106": (
+        "RD209",
+        "RD307",
+        "RD401",
+        "RD402",
+        "RD403",
+        "RD501",
+        "RD502",
+        "RD503",
+        "RD504",
+        "RD505",
+        "RD506",
+        "RD507",
+    ),
     "RD109": ("RD503", "RD505"),
     "RD110": ("RD601",),
     "RD111": ("RD601",),
@@ -25,16 +38,19 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "RD211": ("RD210", "RD403"),
     "RD212": ("RD401", "RD404"),
     "RD213": ("RD210", "RD503", "RD505"),
+    "RD214": ("RD307", "RD601"),
     "RD301": ("RD307", "RD503", "RD504"),
     "RD302": ("RD307", "RD402", "RD503", "RD505"),
     "RD303": ("RD307", "RD503"),
     "RD304": ("RD307", "RD503", "RD504"),
     "RD305": ("RD307", "RD503"),
     "RD308": ("RD307", "RD503"),
+    "RD309": ("RD307", "RD503", "RD507", "RD601"),
     "RD401": ("RD502", "RD503", "RD504", "RD505", "RD506"),
-    "RD404": ("RD401", "RD502", "RD503"),
-    "RD501": ("RD405", "RD503", "RD504", "RD505"),
-    "RD502": ("RD401", "RD405", "RD503", "RD504"),
+    "RD404": ("RD401", "RD502", "RD503", "RD507"),
+    "RD407": ("RD401", "RD502"),
+    "RD501": ("RD405", "RD503", "RD504", "RD505", "RD507"),
+    "RD502": ("RD401", "RD405", "RD503", "RD504", "RD507"),
 }
 
 
@@ -43,11 +59,25 @@ SETUP_FAMILIES = ("RD0", "RD1", "RD2", "RD3")
 a symptom: a learning rate cannot be judged on a setup that computes the wrong thing."""
 
 
+CHANCE_LEVEL_EXPLAINED_BY = (
+    "RD203", "RD204", "RD206", "RD207", "RD208", "RD209", "RD210", "RD211", "RD212", "RD213",
+    "RD401", "RD402", "RD403", "RD405", "RD406", "RD407", "RD503", "RD504", "RD505", "RD506",
+)  # fmt: skip
+"""Training stuck at chance (RD507) is the catch-all symptom: any of these measured problems explains it."""
+
+
 def explained_by(code: str, severity_is_error: bool = False) -> tuple[str, ...]:
     codes = EXPLAINS.get(code, ())
+    if code in CHANCE_LEVEL_EXPLAINED_BY and "RD507" not in codes:
+        codes = (*codes, "RD507")
     if severity_is_error and code.startswith(SETUP_FAMILIES):
         codes = codes + tuple(c for c in DYNAMICS_CODES if c not in codes)
     return codes
 
 
-DYNAMICS_CODES = ("RD501", "RD502", "RD503", "RD504", "RD505", "RD506")
+DYNAMICS_CODES = ("RD501", "RD502", "RD503", "RD504", "RD505", "RD506", "RD507")
+
+
+ESCALATES: dict[str, tuple[str, ...]] = {"RD106": ("RD209", "RD503", "RD507")}
+"""A warning of the key's code becomes an error when one of these is measured too: the harm it warns of is
+then shown on this model (raw 0-255 inputs with saturated gates or training stuck at chance)."""
