@@ -325,14 +325,15 @@ class ShortRun:
 
 def at_chance(run: ShortRun, chance: Chance, margin: float) -> bool:
     """The last epoch's loss within ``margin`` (relative) of chance and not learning: not falling by half
-    the margin per epoch, nor below chance and still falling epoch after epoch (slow learning); and the
-    accuracy (when known) no better than the majority class by the margin."""
+    the margin per epoch, nor below chance and still falling epoch after epoch by a twentieth of the margin
+    (slow learning, as opposed to the creep of memorizing noise); and the accuracy (when known) no better
+    than the majority class by the margin."""
     losses = run.finite
     if len(losses) < 3 or len(losses) < len(run.losses) or chance.loss <= 0:
         return False
     final = losses[-1]
     near = abs(final - chance.loss) <= margin * chance.loss
-    slow = final < chance.loss and final < losses[-2] < losses[-3]
+    slow = final < chance.loss and final < losses[-2] < losses[-3] and losses[-2] - final > margin / 20 * chance.loss
     falling = losses[-2] - final > margin / 2 * chance.loss or slow
     accuracy = next((a for a in reversed(run.accuracies) if a is not None), None)
     better = accuracy is not None and chance.majority is not None and accuracy > chance.majority + margin
