@@ -4,6 +4,7 @@ and the time of each run.
     python bench/corpus.py                 # every setup, a table and the totals
     python bench/corpus.py word_lm char_lm # only these folders
     python bench/corpus.py --output bench/results/corpus.json
+    python bench/corpus.py --corpus tests/holdout  # the held-out setups
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.corpus import Outcome, cases, run  # noqa: E402
+from tests.corpus import CORPUS, Outcome, cases, run  # noqa: E402
 
 
 def summarize(outcomes: list[Outcome]) -> dict[str, object]:
@@ -41,15 +42,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="*", help="only these corpus folders")
     parser.add_argument("--output", type=Path, help="write the outcomes as JSON here")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of twinned setups (tests/holdout)")
     args = parser.parse_args()
-    selected = [c for c in cases() if not args.folders or c.config.parent.name in args.folders]
+    selected = [c for c in cases(args.corpus) if not args.folders or c.config.parent.name in args.folders]
     outcomes = []
     for case in selected:
         outcome = run(case)
         outcomes.append(outcome)
         mark = "ok  " if outcome.passed else "MISS"
         found = ", ".join(f"{c}({s[0]})" for c, s in outcome.codes) or "-"
-        print(f"{mark} {case.name:42} expect {case.expect:8} {outcome.seconds:6.1f}s  {found}", flush=True)
+        print(f"{mark} {case.name:52} expect {case.expect:8} {outcome.seconds:6.1f}s  {found}", flush=True)
     summary = summarize(outcomes)
     print(json.dumps(summary, indent=2))
     if args.output:

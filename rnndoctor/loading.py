@@ -11,6 +11,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Loader:
         self.display = config.display_path
         self._modules: dict[Path, ModuleType] = {}
         self.added_paths: list[str] = []
+        self._modules_before: set[str] | None = None
 
     def error(self, key: str, cause: str) -> LoadError:
         return LoadError(cause, file=self.display, key=key)
@@ -242,16 +244,26 @@ class Loader:
         return obj
 
     def _extend_import_path(self, folder: Path) -> None:
+        if self._modules_before is None:
+            self._modules_before = set(sys.modules)
         text = str(folder)
         if text not in sys.path:
             sys.path.insert(0, text)
             self.added_paths.append(text)
 
     def release_import_path(self) -> None:
+        """Undo the import path and forget the modules the user's files imported from their own folders, so
+        that the next config's sibling `data.py` is not answered with this one's."""
+        folders = tuple(str(Path(text)) + os.sep for text in self.added_paths)
+        for name in set(sys.modules) - (self._modules_before or set()):
+            origin = getattr(sys.modules.get(name), "__file__", None)
+            if folders and isinstance(origin, str) and origin.startswith(folders):
+                del sys.modules[name]
         for text in self.added_paths:
             if text in sys.path:
                 sys.path.remove(text)
         self.added_paths.clear()
+        self._modules_before = None
 
 
 def check_hidden(model: Any, hidden: str | None, display: str) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 CORPUS = Path(__file__).resolve().parent / "realworld"
+HOLDOUT = Path(__file__).resolve().parent / "holdout"
+"""Setups written after the detectors were calibrated and scored before any was tuned on them."""
 HEADER = re.compile(r"^#\s*expect:\s*(healthy|RD\d{3})\b(?:\s+also:\s*([RD\d,\s]+?))?(?:\s+allow:\s*([RD\d,\s]+))?$")
 
 
@@ -31,7 +33,7 @@ class Case:
 
     @property
     def name(self) -> str:
-        return f"{self.config.parent.name}/{self.config.stem}"
+        return f"{self.config.parents[1].name}/{self.config.parent.name}/{self.config.stem}"
 
     @property
     def healthy(self) -> bool:
@@ -41,9 +43,9 @@ class Case:
         return code in (self.expect, *self.also)
 
 
-def cases() -> list[Case]:
+def cases(corpus: Path = CORPUS) -> list[Case]:
     found = []
-    for config in sorted(CORPUS.glob("*/*.yaml")):
+    for config in sorted(corpus.glob("*/*.yaml")):
         first = config.read_text(encoding="utf-8").splitlines()[0].strip()
         match = HEADER.match(first)
         if match is None:

@@ -183,6 +183,46 @@ def test_unshifted_language_model_targets_are_rd309(shift: int) -> None:
     assert codes(report)[:1] == ([] if shift else ["RD309"])
 
 
+class StepForecaster(nn.Module):
+    """Predicts a reading at every step from the readings so far (or, as an autoencoder, from all of them)."""
+
+    def __init__(self, bottleneck: bool = False) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.bottleneck = bottleneck
+        self.encoder = nn.GRU(3, 24, batch_first=True)
+        self.decoder = nn.GRU(24, 24, batch_first=True)
+        self.head = nn.Linear(24, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, h = self.encoder(x)
+        if self.bottleneck:
+            out, _ = self.decoder(h[-1].unsqueeze(1).expand(-1, x.shape[1], -1).contiguous())
+        return self.head(out)
+
+
+def sensor_traces(shift: int) -> list[Batch]:
+    g = torch.Generator().manual_seed(2)
+    t = torch.arange(25, dtype=torch.float32).view(1, 25, 1)
+    traces = torch.sin(t * (0.2 + 0.4 * torch.rand(64, 1, 3, generator=g)) + 6 * torch.rand(64, 1, 3, generator=g))
+    return batches(traces[:, :24], traces[:, shift : shift + 24], size=16)
+
+
+@pytest.mark.parametrize("shift", [1, 0])
+def test_a_forecaster_given_its_own_targets_is_rd309(shift: int) -> None:
+    report = diagnose(model=StepForecaster(), train_data=sensor_traces(shift), loss=nn.MSELoss(), select=["RD3"])
+    assert codes(report)[:1] == ([] if shift else ["RD309"])
+
+
+def test_a_sequence_autoencoder_reconstructing_its_input_is_not_rd309() -> None:
+    report = diagnose(
+        model=StepForecaster(bottleneck=True), train_data=sensor_traces(0), loss=nn.MSELoss(), select=["RD3"]
+    )
+    assert "RD309" not in codes(report)
+    alignment = next(c for c in report.checks if c.name == "alignment")
+    assert alignment.metrics["equal_share[0]"] == 1.0
+
+
 class Seq2Seq(nn.Module):
     def __init__(self) -> None:
         super().__init__()

@@ -4,7 +4,9 @@ user's own training step is the step that the sweep and the one-batch fit train 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rnndoctor import diagnose
 from rnndoctor.findings import Report, Severity
+from tests.helpers import DEFAULT_CONFIG, write_project
 
 Batch = tuple[torch.Tensor, ...]
 
@@ -414,3 +417,23 @@ def test_scheduler_built_inside_the_step_works() -> None:
         model=Classifier(False), train_data=batches(*drift()), loss=nn.CrossEntropyLoss(), train_step=step
     )
     assert not [f for f in report.findings if f.code == "RD001"], [f.message for f in report.findings]
+
+
+def test_sibling_imports_of_two_projects_do_not_collide(tmp_path: Path) -> None:
+    """Public code imports its own helpers by bare name (`from sizes import HIDDEN`); two projects run in
+    one process must each get their own."""
+    seen = []
+    for hidden in (6, 10):
+        config = write_project(
+            tmp_path / f"project_{hidden}",
+            {**DEFAULT_CONFIG, "model": "sized.py:build", "model_args": {}},
+            files={
+                "sizes.py": f"HIDDEN = {hidden}\n",
+                "sized.py": "from sizes import HIDDEN\nfrom models import build_model\n\n\n"
+                "def build():\n    return build_model(hidden_size=HIDDEN)\n",
+            },
+        )
+        report = diagnose(config, select=["RD2"])
+        seen.append(next(c for c in report.checks if c.name == "structure").metrics)
+        assert "sizes" not in sys.modules
+    assert [m["recurrent_layers"][0]["hidden_size"] for m in seen] == [6, 10]

@@ -1,11 +1,14 @@
-"""rnndoctor on code written the way public PyTorch projects write it (tests/realworld/): every healthy
-setup reports nothing at warning or above, every broken twin its cause first."""
+"""rnndoctor on code written the way public PyTorch projects write it (tests/realworld/, and the held-out
+setups of tests/holdout/ written after calibration): every healthy setup reports nothing at warning or above,
+every broken twin its cause first."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.corpus import Case, cases, run
+from tests.corpus import CORPUS, HOLDOUT, Case, cases, run
 
 PENDING: dict[str, str] = {}
 """Codes whose detectors are still being built, with the reason (their corpus cases are expected to fail)."""
@@ -16,10 +19,11 @@ def _param(case: Case) -> object:
     return pytest.param(case, id=case.name, marks=marks)
 
 
-def test_the_corpus_is_large_and_twinned() -> None:
-    found = cases()
+@pytest.mark.parametrize(("corpus", "least"), [(CORPUS, 20), (HOLDOUT, 10)], ids=["realworld", "holdout"])
+def test_the_corpus_is_large_and_twinned(corpus: Path, least: int) -> None:
+    found = cases(corpus)
     folders = {case.config.parent.name for case in found}
-    assert len(folders) >= 20
+    assert len(folders) >= least
     for folder in folders:
         kinds = sorted(case.config.stem for case in found if case.config.parent.name == folder)
         assert kinds == ["broken", "healthy"], (folder, kinds)
@@ -27,7 +31,7 @@ def test_the_corpus_is_large_and_twinned() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [_param(case) for case in cases()])
+@pytest.mark.parametrize("case", [_param(case) for case in cases(CORPUS) + cases(HOLDOUT)])
 def test_corpus_setup(case: Case) -> None:
     outcome = run(case)
     if case.healthy:

@@ -75,7 +75,8 @@ def samples_first(tensor: torch.Tensor, layout: Layout, first: bool) -> tuple[to
 
 
 def equal_share(candidate: torch.Tensor, targets: torch.Tensor, ignore: int | None) -> float:
-    """Share of target positions where the candidate holds the target value (any feature, for floats)."""
+    """Share of target positions where the candidate holds the target value: for float targets with one value
+    per step, in any of the candidate's features; with several, in all of them."""
     if candidate.is_floating_point() != targets.is_floating_point():
         return 0.0
     if not candidate.is_floating_point():
@@ -84,11 +85,14 @@ def equal_share(candidate: torch.Tensor, targets: torch.Tensor, ignore: int | No
         valid = targets != ignore if ignore is not None else torch.ones_like(targets, dtype=torch.bool)
         return float((candidate == targets)[valid].double().mean()) if bool(valid.any()) else 0.0
     wanted = targets.reshape(targets.shape[0], targets.shape[1], -1)
-    if wanted.shape[-1] != 1 or candidate.dim() < 2 or tuple(candidate.shape[:2]) != tuple(wanted.shape[:2]):
+    if candidate.dim() < 2 or tuple(candidate.shape[:2]) != tuple(wanted.shape[:2]):
         return 0.0
     columns = candidate.reshape(candidate.shape[0], candidate.shape[1], -1)
-    matches = torch.isclose(columns, wanted, rtol=1e-5, atol=1e-7).double().mean(dim=(0, 1))
-    return float(matches.max())
+    if wanted.shape[-1] == 1:
+        return float(torch.isclose(columns, wanted, rtol=1e-5, atol=1e-7).double().mean(dim=(0, 1)).max())
+    if columns.shape[-1] != wanted.shape[-1]:
+        return 0.0
+    return float(torch.isclose(columns, wanted, rtol=1e-5, atol=1e-7).all(dim=-1).double().mean())
 
 
 def perturbed(canonical: torch.Tensor, step: int) -> torch.Tensor:

@@ -1,6 +1,9 @@
 """Which pathologies explain which symptoms, so the ranking can put root causes first.
 
 Read as: a finding of the key's code, when present, accounts for findings of the listed codes.
+The graph is acyclic (tests/test_causes.py): of two findings that could explain each other, the one measured
+at initialization explains the one measured in training (an exploding gradient at init, RD401, makes any
+learning rate too high, RD502; a high rate cannot cause a gradient measured before any step).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ EXPLAINS: dict[str, tuple[str, ...]] = {
     "RD404": ("RD401", "RD502", "RD503", "RD507"),
     "RD407": ("RD401", "RD502"),
     "RD501": ("RD405", "RD503", "RD504", "RD505", "RD507"),
-    "RD502": ("RD401", "RD405", "RD503", "RD504", "RD507"),
+    "RD502": ("RD405", "RD503", "RD504", "RD507"),
 }
 
 
@@ -60,7 +63,7 @@ a symptom: a learning rate cannot be judged on a setup that computes the wrong t
 
 
 CHANCE_LEVEL_EXPLAINED_BY = (
-    "RD203", "RD204", "RD206", "RD207", "RD208", "RD209", "RD210", "RD211", "RD212", "RD213",
+    "RD108", "RD203", "RD204", "RD206", "RD207", "RD208", "RD209", "RD210", "RD211", "RD212", "RD213",
     "RD401", "RD402", "RD403", "RD405", "RD406", "RD407", "RD503", "RD504", "RD505", "RD506",
 )  # fmt: skip
 """Training stuck at chance (RD507) is the catch-all symptom: any of these measured problems explains it."""
