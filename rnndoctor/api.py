@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import inspect
+import platform
 import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from rnndoctor import __version__
 from rnndoctor.config import Config, Reference, build_config, load_config
 from rnndoctor.engine import ProgressListener, Selection, corroborate, plan_checks, rank, run_plan
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import FailOn, Report, Timing
 from rnndoctor.loading import DEFAULT_LR, Loaded, Loader, check_hidden
+from rnndoctor.rules import code_range, unmatched_code
 from rnndoctor.timeouts import alarm
 
 
@@ -43,14 +47,19 @@ def diagnose(
     hidden: str | None = None,
     layout: str | None = None,
     batch_keys: dict[str, str] | None = None,
+    threads: int | None = None,
     progress: ProgressListener | None = None,
 ) -> Report:
     """Diagnose a training setup, from a config file or from live objects.
 
     Whatever happens, the model's parameters, buffers, gradients and modes, the optimizer's state
     and the python/numpy/torch RNG states are restored before this returns or raises.
+    ``threads`` sets torch's thread count for the run (default: chosen from the model's width and the
+    machine's free cores; the caller's setting is given back afterwards).
     Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
     """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise SetupError(f"threads={threads!r}: expected a whole number of at least 1")
     overrides: dict[str, Any] = {
         "device": device,
         "seed": seed,
@@ -78,19 +87,31 @@ def diagnose(
         loader = None
         loaded = _loaded_from_objects(model, train_data, loss, optimizer, val_data, forward, train_step)
         check_hidden(model, cfg.hidden, cfg.display_path)
+    for name, codes in (("select", select), ("ignore", ignore)):
+        missing = unmatched_code(list(codes))
+        if missing:
+            raise SetupError(f"{name}={missing!r} matches no code ({code_range()})")
     cfg = replace(cfg, select=tuple(select) or cfg.select, ignore=tuple(cfg.ignore) + tuple(ignore))
-    return _run(cfg, loader, loaded, quick=quick, progress=progress)
+    return _run(cfg, loader, loaded, quick=quick, threads=threads, progress=progress)
 
 
 def _run(
-    cfg: Config, loader: Loader | None, loaded: Loaded | None, *, quick: bool, progress: ProgressListener | None
+    cfg: Config,
+    loader: Loader | None,
+    loaded: Loaded | None,
+    *,
+    quick: bool,
+    threads: int | None,
+    progress: ProgressListener | None,
 ) -> Report:
     import torch
 
+    from rnndoctor.resources import PeakMemory, choose_threads, torch_threads
     from rnndoctor.session import Session
     from rnndoctor.state import LoaderState, ModelState, RngState, seed_everything
 
     started = time.perf_counter()
+    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     rng = RngState.capture()
     user_state: ModelState | None = None
     loader_states: list[LoaderState] = []
@@ -124,9 +145,13 @@ def _run(
             hidden=cfg.hidden,
             layout=cfg.layout,
             batch_keys=cfg.batch_keys,
+            max_step_work=cfg.max_step_work,
         )
         plan = plan_checks(Selection(cfg.select, cfg.ignore, quick), cfg.checks)
-        results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)
+        thread_count = choose_threads(loaded.model, threads)
+        memory = PeakMemory(device)
+        with torch_threads(thread_count):
+            results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)
         costs = {r.name: r.cost for r in results}
         task = session.notes.get("task")
         return Report(
@@ -134,10 +159,22 @@ def _run(
             device=str(device),
             findings=rank(corroborate(findings), costs),
             checks=results,
-            timing=Timing(time.perf_counter() - started, session.forward_passes, session.backward_passes),
+            timing=Timing(
+                time.perf_counter() - started, session.forward_passes, session.backward_passes, _peak(memory, results)
+            ),
             fail_on=cfg.fail_on,
             task=task.to_dict() if task is not None else {},
             interrupted=interrupted,
+            meta={
+                "rnndoctor": __version__,
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "device": str(device),
+                "seed": cfg.seed,
+                "threads": thread_count,
+                "started": started_at,
+                **({"step_samples": session.step_cut} if session.step_cut else {}),
+            },
         )
     finally:
         if user_state is not None:
@@ -149,6 +186,13 @@ def _run(
         rng.restore()
         if loader is not None:
             loader.release_import_path()
+
+
+def _peak(memory: Any, results: list[Any]) -> float | None:
+    """The run's peak memory: each check resets the peak it measures, so the run's is the largest of theirs."""
+    readings = [memory.megabytes(), *(r.metrics.get("peak_memory_mb") for r in results)]
+    known = [float(value) for value in readings if value is not None]
+    return max(known) if known else None
 
 
 def resolve_device(text: str, config_name: str) -> Any:

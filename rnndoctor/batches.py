@@ -208,6 +208,19 @@ def _take(iterator: Iterator[Any], count: int, checkpoint: Callable[[], None]) -
     return batches
 
 
+def rereadable(data: Any) -> bool:
+    """Whether iterating ``data`` again yields the same batches: a sequence, or a DataLoader over a map-style
+    dataset. Generators, streams and iterable datasets may be one-shot (or yield new data each time), so
+    for them the sample drawn once is all a run may use."""
+    if isinstance(data, Sequence):
+        return True
+    try:
+        from torch.utils.data import DataLoader, IterableDataset
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(data, DataLoader) and not isinstance(data.dataset, IterableDataset)
+
+
 def _length(data: Any) -> int | None:
     try:
         return len(data)

@@ -18,6 +18,7 @@ from rnndoctor import __version__
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn, Report
 from rnndoctor.render import Format
+from rnndoctor.rules import code_range, unmatched_code
 
 _CODE_TOKEN = re.compile(r"^RD\d{0,3}(,RD\d{0,3})*$", re.IGNORECASE)
 _MULTI_VALUE_OPTIONS = ("--select", "--ignore")
@@ -104,6 +105,13 @@ def cli() -> None:
 @click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD1, RD305). Repeatable.")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Torch threads for the run (default: 1, more only for wide layers on idle cores).",
+)
 @_plots_option
 @_debug_option
 def check(
@@ -117,6 +125,7 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     no_progress: bool,
+    threads: int | None,
     plots_dir: str | None,
     debug: bool,
 ) -> None:
@@ -140,6 +149,7 @@ def check(
                 select=selected,
                 ignore=ignored,
                 quick=quick,
+                threads=threads,
                 progress=progress,
             )
     except SetupError as exc:
@@ -194,6 +204,9 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     for code in codes:
         if not _CODE_TOKEN.match(code):
             raise SetupError(f"{option} {code}: not a code or code prefix (RD102, RD1, ...)")
+    missing = unmatched_code(codes)
+    if missing:
+        raise SetupError(f"{option} {missing}: matches no code ({code_range()})")
     return codes
 
 

@@ -21,6 +21,7 @@ import yaml
 
 from rnndoctor.errors import ConfigError
 from rnndoctor.findings import FailOn
+from rnndoctor.rules import code_range, unmatched_code
 
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -42,6 +43,7 @@ SCALAR_KEYS = (
     "max_batches",
     "check_timeout",
     "setup_timeout",
+    "max_step_work",
     "hidden",
     "layout",
     "batch_keys",
@@ -125,6 +127,8 @@ class Config:
     max_batches: int = 16
     check_timeout: float = 60.0
     setup_timeout: float = 120.0
+    max_step_work: float = 2.0e10
+    """Multiply-adds one training step of a check may cost (dense weights x time steps x samples)."""
     hidden: str | None = None
     """How to make a hidden-state model's first state: the name of a model method called with the batch
     size (e.g. init_hidden), or 'zeros'."""
@@ -248,6 +252,7 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
         max_batches=_integer(data.get("max_batches", sampling["max_batches"]), "max_batches", error, minimum=1),
         check_timeout=_positive_number(data.get("check_timeout", sampling["check_timeout"]), "check_timeout", error),
         setup_timeout=_positive_number(data.get("setup_timeout", sampling["setup_timeout"]), "setup_timeout", error),
+        max_step_work=_positive_number(data.get("max_step_work", sampling["max_step_work"]), "max_step_work", error),
         hidden=_hidden(data.get("hidden"), error),
         layout=_layout(data.get("layout", AUTO), error),
         batch_keys=_batch_keys(data.get("batch_keys"), error),
@@ -344,6 +349,8 @@ def _codes(value: Any, key: str, error: Any) -> tuple[str, ...]:
         code = str(item).strip().upper()
         if not CODE_PATTERN.match(code):
             raise error(key, f"{_short(item)} is not a code or code prefix (RD102, RD1, ...)")
+        if unmatched_code([code]):
+            raise error(key, f"{code} matches no code ({code_range()})")
         codes.append(code)
     return tuple(codes)
 

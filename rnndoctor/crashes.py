@@ -128,6 +128,7 @@ def unusable_data_finding(cause: str, check: str = "") -> Finding:
         "RD002",
         f"No usable batches: {cause}. Nothing can be trained or checked on this data.",
         "Make the loader yield (inputs, targets) or (inputs, targets, lengths) tuples, or dicts with those keys; "
+        "for dicts with other keys set `batch_keys: {inputs: input_ids, targets: labels}` in the config; "
         "for another layout give `forward: steps.py:forward_batch` (a fn(model, batch) -> (outputs, targets)).",
         {"cause": cause},
         check=check,

@@ -18,6 +18,7 @@ from rnndoctor.crashes import diagnose_crash, unusable_data_finding
 from rnndoctor.findings import CheckResult, CheckStatus, Finding, Severity
 from rnndoctor.memory import is_out_of_memory, out_of_memory_finding
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
+from rnndoctor.resources import PeakMemory
 from rnndoctor.rules import codes_matching
 from rnndoctor.rules.causes import ESCALATES, explained_by
 from rnndoctor.session import CheckTimeout, Session, UnusableData, UserCodeError
@@ -120,6 +121,8 @@ def run_plan(
                 finding.check = finding.check or check_cls.name
             if kept and result.status is CheckStatus.PASSED:
                 result.status = CheckStatus.FOUND
+            left_out = [f.code for f in ctx.findings if f.code not in plan.allowed]
+            _note_unreported(result, left_out, "excluded by select/ignore")
             findings.extend(kept)
             results.append(result)
             listener.check_finished(result)
@@ -135,9 +138,19 @@ def _drop_superseded(plan: Plan, results: list[CheckResult], findings: list[Find
     kept = [f for f in findings if f.code not in superseded or f.check == superseded[f.code]]
     reporting = {f.check for f in kept}
     for result in results:
+        dropped = [f.code for f in findings if f.check == result.name and f not in kept]
+        _note_unreported(result, dropped, "superseded by a direct measurement")
         if result.status is CheckStatus.FOUND and result.name not in reporting and result.name != "":
             result.status = CheckStatus.PASSED
     return kept
+
+
+def _note_unreported(result: CheckResult, codes: list[str], why: str) -> None:
+    """A check whose finding is left out of the report says so beside its numbers, so that a status row
+    never reads "passed" next to a value that the check judged bad."""
+    if codes:
+        note = f"{', '.join(dict.fromkeys(codes))} not reported ({why})"
+        result.detail = f"{result.detail}; {note}" if result.detail else note
 
 
 def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
@@ -149,6 +162,7 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     outcome = Outcome()
     baseline = check.baseline_metrics(ctx)
     caught: list[warnings.WarningMessage] = []
+    memory = PeakMemory(session.device)
     try:
         with _time_budget(session, timeout), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -180,6 +194,9 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     if caught:
         # Warnings torch raised on the user's setup are evidence, not noise for the terminal.
         metrics["warnings"] = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))[:5]
+    peak = memory.megabytes()
+    if peak is not None:
+        metrics["peak_memory_mb"] = round(peak, 1)
     metrics.setdefault("forward_passes", session.forward_passes - passes_before[0])
     metrics.setdefault("backward_passes", session.backward_passes - passes_before[1])
     return CheckResult(check.name, status, time.perf_counter() - started, outcome.detail, metrics, check.cost)
@@ -225,10 +242,22 @@ def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[F
         seen.add(identity)
         unique.append(finding)
     present = {f.code for f in unique}
-    explained = {code for f in unique for code in f.explains if code in present and code != f.code}
 
     def order(f: Finding) -> tuple[Any, ...]:
         return (-int(f.severity), -f.confidence, costs.get(f.check, 0), f.code)
+
+    # A pair that claims to explain each other keeps only the edge from the one ranked first, so that a
+    # cycle can never leave both without a root (the static graph is a DAG; evidence may add edges).
+    first_of = {f.code: order(f) for f in sorted(unique, key=order, reverse=True)}
+    claims = {f.code: set(f.explains) for f in unique}
+    explained = {
+        code
+        for f in unique
+        for code in f.explains
+        if code in present
+        and code != f.code
+        and not (f.code in claims.get(code, set()) and first_of[code] < first_of[f.code])
+    }
 
     ranked: list[Finding] = []
     placed: set[int] = set()

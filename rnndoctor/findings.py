@@ -114,13 +114,22 @@ class Timing:
     total_seconds: float = 0.0
     forward_passes: int = 0
     backward_passes: int = 0
+    peak_memory_mb: float | None = None
+    """Peak resident memory of the process (CPU) or peak allocated memory on the device (CUDA)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "total_seconds": round(self.total_seconds, 4),
             "forward_passes": self.forward_passes,
             "backward_passes": self.backward_passes,
         }
+        if self.peak_memory_mb is not None:
+            doc["peak_memory_mb"] = round(self.peak_memory_mb, 1)
+        return doc
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 or word == "info" else f"{count} {word}s"
 
 
 @dataclass
@@ -133,6 +142,8 @@ class Report:
     fail_on: FailOn = FailOn.ERROR
     task: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Who produced the report and how: tool versions, seed, threads, fail_on, start time (contract §7)."""
 
     @property
     def failing_findings(self) -> list[Finding]:
@@ -142,14 +153,65 @@ class Report:
         return [f for f in self.findings if f.severity >= threshold]
 
     @property
+    def completed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status in (CheckStatus.PASSED, CheckStatus.FOUND)]
+
+    @property
+    def unfinished_checks(self) -> list[CheckResult]:
+        """Checks stopped before a verdict (a crash in the check, its time safety net): the run is incomplete."""
+        return [c for c in self.checks if c.status is CheckStatus.ERRORED]
+
+    @property
+    def data_unusable(self) -> bool:
+        return any(f.code == "RD002" for f in self.findings)
+
+    @property
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
+        if self.data_unusable or (self.checks and not self.completed_checks):
+            return EXIT_SETUP
         return EXIT_FINDINGS if self.failing_findings else EXIT_OK
 
     @property
     def status(self) -> str:
         return "fail" if self.exit_code != EXIT_OK else "pass"
+
+    @property
+    def verdict(self) -> str:
+        """PASS, FAIL, INTERRUPTED, or INCOMPLETE when no verdict could be reached (no check completed,
+        unusable data)."""
+        code = self.exit_code
+        if code == EXIT_INTERRUPTED:
+            return "INTERRUPTED"
+        if code == EXIT_SETUP:
+            return "INCOMPLETE"
+        return "FAIL" if code != EXIT_OK else "PASS"
+
+    def step_note(self) -> str | None:
+        """Said when the training checks stepped on fewer samples than a batch holds (``max_step_work``)."""
+        cut = self.meta.get("step_samples")
+        if not cut:
+            return None
+        return (
+            f"The sweep, fits and short run trained on {cut['used_samples']} of each batch's {cut['batch_samples']} "
+            f"samples per step (a step on all of them costs more than max_step_work)."
+        )
+
+    def summary(self) -> str:
+        """``1 error · 2 warnings · 0 info``; says when findings do not fail the run and checks did not finish."""
+        counts = self.counts()
+        text = " · ".join(_plural(counts[label], label) for label in ("error", "warning", "info"))
+        failing = {id(f) for f in self.failing_findings}
+        if any(f.severity >= Severity.WARNING and id(f) not in failing for f in self.findings):
+            text += f" (not failing: --fail-on {self.fail_on.value})"
+        unfinished = self.unfinished_checks
+        if unfinished:
+            names = ", ".join(c.name for c in unfinished)
+            text += f" · {_plural(len(unfinished), 'check')} did not finish ({names})"
+        if self.checks and not self.completed_checks:
+            text += " · no check completed"
+        return text
 
     def groups(self) -> list[tuple[Finding, list[Finding]]]:
         """The ranked findings as a diagnosis: each root cause with the symptoms folded under it."""
@@ -183,6 +245,10 @@ class Report:
         }
         if self.interrupted:
             doc["interrupted"] = True
+        if self.unfinished_checks or (self.checks and not self.completed_checks):
+            doc["incomplete"] = True
+        if self.meta:
+            doc["meta"] = {**to_jsonable(self.meta), "fail_on": self.fail_on.value, "exit_code": self.exit_code}
         return doc
 
     def to_json(self, indent: int | None = 2) -> str:

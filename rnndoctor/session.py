@@ -124,6 +124,10 @@ def first_output(result: Any) -> Any:
     return result
 
 
+MIN_STEP_SAMPLES = 2
+"""A batch cut to the step budget keeps at least two samples (one sample has no batch statistics)."""
+
+
 class Session:
     def __init__(
         self,
@@ -136,6 +140,7 @@ class Session:
         hidden: str | None = None,
         layout: str = AUTO,
         batch_keys: dict[str, str] | None = None,
+        max_step_work: float | None = None,
     ) -> None:
         self.model: torch.nn.Module = loaded.model
         self.optimizer: torch.optim.Optimizer = loaded.optimizer
@@ -164,6 +169,11 @@ class Session:
         self._reference: Forward | None = None
         self.notes: dict[str, Any] = {}
         """Facts one check learns that later checks may use (e.g. an unsafe batch)."""
+        self.max_step_work = max_step_work
+        """Multiply-adds one training step of a check may cost; larger batches are cut to fewer samples."""
+        self.step_cut: dict[str, Any] | None = None
+        """Set when a batch was cut to the step budget: the batch's samples, those kept, the work per sample."""
+        self._dense_parameters: int | None = None
 
     # -- time budget ---------------------------------------------------------------------------
     def checkpoint(self) -> None:
@@ -303,6 +313,40 @@ class Session:
         if view is None:
             return None
         return take_samples(raw, layout, (batch.slots[0], batch.slots[1]), view, count)
+
+    def within_step_budget(self, raw: Any) -> Any:
+        """The batch a check trains or evaluates on, step after step: the whole batch, or its first samples
+        (at least two) when a step on all of them would cost more than ``max_step_work`` multiply-adds (dense
+        weights x time steps x samples). A wide model then costs a check seconds rather than hours; the cut
+        depends on the model and the data only, never on the machine's speed."""
+        if not self.max_step_work:
+            return raw
+        try:
+            inputs = self.unpack(raw).inputs
+        except BatchFormatError:
+            return raw
+        layout = self.raw_layout()
+        if not isinstance(inputs, torch.Tensor) or layout is None or layout.kind == SINGLE:
+            return raw
+        sized = layout.resized(inputs)
+        per_sample = self.dense_parameters() * max(1, sized.steps or 1)
+        allowed = max(MIN_STEP_SAMPLES, int(self.max_step_work // max(per_sample, 1)))
+        if sized.samples <= allowed:
+            return raw
+        cut = self.take(raw, allowed)
+        if cut is None:
+            return raw
+        self.step_cut = {"batch_samples": sized.samples, "used_samples": allowed, "work_per_sample": per_sample}
+        return cut
+
+    def dense_parameters(self) -> int:
+        """Weights a token passes through (embedding tables are looked up, not multiplied)."""
+        if self._dense_parameters is None:
+            tables = {
+                id(m.weight) for m in self.model.modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))
+            }
+            self._dense_parameters = sum(p.numel() for p in self.model.parameters() if id(p) not in tables)
+        return self._dense_parameters
 
     # -- model ---------------------------------------------------------------------------------
     def forward(self, raw_batch: Any, *, grad: bool = False, edit_input: InputEdit | None = None) -> Forward:

@@ -66,7 +66,8 @@ class RecordingLoss:
 
 
 def train_on(session: Session, raw: Any) -> Step:
-    """One training step on ``raw``, with the user's step when there is one."""
+    """One training step on ``raw`` (cut to the step budget), with the user's step when there is one."""
+    raw = session.within_step_budget(raw)
     if session.train_step_fn is not None:
         return user_step(session, raw)
     return own_step(session, raw)
@@ -146,7 +147,7 @@ def yardstick_loss(session: Session, raw: Any) -> float:
     was_training = session.model.training
     session.model.eval()
     try:
-        result = session.forward(raw)
+        result = session.forward(session.within_step_budget(raw))
         return float(session.loss(result.outputs, result.targets).detach().double().mean())
     finally:
         session.model.train(was_training)

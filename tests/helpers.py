@@ -222,3 +222,13 @@ def write_project(
     config_path = root / config_name
     config_path.write_text(textwrap.dedent(text), encoding="utf-8")
     return config_path
+
+
+def without_timing(doc: dict[str, Any]) -> dict[str, Any]:
+    """A JSON report without what depends on the machine's speed or the clock (times, peak memory, start)."""
+    doc.pop("timing", None)
+    doc.get("meta", {}).pop("started", None)
+    for check in doc["checks"]:
+        check.pop("seconds", None)
+        check["metrics"].pop("peak_memory_mb", None)
+    return doc

@@ -52,6 +52,17 @@ def test_padding_runs_reveal_the_time_axis() -> None:
     assert found is not None and found[0] == [5, 9, 12, 7]
 
 
+def test_one_token_that_equals_the_pad_id_by_chance_is_no_evidence() -> None:
+    # A large vocabulary: one id-0 token happens to sit in the last row; flattened next-token targets of a
+    # random stream do not show the time axis either. The layer's batch_first decides, not the stray token.
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(1, 30000, (32, 200), generator=generator)
+    x[31, 100] = 0
+    targets = torch.randint(1, 30000, (32 * 200,), generator=generator)
+    layout = infer_layout(x, targets=targets, recurrent_batch_first=True)
+    assert layout is not None and layout.kind == BATCH_FIRST and layout.samples == 32, layout
+
+
 def test_ambiguous_shapes_fall_back_to_the_loader_then_the_layer() -> None:
     x = torch.randn(16, 16, 3)
     loader = DataLoader(TensorDataset(x, torch.zeros(16)), batch_size=16)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnndoctor.batches import Batch, draw_sample
+from rnndoctor.batches import Batch, draw_sample, rereadable
 from rnndoctor.checks import judge_data as judge
 from rnndoctor.crashes import diagnose_crash
 from rnndoctor.findings import Finding
@@ -528,14 +528,6 @@ def sample_fingerprints(batch: Batch, layout: Layout | None, pad: int | None) ->
     return prints
 
 
-def _one_shot(data: Any) -> bool:
-    """An iterator (a generator object) yields its batches once: sampling already consumed them."""
-    try:
-        return iter(data) is data
-    except TypeError:
-        return False
-
-
 @register
 class LeakageCheck(Check):
     name = "leakage"
@@ -545,9 +537,9 @@ class LeakageCheck(Check):
 
     @staticmethod
     def _training_sample(session: Session, budget: int) -> Any:
-        """More training batches than the shared sample, to find copies of validation samples; a one-shot
-        iterator cannot be read again, so its shared sample is all there is."""
-        if _one_shot(session.train_data) or budget <= session.max_batches:
+        """More training batches than the shared sample, to find copies of validation samples; data that
+        may be one-shot is never read again, so its shared sample is all there is."""
+        if not rereadable(session.train_data) or budget <= session.max_batches:
             return session.sample("train")
         rng = random.Random(f"{session.seed}:leakage")
         return draw_sample(session.train_data, budget, rng, checkpoint=session.checkpoint)

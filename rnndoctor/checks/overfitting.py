@@ -32,7 +32,7 @@ def validation_metrics(session: Session) -> tuple[float, float | None]:
     session.model.eval()
     losses, accuracies = [], []
     for raw in session.sample("val").batches:
-        result = session.forward(raw)
+        result = session.forward(session.within_step_budget(raw))
         loss = session.loss(result.outputs, result.targets)
         losses.append(float(loss.detach().double().mean()))
         accuracy, _, _ = batch_accuracy(session, result.outputs, result.targets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 
 from rnndoctor.findings import Report
@@ -49,3 +50,16 @@ def evidence_line(evidence: dict[str, object], limit: int = 8) -> str:
             text = str(value)
         parts.append(f"{key}={text}")
     return ", ".join(parts)
+
+
+_CODE_SPANS = re.compile(r"(```.*?```|`[^`\n]+`)", re.S)
+
+
+def markdown_safe(text: str) -> str:
+    """Text for a markdown document: outside code spans and fences, ``<``, ``>`` and ``&`` become entities,
+    so a user's ``<pad>`` token is shown rather than swallowed as an HTML tag."""
+    parts = _CODE_SPANS.split(text)
+    return "".join(
+        part if index % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for index, part in enumerate(parts)
+    )

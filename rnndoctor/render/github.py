@@ -23,7 +23,5 @@ def render(report: Report) -> str:
             props.insert(0, f"file={_escape_property(report.config)}")
         body = f"{finding.message}\n\nFix: {finding.fix}"
         lines.append(f"::{_LEVEL[finding.severity]} {','.join(props)}::{_escape_data(body)}")
-    counts = report.counts()
-    summary = ", ".join(f"{n} {label}" for label, n in counts.items())
-    lines.append(f"rnndoctor: {report.status} ({summary})")
+    lines.append(f"rnndoctor: {report.verdict.lower()} ({report.summary()})")
     return "\n".join(lines) + "\n"

@@ -40,11 +40,9 @@ def _inline(text: str) -> str:
 
 
 def render(report: Report) -> str:
-    counts = report.counts()
     body = [
         "<h1>rnndoctor diagnosis</h1>",
-        f'<p class="verdict {report.status}">{report.status.upper()}: {counts["error"]} error(s), '
-        f"{counts['warning']} warning(s), {counts['info']} info</p>",
+        f'<p class="verdict {report.status}">{report.verdict}: {html.escape(report.summary())}</p>',
         f"<p>{html.escape(report.config or 'objects')} · {html.escape(report.device)}"
         + (f" · task: {html.escape(str(report.task['kind']))}" if report.task.get("kind") else "")
         + "</p>",

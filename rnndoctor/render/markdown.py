@@ -3,44 +3,48 @@
 from __future__ import annotations
 
 from rnndoctor.findings import Report, Severity
-from rnndoctor.render import evidence_line
+from rnndoctor.render import evidence_line, markdown_safe
 
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
 
 
 def render(report: Report) -> str:
-    verdict = "❌ **fail**" if report.status == "fail" else "✅ **pass**"
-    counts = report.counts()
+    icon = {"FAIL": "❌", "PASS": "✅", "INCOMPLETE": "⚠️", "INTERRUPTED": "⚠️"}[report.verdict]
     lines = [
         "## rnndoctor diagnosis",
         "",
-        f"{verdict} · {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info · "
+        f"{icon} **{report.verdict.lower()}** · {markdown_safe(report.summary())} · "
         f"`{report.config or 'objects'}` on `{report.device}`"
         + (f" · task: {report.task['kind']}" if report.task.get("kind") else ""),
         "",
     ]
     if report.interrupted:
         lines += ["> Interrupted: this report is partial.", ""]
+    if report.step_note():
+        lines += [f"> {report.step_note()}", ""]
     if not report.findings:
         lines += ["No problems found.", ""]
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         lines += [
-            f"### {rank}. {_ICON[finding.severity]} {finding.code} — {finding.title}",
+            f"### {rank}. {_ICON[finding.severity]} {finding.code} — {markdown_safe(finding.title)}",
             "",
-            finding.message,
+            markdown_safe(finding.message),
             "",
-            f"<sub>Evidence: {evidence_line(finding.evidence)}</sub>",
+            f"<sub>Evidence: {markdown_safe(evidence_line(finding.evidence))}</sub>",
             "",
-            "**Fix:** " + finding.fix,
+            "**Fix:** " + markdown_safe(finding.fix),
             "",
         ]
         if symptoms:
             lines += [f"Explained by {finding.code} (fixed with it):", ""]
-            lines += [f"- {_ICON[s.severity]} **{s.code}** {s.title}: {s.message}" for s in symptoms]
+            lines += [
+                f"- {_ICON[s.severity]} **{s.code}** {markdown_safe(s.title)}: {markdown_safe(s.message)}"
+                for s in symptoms
+            ]
             lines.append("")
     lines += ["<details><summary>Checks</summary>", "", "| check | status | seconds | detail |", "|---|---|---|---|"]
     for check in report.checks:
-        detail = check.detail.replace("|", "\\|").replace("\n", " ")
+        detail = markdown_safe(check.detail).replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {check.name} | {check.status.value} | {check.seconds:.2f} | {detail} |")
     timing = report.timing
     lines += [

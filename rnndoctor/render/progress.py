@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from rnndoctor.findings import CheckResult
@@ -30,7 +31,7 @@ class RichProgress:
 
     def check_started(self, name: str, description: str) -> None:
         if self.task_id is not None:
-            self.progress.update(self.task_id, description=f"{name}: {description}")
+            self.progress.update(self.task_id, description=escape(f"{name}: {description}"))
 
     def check_finished(self, result: CheckResult) -> None:
         if self.task_id is not None:

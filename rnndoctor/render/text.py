@@ -32,18 +32,15 @@ def render(report: Report, *, color: bool = False, width: int | None = None) -> 
 
 
 def print_report(console: Console, report: Report) -> None:
-    counts = report.counts()
     verdict = Text()
-    ran = [c for c in report.checks if c.status.value in ("passed", "found")]
-    if report.status == "fail":
-        verdict.append(" FAIL ", style="bold white on red")
-    elif report.checks and not ran:
-        verdict.append(" INCOMPLETE ", style="bold black on yellow")
-    else:
-        verdict.append(" PASS ", style="bold white on green")
-    verdict.append(
-        f"  {counts['error']} error(s) · {counts['warning']} warning(s) · {counts['info']} info", style="bold"
-    )
+    style = {
+        "FAIL": "bold white on red",
+        "INCOMPLETE": "bold black on yellow",
+        "INTERRUPTED": "bold black on yellow",
+        "PASS": "bold white on green",
+    }
+    verdict.append(f" {report.verdict} ", style=style[report.verdict])
+    verdict.append(f"  {report.summary()}", style="bold")
     header = Text(f"rnndoctor · {report.config or 'objects'} · {report.device}", style="dim")
     if report.task.get("kind"):
         header.append(f" · task: {report.task['kind']}", style="dim")
@@ -51,6 +48,9 @@ def print_report(console: Console, report: Report) -> None:
     console.print(verdict)
     if report.interrupted:
         console.print(Text("Interrupted: the report below is partial.", style="bold yellow"))
+    note = report.step_note()
+    if note:
+        console.print(Text(note, style="dim"))
     console.print()
     if not report.findings:
         console.print(Text("No problems found by the checks that ran.", style="green"))
@@ -109,7 +109,7 @@ def _evidence_table(evidence: dict[str, object]) -> Table | None:
     table.add_column(style="dim")
     table.add_column()
     for key, value in evidence.items():
-        table.add_row(key, _format_value(value))
+        table.add_row(Text(str(key)), Text(_format_value(value)))
     return table
 
 
@@ -137,6 +137,6 @@ def _checks_table(report: Report) -> Group:
             check.name,
             Text(check.status.value, style=STATUS_STYLE[check.status]),
             f"{check.seconds:.2f}",
-            check.detail,
+            Text(check.detail),
         )
     return Group(Text("Checks", style="bold"), table)

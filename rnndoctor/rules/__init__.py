@@ -111,6 +111,19 @@ def get_rule(code: str) -> Rule:
     raise KeyError(code)
 
 
+def unmatched_code(patterns: tuple[str, ...] | list[str]) -> str | None:
+    """The first code or prefix that selects no rule at all (a typo such as RD9 or RD3O5), if any."""
+    for pattern in patterns:
+        if not codes_matching((pattern,)):
+            return pattern.strip().upper()
+    return None
+
+
+def code_range() -> str:
+    codes = sorted(r.code for r in all_rules())
+    return f"{codes[0]}..{codes[-1]}; `rnndoctor rules` lists them"
+
+
 def codes_matching(patterns: tuple[str, ...] | list[str]) -> set[str]:
     """Codes selected by exact codes or prefixes such as ``RD5``."""
     wanted = [p.strip().upper() for p in patterns]

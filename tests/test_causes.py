@@ -1,0 +1,66 @@
+"""The cause graph must be a DAG: a cycle would leave both findings unexplained roots or hide them both."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnndoctor.engine import rank
+from rnndoctor.findings import Finding, Severity
+from rnndoctor.rules import all_rules
+from rnndoctor.rules.causes import explained_by
+
+
+def _graph(as_error: bool) -> dict[str, tuple[str, ...]]:
+    return {rule.code: tuple(c for c in explained_by(rule.code, as_error) if c != rule.code) for rule in all_rules()}
+
+
+def _cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(code: str) -> list[str] | None:
+        if code in visiting:
+            return [*visiting[visiting.index(code) :], code]
+        if code in done:
+            return None
+        visiting.append(code)
+        for child in graph.get(code, ()):
+            found = visit(child)
+            if found:
+                return found
+        visiting.pop()
+        done.add(code)
+        return None
+
+    for code in graph:
+        found = visit(code)
+        if found:
+            return found
+    return None
+
+
+@pytest.mark.parametrize("as_error", [False, True], ids=["default", "raised-to-error"])
+def test_cause_graph_has_no_cycle(as_error: bool) -> None:
+    assert _cycle(_graph(as_error)) is None
+
+
+def test_cycle_detector_finds_a_planted_cycle() -> None:
+    assert _cycle({"A": ("B",), "B": ("C",), "C": ("A",)}) == ["A", "B", "C", "A"]
+    assert _cycle({"A": ("B",), "B": ()}) is None
+
+
+def test_exploding_gradient_and_high_rate_rank_root_first_above_info() -> None:
+    def finding(code: str, severity: Severity) -> Finding:
+        return Finding(code, severity, code, "m", "f", explains=explained_by(code, severity is Severity.ERROR))
+
+    ranked = rank([finding("RD405", Severity.INFO), finding("RD502", Severity.ERROR), finding("RD401", Severity.ERROR)])
+    assert [f.code for f in ranked][:2] == ["RD401", "RD502"]
+    assert ranked[1].explained_by == "RD401"
+
+
+def test_findings_that_name_each_other_still_rank_above_an_info() -> None:
+    first = Finding("RD401", Severity.ERROR, "t", "m", "f", explains=("RD502",))
+    second = Finding("RD502", Severity.ERROR, "t", "m", "f", explains=("RD401",))
+    info = Finding("RD405", Severity.INFO, "t", "m", "f")
+    ranked = rank([info, second, first])
+    assert ranked[-1] is info
