@@ -106,9 +106,11 @@ def _run(
 ) -> Report:
     import torch
 
+    from rnndoctor.facts import known
     from rnndoctor.resources import PeakMemory, choose_threads, torch_threads
     from rnndoctor.session import Session
     from rnndoctor.state import LoaderState, ModelState, RngState, seed_everything
+    from rnndoctor.targets import task_facts
 
     started = time.perf_counter()
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -146,6 +148,7 @@ def _run(
             layout=cfg.layout,
             batch_keys=cfg.batch_keys,
             max_step_work=cfg.max_step_work,
+            check_options=cfg.checks,
         )
         plan = plan_checks(Selection(cfg.select, cfg.ignore, quick), cfg.checks)
         thread_count = choose_threads(loaded.model, threads)
@@ -153,7 +156,7 @@ def _run(
         with torch_threads(thread_count):
             results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)
         costs = {r.name: r.cost for r in results}
-        task = session.notes.get("task")
+        task = known(session, task_facts)
         return Report(
             config=str(cfg.path) if cfg.path else None,
             device=str(device),
@@ -163,7 +166,7 @@ def _run(
                 time.perf_counter() - started, session.forward_passes, session.backward_passes, _peak(memory, results)
             ),
             fail_on=cfg.fail_on,
-            task=task.to_dict() if task is not None else {},
+            task=task.task.to_dict() if task is not None else {},
             interrupted=interrupted,
             meta={
                 "rnndoctor": __version__,
@@ -191,8 +194,8 @@ def _run(
 def _peak(memory: Any, results: list[Any]) -> float | None:
     """The run's peak memory: each check resets the peak it measures, so the run's is the largest of theirs."""
     readings = [memory.megabytes(), *(r.metrics.get("peak_memory_mb") for r in results)]
-    known = [float(value) for value in readings if value is not None]
-    return max(known) if known else None
+    values = [float(value) for value in readings if value is not None]
+    return max(values) if values else None
 
 
 def resolve_device(text: str, config_name: str) -> Any:

@@ -101,6 +101,7 @@ def run_plan(
     findings: list[Finding] = []
     interrupted = False
     baseline = ModelState(session.model, session.optimizer)
+    session.baseline = baseline
     listener.started(len(plan.checks))
     try:
         for check_cls, options in plan.checks:

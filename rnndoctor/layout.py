@@ -416,3 +416,14 @@ def take_samples(raw: Any, layout: Layout, keys: tuple[Any, Any], targets_view: 
     if hasattr(raw, "_fields"):
         return type(raw)(*items)
     return tuple(items)
+
+
+def embedding_tables(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
+    """The model's lookup tables, by name."""
+    return [
+        (name, m) for name, m in model.named_modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))
+    ]
+
+
+def embedding_rows(table: torch.nn.Module) -> int:
+    return int(getattr(table, "num_embeddings", 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -74,8 +75,8 @@ class Check:
     codes: ClassVar[tuple[str, ...]]
     cost: ClassVar[int] = 1
     """Relative cost (roughly forward/backward passes); cheap checks run first."""
-    quick: ClassVar[bool] = True
-    """Whether the check belongs to the ``--quick`` profile."""
+    quick: ClassVar[bool] = False
+    """Whether the check belongs to the ``--quick`` profile (opt in: only cheap checks that train nothing)."""
     description: ClassVar[str] = ""
     supersedes: ClassVar[tuple[str, ...]] = ()
     """Codes other checks estimate more cheaply: once this check has run, its verdict replaces theirs."""
@@ -110,8 +111,33 @@ def reported_codes() -> dict[str, str]:
     return {code: check.name for check in registered_checks() for code in check.codes}
 
 
+ENTRY_POINT_GROUP = "rnndoctor.checks"
+"""Third-party packages register checks here: ``[project.entry-points."rnndoctor.checks"]``
+``mycheck = "mypackage.checks"`` (a module whose import registers its checks with `register`, or a Check
+subclass, which is registered when loaded)."""
+
+_loaded = False
+
+
 def _load_builtin_checks() -> None:
+    global _loaded
     from rnndoctor import checks
 
     loader: Callable[[], None] = checks.load_all
     loader()
+    if not _loaded:
+        _loaded = True
+        _load_entry_points()
+
+
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the diagnosis
+            warnings.warn(f"rnndoctor: cannot load check plugin {entry.name!r} ({entry.value}): {exc}", stacklevel=2)
+            continue
+        if isinstance(loaded, type) and issubclass(loaded, Check) and loaded.name not in _REGISTRY:
+            register(loaded)

@@ -141,6 +141,7 @@ class Session:
         layout: str = AUTO,
         batch_keys: dict[str, str] | None = None,
         max_step_work: float | None = None,
+        check_options: dict[str, dict[str, Any] | None] | None = None,
     ) -> None:
         self.model: torch.nn.Module = loaded.model
         self.optimizer: torch.optim.Optimizer = loaded.optimizer
@@ -168,7 +169,13 @@ class Session:
         self._sampling_errors: dict[str, Exception] = {}
         self._reference: Forward | None = None
         self.notes: dict[str, Any] = {}
-        """Facts one check learns that later checks may use (e.g. an unsafe batch)."""
+        """Flags one check sets for later ones (an unsafe batch); shared measurements are facts instead."""
+        self.baseline: Any = None
+        """The user's model and optimizer state before any check (a `ModelState`, set by the engine)."""
+        self.facts: dict[Any, Any] = {}
+        """Shared measurements computed on demand and cached for the run (`rnndoctor.facts`)."""
+        self.check_options: dict[str, dict[str, Any] | None] = dict(check_options or {})
+        """Every check's options (defaults merged), so that a fact reads its measurement's settings."""
         self.max_step_work = max_step_work
         """Multiply-adds one training step of a check may cost; larger batches are cut to fewer samples."""
         self.step_cut: dict[str, Any] | None = None

@@ -14,8 +14,10 @@ from typing import Any
 import torch
 
 from rnndoctor.batches import move_batch
+from rnndoctor.facts import fact
 from rnndoctor.session import Session, UserCodeError
 from rnndoctor.state import ModelState, seed_everything
+from rnndoctor.task import loss_family, loss_ignore_index
 
 
 class LearningRate:
@@ -153,6 +155,28 @@ def yardstick_loss(session: Session, raw: Any) -> float:
         session.model.train(was_training)
 
 
+def batch_accuracy(session: Session, outputs: Any, targets: Any) -> tuple[float | None, int | None, int | None]:
+    """Accuracy on the batch, and how many distinct classes are predicted and present (classification)."""
+    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        return None, None, None
+    family = loss_family(session.loss_name)
+    out, tgt = outputs.detach(), targets.detach()
+    if family == "index" and out.dim() == tgt.dim() + 1:
+        predicted = out.argmax(dim=1)
+        ignore = loss_ignore_index(session.loss_fn)
+        valid = tgt != ignore if ignore is not None else torch.ones_like(tgt, dtype=torch.bool)
+        if not bool(valid.any()):
+            return None, None, None
+        p, t = predicted[valid], tgt[valid].long()
+    elif family == "binary" and out.shape == tgt.shape:
+        threshold = 0.0 if session.loss_name == "BCEWithLogitsLoss" else 0.5
+        p, t = (out > threshold).long(), (tgt > 0.5).long()
+    else:
+        return None, None, None
+    accuracy = float((p == t).double().mean())
+    return accuracy, int(torch.unique(p).numel()), int(torch.unique(t).numel())
+
+
 @dataclass
 class RateResponse:
     """Whether the user's step moves the weights differently when the optimizer's rate changes."""
@@ -164,17 +188,18 @@ class RateResponse:
 
 
 def rate_response(session: Session) -> RateResponse | None:
-    """Run the user's step twice from the same state, at the configured rate and at half of it.
+    """Run the user's step twice from the same state, at the configured rate and at half of it (a fact).
 
     A step that updates the weights by hand with its own constant rate, or a scheduler that sets the rate
-    itself, moves the weights the same both times: rnndoctor then cannot sweep or change the rate. Cached
-    for the run; None without a train_step or when the step changes nothing.
+    itself, moves the weights the same both times: rnndoctor then cannot sweep or change the rate.
+    None without a train_step or when the step changes nothing.
     """
+    return fact(session, _measure_rate_response)
+
+
+def _measure_rate_response(session: Session) -> RateResponse | None:
     if session.train_step_fn is None:
         return None
-    if "rate_response" in session.notes:
-        cached: RateResponse | None = session.notes["rate_response"]
-        return cached
     model, optimizer = session.model, session.optimizer
     raw = session.sample("train").batches[0]
     start = ModelState(model, optimizer)
@@ -205,5 +230,4 @@ def rate_response(session: Session) -> RateResponse | None:
     if sizes[0] > 0 and all(map(math.isfinite, sizes)):
         follows = abs(sizes[1] / sizes[0] - 1.0) > 1e-3
         response = RateResponse(follows, sizes[0], sizes[1], calls[0] > 0)
-    session.notes["rate_response"] = response
     return response

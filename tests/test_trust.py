@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rnndoctor import diagnose
 from rnndoctor.cli import cli
+from rnndoctor.registry import Check, CheckContext, Outcome
 from tests.helpers import write_project
 
 
@@ -306,3 +307,57 @@ def test_a_wide_step_is_cut_to_the_step_budget_and_says_so(tmp_path: Path) -> No
     assert cut["batch_samples"] == 8 and cut["used_samples"] == 2, cut
     assert "trained on 2 of each batch's 8 samples" in str(report)
     assert "step_samples" not in diagnose(write_project(tmp_path / "default")).meta
+
+
+@pytest.mark.parametrize("code", ["RD501", "RD502"])
+def test_select_does_not_change_what_a_check_measures(code: str) -> None:
+    """The one-batch fit retries at the sweep's suggestion: selecting only its codes must not change that."""
+    from tests import tasks
+
+    whole = diagnose(**tasks.BROKEN_DYNAMICS[code]())
+    alone = diagnose(**tasks.BROKEN_DYNAMICS[code](), select=["RD503", "RD504", "RD505", "RD506"])
+
+    def fit(report: Any) -> dict[str, Any]:
+        metrics = next(c for c in report.checks if c.name == "overfit_batch").metrics
+        return {k: metrics.get(k) for k in ("retry_lr", "final_loss", "steps", "fitted", "retry_fitted")}
+
+    assert fit(whole)["retry_lr"] is not None, "the configured rate does not fit: the fit retried"
+    assert fit(alone) == fit(whole)
+    assert sorted(f.code for f in alone.findings) == sorted(
+        f.code for f in whole.findings if f.check == "overfit_batch"
+    )
+
+
+class PluginCheck(Check):
+    """A third-party check, found through the entry-point group."""
+
+    name = "plugin_label_count"
+    codes = ("RD102",)
+    cost = 0
+    description = "a plugin"
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        return Outcome(f"{len(ctx.session.sample().batches)} batches seen by a plugin")
+
+
+def test_checks_register_through_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from rnndoctor import registry
+
+    points = [
+        metadata.EntryPoint("plugin", "tests.test_trust:PluginCheck", registry.ENTRY_POINT_GROUP),
+        metadata.EntryPoint("broken", "tests.no_such_module:Nothing", registry.ENTRY_POINT_GROUP),
+    ]
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [p for p in points if p.group == group])
+    monkeypatch.setattr(registry, "_loaded", False)
+    try:
+        with pytest.warns(UserWarning, match="cannot load check plugin 'broken'"):
+            full = diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD102"])
+        assert "batches seen by a plugin" in next(c for c in full.checks if c.name == PluginCheck.name).detail
+        quick = diagnose(
+            model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD102"], quick=True
+        )
+        assert PluginCheck.name not in {c.name for c in quick.checks}, "a check joins --quick only by opting in"
+    finally:
+        registry._REGISTRY.pop(PluginCheck.name, None)

@@ -155,6 +155,7 @@ class AlignmentCheck(Check):
     name = "alignment"
     codes = ("RD214", "RD309")
     cost = 3
+    quick = True
     description = "targets the model already reads: unshifted LM targets, unshifted teacher forcing, transposed targets"
 
     def run(self, ctx: CheckContext) -> Outcome:

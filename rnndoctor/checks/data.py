@@ -17,11 +17,13 @@ import torch
 from rnndoctor.batches import Batch, draw_sample, rereadable
 from rnndoctor.checks import judge_data as judge
 from rnndoctor.crashes import diagnose_crash
+from rnndoctor.facts import fact
 from rnndoctor.findings import Finding
-from rnndoctor.layout import Layout, padding_id, sequence_lengths, valid_lengths
+from rnndoctor.layout import Layout, embedding_rows, embedding_tables, padding_id, sequence_lengths, valid_lengths
 from rnndoctor.recurrence import recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Forward, Session, UserCodeError
+from rnndoctor.targets import MAX_TARGET_BATCHES_VIA_FORWARD, targets_of, task_facts
 from rnndoctor.task import (
     BINARY,
     LANGUAGE_MODEL,
@@ -29,15 +31,9 @@ from rnndoctor.task import (
     REGRESSION,
     SINGLE_LABEL,
     Task,
-    infer_task,
     is_one_hot,
     loss_family,
-    loss_ignore_index,
 )
-
-MAX_TARGET_BATCHES_VIA_FORWARD = 4
-"""With a custom ``forward``, targets cost a forward pass each, so fewer batches are read."""
-
 
 # ---------------------------------------------------------------------------------------------
 # shared measurements
@@ -58,63 +54,10 @@ def reference_forward(ctx: CheckContext) -> Forward | None:
         return None
 
 
-def targets_of(session: Session, split: str) -> list[torch.Tensor]:
-    """The sampled targets of a split, on the CPU, as the loss would see them.
-
-    With a custom ``forward`` the targets are what it returns (it may flatten or cast them), which
-    costs a forward pass per batch, so fewer batches are read.
-    """
-    if session.forward_fn is None:
-        return [t.detach().cpu() for t in (b.targets for b in session.batches(split)) if isinstance(t, torch.Tensor)]
-    targets = []
-    for raw in session.sample(split).batches[:MAX_TARGET_BATCHES_VIA_FORWARD]:
-        result = session.forward(raw)
-        if isinstance(result.targets, torch.Tensor):
-            targets.append(result.targets.detach().cpu())
-    return targets
-
-
 def task_of(ctx: CheckContext) -> Task:
-    """Infer the task once per run from the loss, the first batch's targets and the reference outputs."""
-    session = ctx.session
-    cached = session.notes.get("task")
-    if isinstance(cached, Task):
-        return cached
-    targets = targets_of(session, "train")
-    if not targets:
-        raise SkipCheck("the sampled batches hold no target tensors")
-    reference = reference_forward(ctx)
-    outputs = reference.outputs if reference is not None else None
-    if isinstance(outputs, torch.Tensor):
-        outputs = outputs.detach().cpu()
-    reference_targets = (
-        reference.targets.detach().cpu()
-        if reference is not None and isinstance(reference.targets, torch.Tensor)
-        else targets[0]
-    )
-    per_step, inputs, step_targets = None, None, reference_targets
-    layout = session.layout() if reference is not None else None
-    if reference is not None and layout is not None:
-        targets_view, _ = session.views(reference)
-        if targets_view is not None:
-            per_step = targets_view.steps is not None
-            model_input = reference.model_input
-            if per_step and isinstance(model_input, torch.Tensor) and not model_input.is_floating_point():
-                inputs = layout.resized(model_input).batch_first(model_input).detach().cpu()
-                step_targets = targets_view.canonical(reference_targets)
-    vocabularies = frozenset(embedding_rows(table) for _, table in embedding_tables(session.model))
-    task = infer_task(
-        session.loss_name,
-        reference_targets,
-        outputs,
-        inputs if inputs is not None and inputs.shape == step_targets.shape else None,
-        loss_ignore_index(session.loss_fn),
-        per_step=per_step,
-        vocabularies=vocabularies,
-    )
-    session.notes["task"] = task
-    session.notes["reference_output_shape"] = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else None
-    return task
+    """The run's task (a shared fact), after reporting a crash of the reference forward pass once."""
+    reference_forward(ctx)
+    return fact(ctx.session, task_facts).task
 
 
 def class_ids(targets: torch.Tensor, task: Task, output_shape: tuple[int, ...] | None) -> np.ndarray:
@@ -144,6 +87,7 @@ class LabelsCheck(Check):
     name = "labels"
     codes = ("RD101", "RD102", "RD103", "RD104", "RD110")
     cost = 2
+    quick = True
     description = "label distribution, class-id range, target encoding, train/val label shift"
 
     def run(self, ctx: CheckContext) -> Outcome:
@@ -151,7 +95,7 @@ class LabelsCheck(Check):
         options = ctx.options
         task = task_of(ctx)
         targets = targets_of(session, "train")
-        output_shape = session.notes.get("reference_output_shape")
+        output_shape = fact(session, task_facts).output_shape
         metrics: dict[str, Any] = {"task": task.to_dict(), "batches": len(targets)}
 
         encoding = describe_encoding(targets[0], task, output_shape, session.loss_name)
@@ -200,8 +144,6 @@ class LabelsCheck(Check):
                     )
                 )
             )
-            if out_of_range:
-                session.notes["unsafe_targets"] = True
         if session.val_data is not None and task.kind != LANGUAGE_MODEL:
             val_targets = targets_of(session, "val")
             per_batch = [class_ids(t, task, output_shape if t.shape == targets[0].shape else None) for t in val_targets]
@@ -294,16 +236,6 @@ def multilabel_stats(targets: list[torch.Tensor]) -> list[float]:
 # ---------------------------------------------------------------------------------------------
 
 
-def embedding_tables(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
-    return [
-        (name, m) for name, m in model.named_modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))
-    ]
-
-
-def embedding_rows(table: torch.nn.Module) -> int:
-    return int(getattr(table, "num_embeddings", 0))
-
-
 class FeatureAccumulator:
     """Running per-feature moments in float64 over valid positions of every sampled batch."""
 
@@ -347,6 +279,7 @@ class InputsCheck(Check):
     name = "inputs"
     codes = ("RD105", "RD106", "RD107", "RD108", "RD109")
     cost = 1
+    quick = True
     description = "non-finite values, feature scales, constant features, padding, token id range"
 
     def run(self, ctx: CheckContext) -> Outcome:
@@ -533,6 +466,7 @@ class LeakageCheck(Check):
     name = "leakage"
     codes = ("RD111",)
     cost = 3
+    quick = True
     description = "identical samples in the training and validation data"
 
     @staticmethod

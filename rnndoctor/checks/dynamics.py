@@ -15,78 +15,14 @@ import torch
 from rnndoctor import lr_rules
 from rnndoctor.batches import BatchFormatError, replace_part
 from rnndoctor.checks import judge_dynamics as judge
+from rnndoctor.facts import fact
 from rnndoctor.layout import padding_id, primary_tensor
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
 from rnndoctor.state import ModelState
-from rnndoctor.stepping import LearningRate, rate_response, train_on, yardstick_loss
-from rnndoctor.task import Task, infer_task, loss_family, loss_ignore_index
-
-SMOOTHING = 0.9
-"""Weight of the running average of the sweep's loss (with bias correction, as `lr_rules.smooth`)."""
-WARMUP_STEPS = 10
-"""The sweep does not call divergence before this many steps: the smoothed loss needs them to settle."""
-BEYOND_CONFIGURED = 3.0
-"""The sweep reaches at least this many times the configured rate, however high that is."""
-
-
-def diverged_from(smoothed: list[float], best: float, divergence: float) -> bool:
-    """The smoothed loss has risen ``divergence`` times its best value; for losses that reach zero or go
-    negative (Gaussian NLL), ``divergence - 1`` times the fall from the start to the best above the best."""
-    scale = best if best > 0 else smoothed[0] - best
-    return scale > 0 and smoothed[-1] - best > (divergence - 1) * scale
-
-
-def require_rate_control(session: Session) -> None:
-    """Checks that change the learning rate need a train_step whose update follows the optimizer's rate."""
-    response = rate_response(session)
-    if response is not None and not response.follows_rate:
-        how = (
-            "updates the weights itself without optimizer.step()"
-            if not response.calls_optimizer_step
-            else "sets its own learning rate (a scheduler inside the step?)"
-        )
-        raise SkipCheck(
-            f"the train_step {how}: its update is the same at the configured rate and at half of it, so "
-            "rnndoctor cannot vary the rate; read the rate from optimizer.param_groups[0]['lr'] or call "
-            "optimizer.step()"
-        )
-
-
-def range_test(session: Session, min_lr: float, max_lr: float, steps: int, divergence: float) -> judge.Sweep:
-    session.model.train()
-    rate = LearningRate(session.optimizer)
-    sample = session.sample("train").batches
-    yardstick = sample[-1]
-    batches = sample[:-1] or sample
-    lrs: list[float] = []
-    losses: list[float] = []
-    smoothed: list[float] = []
-    best = math.inf
-    diverged = None
-    average = 0.0
-    for step in range(steps):
-        lr = min_lr * (max_lr / min_lr) ** (step / max(steps - 1, 1))
-        rate.set(lr)
-        with session.carrying_state():
-            train_on(session, batches[step % len(batches)])
-        loss = yardstick_loss(session, yardstick)
-        lrs.append(lr)
-        losses.append(loss)
-        if not math.isfinite(loss):
-            diverged = lr
-            smoothed.append(math.inf)
-            break
-        average = SMOOTHING * average + (1 - SMOOTHING) * loss
-        smoothed.append(average / (1 - SMOOTHING ** len(losses)))
-        best = min(best, smoothed[-1])
-        if step >= WARMUP_STEPS and diverged_from(smoothed, best, divergence):
-            diverged = lr
-            break
-    finite = [s for s in smoothed if math.isfinite(s)]
-    suggestion = lr_rules.suggest(lrs[: len(finite)], finite)
-    return judge.Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)
+from rnndoctor.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.sweep import SweepOutcome, learning_rate_sweep
 
 
 @register
@@ -102,31 +38,15 @@ class LrSweepCheck(Check):
         return {"suggested_lr": None, "configured_lr": LearningRate(ctx.session.optimizer).configured}
 
     def run(self, ctx: CheckContext) -> Outcome:
-        session = ctx.session
-        options = ctx.options
-        min_lr, max_lr, steps = float(options["min_lr"]), float(options["max_lr"]), int(options["steps"])
-        if not 0 < min_lr < max_lr or steps < WARMUP_STEPS + 2:
-            raise SkipCheck(f"needs 0 < min_lr < max_lr and at least {WARMUP_STEPS + 2} steps")
-        require_rate_control(session)
-        configured = LearningRate(session.optimizer).configured
-        if configured * BEYOND_CONFIGURED > max_lr:
-            # The sweep must reach the configured rate to say whether it diverges.
-            per_decade = steps / math.log10(max_lr / min_lr)
-            max_lr = configured * BEYOND_CONFIGURED
-            steps = math.ceil(per_decade * math.log10(max_lr / min_lr))
-        sweep = range_test(session, min_lr, max_lr, steps, float(options["divergence"]))
-        session.notes["suggested_lr"] = sweep.suggested_lr
-        learned = sweep.shows_learning(lr_rules.MIN_RELATIVE_DROP) and math.isfinite(sweep.lowest[0])
-        session.notes["lowest_loss_lr"] = sweep.lowest[0] if learned else None
-        findings = judge.judge_learning_rate(
-            sweep,
-            float(options["too_low_factor"]),
-            float(options["onset_fraction"]),
-            float(options["too_high_factor"]),
-            lr_rules.MIN_RELATIVE_DROP,
-        )
-        session.notes["lr_verdict"] = findings[0].code if findings else None
-        ctx.findings.extend(findings)
+        outcome = fact(ctx.session, learning_rate_sweep)
+        if outcome is None:
+            raise SkipCheck("lr_sweep is switched off")
+        if outcome.skipped:
+            raise SkipCheck(outcome.skipped)
+        sweep = outcome.sweep
+        assert sweep is not None
+        ctx.findings.extend(outcome.findings)
+        min_lr = float(ctx.options["min_lr"])
         lr_min = sweep.lowest[0]
         metrics = {
             "suggested_lr": sweep.suggested_lr,
@@ -162,35 +82,6 @@ class LrSweepCheck(Check):
 # ---------------------------------------------------------------------------------------------
 
 
-def task_for(session: Session, outputs: Any, targets: Any) -> Task:
-    cached = session.notes.get("task")
-    if isinstance(cached, Task):
-        return cached
-    return infer_task(session.loss_name, targets, outputs, None, loss_ignore_index(session.loss_fn))
-
-
-def batch_accuracy(session: Session, outputs: Any, targets: Any) -> tuple[float | None, int | None, int | None]:
-    """Accuracy on the batch, and how many distinct classes are predicted and present (classification)."""
-    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
-        return None, None, None
-    family = loss_family(session.loss_name)
-    out, tgt = outputs.detach(), targets.detach()
-    if family == "index" and out.dim() == tgt.dim() + 1:
-        predicted = out.argmax(dim=1)
-        ignore = loss_ignore_index(session.loss_fn)
-        valid = tgt != ignore if ignore is not None else torch.ones_like(tgt, dtype=torch.bool)
-        if not bool(valid.any()):
-            return None, None, None
-        p, t = predicted[valid], tgt[valid].long()
-    elif family == "binary" and out.shape == tgt.shape:
-        threshold = 0.0 if session.loss_name == "BCEWithLogitsLoss" else 0.5
-        p, t = (out > threshold).long(), (tgt > 0.5).long()
-    else:
-        return None, None, None
-    accuracy = float((p == t).double().mean())
-    return accuracy, int(torch.unique(p).numel()), int(torch.unique(t).numel())
-
-
 def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: float) -> judge.FitResult:
     """Train on one batch until it is fitted (100% accuracy, or the loss down to ``tolerance`` of its start)."""
     session.model.train()
@@ -221,12 +112,12 @@ def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: floa
     )
 
 
-def retry_rate(session: Session, configured: judge.FitResult) -> float | None:
+def retry_rate(sweep: SweepOutcome | None, configured: judge.FitResult) -> float | None:
     """A second learning rate to try when the configured one does not fit the batch: the sweep's
     suggestion, else a third of the rate with the sweep's lowest loss, else ten times the configured rate
     (a tenth when the configured rate made the loss rise or blow up)."""
-    suggested = session.notes.get("suggested_lr")
-    lowest = session.notes.get("lowest_loss_lr")
+    suggested = sweep.suggested_lr if sweep is not None else None
+    lowest = sweep.lowest_loss_lr if sweep is not None else None
     configured_lr = configured.lr
     candidate: float | None
     if isinstance(suggested, float):
@@ -297,12 +188,14 @@ class OverfitBatchCheck(Check):
         configured = fit_batch(session, raw, configured_lr, steps, tolerance)
         retry = None
         best = configured
-        alternative = retry_rate(session, configured) if response is None or response.follows_rate else None
+        # The sweep (a shared fact) is only needed when the configured rate does not fit the batch.
+        sweep = None if configured.fitted else fact(session, learning_rate_sweep)
+        alternative = retry_rate(sweep, configured) if response is None or response.follows_rate else None
         if not configured.fitted and alternative is not None:
             start.restore()
             retry = fit_batch(session, raw, alternative, steps, tolerance)
             best = retry if retry.final_loss < configured.final_loss else configured
-        lr_verdict = session.notes.get("lr_verdict")
+        lr_verdict = sweep.verdict if sweep is not None else None
         ctx.findings.extend(
             judge.judge_overfit(
                 configured,

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_gradients as judge
-from rnndoctor.checks.loss import HeadRecorder, summed_over
+from rnndoctor.heads import HeadRecorder, summed_over
 from rnndoctor.recurrence import cell_kind, recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Session
@@ -132,6 +132,7 @@ class GradientsCheck(Check):
     name = "gradients"
     codes = ("RD210", "RD401", "RD402", "RD405")
     cost = 4
+    quick = True
     description = "gradient norms, parameters without gradient, size of one optimizer step"
 
     def run(self, ctx: CheckContext) -> Outcome:
@@ -249,6 +250,7 @@ class SaturationCheck(Check):
     name = "saturation"
     codes = ("RD209",)
     cost = 2
+    quick = True
     description = "saturated tanh/sigmoid units and LSTM/GRU gates at initialization"
 
     def run(self, ctx: CheckContext) -> Outcome:

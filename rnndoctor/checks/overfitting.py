@@ -17,14 +17,15 @@ import torch
 
 from rnndoctor import lr_rules
 from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.checks.data import targets_of, task_of
-from rnndoctor.checks.dynamics import batch_accuracy
 from rnndoctor.curves import CurveThresholds, History, judge_history
+from rnndoctor.facts import fact
 from rnndoctor.registry import Check, CheckContext, Outcome, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
 from rnndoctor.state import ModelState
-from rnndoctor.stepping import LearningRate, rate_response, train_on
+from rnndoctor.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.sweep import learning_rate_sweep
+from rnndoctor.targets import targets_of, task_facts
 from rnndoctor.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
 
 
@@ -131,7 +132,7 @@ class OverfittingCheck(Check):
         if session.val_data is not None:
             ctx.findings.extend(f for f in judge_history(history, limits, self.name) if f.code == "RD601")
         metrics: dict[str, Any] = {"epochs": len(history.epochs), "train_loss": list(history.train_loss)}
-        chance = chance_level(session, task_of(ctx)) if session.loss_name else None
+        chance = chance_level(session, fact(session, task_facts).task) if session.loss_name else None
         if chance is not None:
             metrics["chance_loss"] = chance.loss
             run = judge.ShortRun(history.train_loss, history.train_acc, LearningRate(session.optimizer).configured)
@@ -168,7 +169,8 @@ class OverfittingCheck(Check):
     def _other_rate(session: Session, configured: float) -> float | None:
         """The sweep's suggestion, when it is half a decade or more from the configured rate and the rate
         can be set at all."""
-        suggested = session.notes.get("suggested_lr")
+        sweep = fact(session, learning_rate_sweep)
+        suggested = sweep.suggested_lr if sweep is not None else None
         response = rate_response(session)
         if not isinstance(suggested, float) or (response is not None and not response.follows_rate):
             return None

@@ -206,6 +206,7 @@ class ProbesCheck(Check):
     name = "probes"
     codes = ("RD202", "RD206", "RD207", "RD211", "RD403")
     cost = 5
+    quick = True
     description = "gradient dependency probes: batch mixing, padding leaks, bidirectional read-out, memory"
 
     def run(self, ctx: CheckContext) -> Outcome:

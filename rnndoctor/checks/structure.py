@@ -177,6 +177,7 @@ class StructureCheck(Check):
     name = "structure"
     codes = ("RD201", "RD202", "RD203", "RD204", "RD205", "RD208", "RD212", "RD213")
     cost = 2
+    quick = True
     description = "recurrent layers as declared and as fed, hidden-state handling, registered modules"
 
     def run(self, ctx: CheckContext) -> Outcome:

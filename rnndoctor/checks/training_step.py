@@ -168,6 +168,7 @@ class TrainingStepCheck(Check):
     name = "training_step"
     codes = ("RD404", "RD406", "RD407", "RD408")
     cost = 6
+    quick = True
     description = "the configured train_step: gradient accumulation, eval-mode updates, clipping order, rate"
 
     def run(self, ctx: CheckContext) -> Outcome:

@@ -1,0 +1,147 @@
+"""The learning-rate range test: train with the user's optimizer at exponentially growing rates, read the
+loss on a fixed yardstick batch after every step, stop once it diverges. A shared fact: the sweep check
+judges it, the one-batch fit and the short run retry at its suggestion, whichever runs first measures it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnndoctor import lr_rules
+from rnndoctor.checks import judge_dynamics as judge
+from rnndoctor.config import load_defaults
+from rnndoctor.findings import Finding
+from rnndoctor.registry import SkipCheck
+from rnndoctor.session import Session
+from rnndoctor.stepping import LearningRate, rate_response, train_on, yardstick_loss
+
+SMOOTHING = 0.9
+"""Weight of the running average of the sweep's loss (with bias correction, as `lr_rules.smooth`)."""
+WARMUP_STEPS = 10
+"""The sweep does not call divergence before this many steps: the smoothed loss needs them to settle."""
+BEYOND_CONFIGURED = 3.0
+"""The sweep reaches at least this many times the configured rate, however high that is."""
+
+
+def diverged_from(smoothed: list[float], best: float, divergence: float) -> bool:
+    """The smoothed loss has risen ``divergence`` times its best value; for losses that reach zero or go
+    negative (Gaussian NLL), ``divergence - 1`` times the fall from the start to the best above the best."""
+    scale = best if best > 0 else smoothed[0] - best
+    return scale > 0 and smoothed[-1] - best > (divergence - 1) * scale
+
+
+def require_rate_control(session: Session) -> None:
+    """Checks that change the learning rate need a train_step whose update follows the optimizer's rate."""
+    response = rate_response(session)
+    if response is not None and not response.follows_rate:
+        how = (
+            "updates the weights itself without optimizer.step()"
+            if not response.calls_optimizer_step
+            else "sets its own learning rate (a scheduler inside the step?)"
+        )
+        raise SkipCheck(
+            f"the train_step {how}: its update is the same at the configured rate and at half of it, so "
+            "rnndoctor cannot vary the rate; read the rate from optimizer.param_groups[0]['lr'] or call "
+            "optimizer.step()"
+        )
+
+
+def range_test(session: Session, min_lr: float, max_lr: float, steps: int, divergence: float) -> judge.Sweep:
+    session.model.train()
+    rate = LearningRate(session.optimizer)
+    sample = session.sample("train").batches
+    yardstick = sample[-1]
+    batches = sample[:-1] or sample
+    lrs: list[float] = []
+    losses: list[float] = []
+    smoothed: list[float] = []
+    best = math.inf
+    diverged = None
+    average = 0.0
+    for step in range(steps):
+        lr = min_lr * (max_lr / min_lr) ** (step / max(steps - 1, 1))
+        rate.set(lr)
+        with session.carrying_state():
+            train_on(session, batches[step % len(batches)])
+        loss = yardstick_loss(session, yardstick)
+        lrs.append(lr)
+        losses.append(loss)
+        if not math.isfinite(loss):
+            diverged = lr
+            smoothed.append(math.inf)
+            break
+        average = SMOOTHING * average + (1 - SMOOTHING) * loss
+        smoothed.append(average / (1 - SMOOTHING ** len(losses)))
+        best = min(best, smoothed[-1])
+        if step >= WARMUP_STEPS and diverged_from(smoothed, best, divergence):
+            diverged = lr
+            break
+    finite = [s for s in smoothed if math.isfinite(s)]
+    suggestion = lr_rules.suggest(lrs[: len(finite)], finite)
+    return judge.Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)
+
+
+@dataclass
+class SweepOutcome:
+    sweep: judge.Sweep | None = None
+    skipped: str | None = None
+    """Why no sweep could run (the train_step sets its own rate, nonsense options)."""
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def suggested_lr(self) -> float | None:
+        return self.sweep.suggested_lr if self.sweep is not None else None
+
+    @property
+    def lowest_loss_lr(self) -> float | None:
+        """The rate with the lowest loss, when the curve shows learning at all."""
+        sweep = self.sweep
+        if sweep is None or not sweep.shows_learning(lr_rules.MIN_RELATIVE_DROP) or not math.isfinite(sweep.lowest[0]):
+            return None
+        return sweep.lowest[0]
+
+    @property
+    def verdict(self) -> str | None:
+        """RD501 or RD502 when the sweep judged the configured rate, else None."""
+        return self.findings[0].code if self.findings else None
+
+
+def sweep_options(session: Session) -> dict[str, Any] | None:
+    """The lr_sweep check's options for this run (None when it is switched off)."""
+    if "lr_sweep" in session.check_options:
+        return session.check_options["lr_sweep"]
+    defaults: dict[str, Any] = load_defaults()["checks"]["lr_sweep"]
+    return defaults
+
+
+def learning_rate_sweep(session: Session) -> SweepOutcome | None:
+    """The range test and its verdict on the configured rate (a fact; None when lr_sweep is off)."""
+    options = sweep_options(session)
+    if options is None:
+        return None
+    min_lr, max_lr, steps = float(options["min_lr"]), float(options["max_lr"]), int(options["steps"])
+    if not 0 < min_lr < max_lr or steps < WARMUP_STEPS + 2:
+        return SweepOutcome(skipped=f"needs 0 < min_lr < max_lr and at least {WARMUP_STEPS + 2} steps")
+    try:
+        require_rate_control(session)
+    except SkipCheck as exc:
+        return SweepOutcome(skipped=str(exc))
+    configured = LearningRate(session.optimizer).configured
+    if configured * BEYOND_CONFIGURED > max_lr:
+        # The sweep must reach the configured rate to say whether it diverges.
+        per_decade = steps / math.log10(max_lr / min_lr)
+        max_lr = configured * BEYOND_CONFIGURED
+        steps = math.ceil(per_decade * math.log10(max_lr / min_lr))
+    sweep = range_test(session, min_lr, max_lr, steps, float(options["divergence"]))
+    findings = judge.judge_learning_rate(
+        sweep,
+        float(options["too_low_factor"]),
+        float(options["onset_fraction"]),
+        float(options["too_high_factor"]),
+        lr_rules.MIN_RELATIVE_DROP,
+    )
+    for finding in findings:
+        finding.check = "lr_sweep"
+    return SweepOutcome(sweep, None, findings)
