@@ -21,9 +21,39 @@ import yaml
 
 from rnndoctor.errors import ConfigError
 from rnndoctor.findings import FailOn
+from rnndoctor.options import Option
 from rnndoctor.rules import code_range, unmatched_code
 
 MAX_CONFIG_BYTES = 1 << 20
+
+SAMPLING_OPTIONS = (
+    Option(
+        "max_batches",
+        16,
+        "batches a check may draw from a loader, however large or endless it is",
+    ),
+    Option(
+        "check_timeout",
+        300,
+        "safety net only: seconds one check may run before it is stopped and reported",
+        notes=("errored (the run is then INCOMPLETE); the work itself is counted in steps and passes",),
+    ),
+    Option(
+        "max_step_work",
+        2.0e10,
+        "multiply-adds one training step of a check may cost (dense weights x time steps x samples):",
+        notes=(
+            "larger batches are cut to their first samples (at least 2) in the sweep, the fits and the short run",
+            "(a 2x1024 LSTM LM on 32x200 tokens costs 3e11 per step, ~16 s on 2 cores; a 64-unit LSTM ~1e7)",
+        ),
+    ),
+    Option(
+        "setup_timeout",
+        120,
+        "seconds importing and building model, data, loss and optimizer may take",
+    ),
+)
+"""Top-level keys that bound a run's work and time (the ``sampling:`` section of the packaged defaults)."""
 
 AUTO = "auto"
 BATCH_FIRST = "batch_first"

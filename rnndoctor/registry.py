@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rnndoctor.findings import Finding, Severity
+from rnndoctor.options import Option
 from rnndoctor.rules import get_rule
 from rnndoctor.rules.causes import explained_by
 
@@ -78,6 +79,8 @@ class Check:
     quick: ClassVar[bool] = False
     """Whether the check belongs to the ``--quick`` profile (opt in: only cheap checks that train nothing)."""
     description: ClassVar[str] = ""
+    options: ClassVar[tuple[Option, ...]] = ()
+    """The check's options with their defaults (`rnndoctor.optgen` writes the defaults file and docs from them)."""
     supersedes: ClassVar[tuple[str, ...]] = ()
     """Codes other checks estimate more cheaply: once this check has run, its verdict replaces theirs."""
 

@@ -20,6 +20,7 @@ from rnndoctor.crashes import diagnose_crash
 from rnndoctor.facts import fact
 from rnndoctor.findings import Finding
 from rnndoctor.layout import Layout, embedding_rows, embedding_tables, padding_id, sequence_lengths, valid_lengths
+from rnndoctor.options import Option
 from rnndoctor.recurrence import recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Forward, Session, UserCodeError
@@ -89,6 +90,81 @@ class LabelsCheck(Check):
     cost = 2
     quick = True
     description = "label distribution, class-id range, target encoding, train/val label shift"
+    options = (
+        Option(
+            "imbalance_ratio",
+            10.0,
+            "RD102: majority/minority count ratio at or above which classes are imbalanced",
+            meaning=(
+                "Count of the most frequent class over the least frequent one at or above which the classes are "
+                "called imbalanced."
+            ),
+            guards=("RD102",),
+        ),
+        Option(
+            "min_samples_per_class",
+            20,
+            "RD102: judged only with at least this many sampled targets per class",
+            meaning=(
+                "Imbalance is judged only when the sampled targets hold at least this many per class, so a tiny "
+                "sample does not raise it."
+            ),
+            guards=("RD102",),
+        ),
+        Option(
+            "max_classes",
+            100,
+            "RD102: not judged above this many classes (vocabulary-like targets are skewed by nature)",
+            meaning=(
+                "Imbalance is not judged above this many classes: vocabulary-like targets (next-token prediction) are"
+                " skewed by nature."
+            ),
+            guards=("RD102",),
+        ),
+        Option(
+            "shift_tvd",
+            0.15,
+            "RD110: total-variation distance between train and val label distributions",
+            meaning=(
+                "Total-variation distance between the train and validation label distributions above which they are "
+                "called different."
+            ),
+            guards=("RD110",),
+        ),
+        Option(
+            "shift_p_value",
+            0.001,
+            "RD110: and no more than this share of train/val splits of the pooled samples differs as much",
+            meaning=(
+                "The difference must also be beyond sampling noise: at most this share of random splits of the pooled"
+                " train and validation samples may differ as much (a permutation test)."
+            ),
+            guards=("RD110",),
+            notes=(
+                "(a fixed TVD alone fired on 16 sampled batches of a healthy LM; same-stream splits sit at p > 0.05)",
+            ),
+        ),
+        Option(
+            "shift_permutations",
+            2000,
+            "RD110: random splits in that permutation test (batches are the units for per-step labels)",
+            meaning=(
+                "Random splits in that test. Samples are the units for one label per sample; whole batches for per-"
+                "step labels, whose positions within a sequence are not independent."
+            ),
+            guards=("RD110",),
+        ),
+        Option(
+            "regression_shift_smd",
+            0.5,
+            "RD110: standardized mean difference of regression targets",
+            meaning=(
+                "For regression targets: the standardized mean difference between train and validation targets above "
+                "which they are called different."
+            ),
+            guards=("RD110",),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
@@ -281,6 +357,56 @@ class InputsCheck(Check):
     cost = 1
     quick = True
     description = "non-finite values, feature scales, constant features, padding, token id range"
+    options = (
+        Option(
+            "max_abs_mean",
+            5.0,
+            "RD106: a feature whose |mean| exceeds this is not centred",
+            meaning="A feature whose absolute mean is above this is not centred.",
+            guards=("RD106",),
+        ),
+        Option(
+            "max_std",
+            5.0,
+            "RD106: a feature whose standard deviation exceeds this is not scaled",
+            meaning="A feature whose standard deviation is above this is not scaled.",
+            guards=("RD106",),
+        ),
+        Option(
+            "std_ratio",
+            1000.0,
+            "RD106: largest/smallest feature standard deviation among varying features",
+            meaning=(
+                "Ratio of the largest to the smallest standard deviation among features that vary, above which the "
+                "scales are too disparate."
+            ),
+            guards=("RD106",),
+        ),
+        Option(
+            "constant_tolerance",
+            0.0,
+            "RD107: a feature whose standard deviation is at most this is constant",
+            meaning="A feature whose standard deviation is at most this is constant.",
+            guards=("RD107",),
+        ),
+        Option(
+            "max_padding_share",
+            0.5,
+            "RD108: share of padded positions in the sampled batches",
+            meaning='Share of padded positions in the sampled batches above which batches are "mostly padding".',
+            guards=("RD108",),
+        ),
+        Option(
+            "max_length_ratio",
+            10.0,
+            "RD108: longest/shortest sequence length in the sampled batches",
+            meaning=(
+                "Ratio of the longest to the shortest sequence in the sampled batches above which the length spread "
+                "is extreme."
+            ),
+            guards=("RD108",),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
@@ -468,6 +594,39 @@ class LeakageCheck(Check):
     cost = 3
     quick = True
     description = "identical samples in the training and validation data"
+    options = (
+        Option(
+            "min_leak_share",
+            0.05,
+            "RD111: estimated share of validation samples also present in training",
+            meaning="Estimated share of validation samples that also appear in training.",
+            guards=("RD111",),
+        ),
+        Option(
+            "min_duplicates",
+            3,
+            "RD111: and at least this many identical samples actually seen",
+            meaning="Least number of identical train/validation samples actually found.",
+            guards=("RD111",),
+        ),
+        Option(
+            "chance_factor",
+            3.0,
+            "RD111: and this many times the duplicate rate found inside training itself",
+            meaning=(
+                "The cross-split duplicate rate must be at least this many times the duplicate rate inside training "
+                "itself (so data with many natural repeats is not flagged)."
+            ),
+            guards=("RD111",),
+        ),
+        Option(
+            "max_train_batches",
+            64,
+            "RD111: training batches hashed to look for copies of validation samples",
+            meaning="Training batches hashed while looking for copies of the validation samples (a cost bound).",
+            guards=("RD111",),
+        ),
+    )
 
     @staticmethod
     def _training_sample(session: Session, budget: int) -> Any:

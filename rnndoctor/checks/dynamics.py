@@ -17,6 +17,7 @@ from rnndoctor.batches import BatchFormatError, replace_part
 from rnndoctor.checks import judge_dynamics as judge
 from rnndoctor.facts import fact
 from rnndoctor.layout import padding_id, primary_tensor
+from rnndoctor.options import Option
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
@@ -33,6 +34,49 @@ class LrSweepCheck(Check):
     quick = False
     description = "learning-rate range test with the configured optimizer"
     supersedes = ("RD405",)
+    options = (
+        Option(
+            "min_lr",
+            1e-07,
+            "smallest learning rate tried",
+        ),
+        Option(
+            "max_lr",
+            10.0,
+            "largest learning rate tried (the sweep stops earlier when the loss diverges)",
+        ),
+        Option(
+            "steps",
+            100,
+            "optimizer steps in the sweep, one learning rate each",
+        ),
+        Option(
+            "divergence",
+            4.0,
+            "stop once the smoothed loss exceeds this many times its lowest value",
+        ),
+        Option(
+            "too_low_factor",
+            100.0,
+            "RD501: configured rate more than this factor below where the loss starts to fall",
+            meaning="The configured rate is this factor (or more) below where the loss starts to fall.",
+            guards=("RD501",),
+        ),
+        Option(
+            "onset_fraction",
+            0.1,
+            'RD501: "starts to fall" = smoothed loss down by this share of its total drop',
+            meaning='"Starts to fall": the smoothed loss is down by this share of its total drop.',
+            guards=("RD501",),
+        ),
+        Option(
+            "too_high_factor",
+            3.0,
+            "RD502: configured rate more than this factor above the rate with the lowest loss",
+            meaning="The configured rate is this factor above the rate with the lowest loss (or at/after divergence).",
+            guards=("RD502",),
+        ),
+    )
 
     def baseline_metrics(self, ctx: CheckContext) -> dict[str, Any]:
         return {"suggested_lr": None, "configured_lr": LearningRate(ctx.session.optimizer).configured}
@@ -172,6 +216,78 @@ class OverfitBatchCheck(Check):
     cost = 9
     quick = False
     description = "can the model memorize one batch, and does it need its inputs to?"
+    options = (
+        Option(
+            "steps",
+            200,
+            "most optimizer steps on one fixed batch (stops as soon as it is fitted)",
+            meaning="Most optimizer steps on the batch.",
+            guards=("RD503",),
+        ),
+        Option(
+            "samples",
+            8,
+            "samples taken from the first batch to fit",
+            meaning="Samples taken from the first batch.",
+            guards=("RD503",),
+        ),
+        Option(
+            "learned_share",
+            0.5,
+            "RD503: a run whose loss falls by this share of its start (or still falls at the end) is learning",
+            meaning=(
+                "A run whose loss falls by this share of its start, or is still falling when its steps run out, is "
+                "learning, not failing."
+            ),
+            guards=("RD503",),
+        ),
+        Option(
+            "stuck_share",
+            0.3,
+            "RD503: reported only when the loss fell by less than this share (between: inconclusive)",
+            meaning=(
+                "RD503 is reported only when the loss fell by less than this share; between the two the fit is "
+                "inconclusive and reported as nothing, so float noise cannot flip the verdict."
+            ),
+            guards=("RD503",),
+            notes=("(healthy word/char LMs fall by 0.48-0.52 in 200 steps; broken fits by < 0.1)",),
+        ),
+        Option(
+            "loss_tolerance",
+            0.01,
+            "RD503: fitted = 100% batch accuracy, or loss below this share of its start",
+            meaning="Fitted: 100% batch accuracy, or the loss below this share of its start.",
+            guards=("RD503",),
+        ),
+        Option(
+            "still_tolerance",
+            0.001,
+            'RD505: relative change of the loss below which it "does not move"',
+            meaning="Relative change of the loss below which it does not move.",
+            guards=("RD505",),
+        ),
+        Option(
+            "input_gain_tolerance",
+            0.05,
+            "RD506: real inputs must end below the zero-input fit by this share",
+            meaning="The fit with real inputs must end below the zero-input fit by this share.",
+            guards=("RD506",),
+        ),
+        Option(
+            "input_sensitivity",
+            0.01,
+            "RD506: ...and zeroing the inputs moves the outputs by at most this (against their spread)",
+            meaning=(
+                "...and zeroing the inputs moves the outputs (before training) by at most this share of how much they"
+                " differ between samples: a model whose outputs read the input is not ignoring it, however poorly it "
+                "fits."
+            ),
+            guards=("RD506",),
+            notes=(
+                "(healthy models measure >= 1.0, ignored inputs ~0: a model that calls eval() mid-step stays quiet)",
+            ),
+        ),
+    )
 
     def baseline_metrics(self, ctx: CheckContext) -> dict[str, Any]:
         return {"initial_loss": None, "final_loss": None, "steps": 0}

@@ -15,6 +15,7 @@ from torch import nn
 
 from rnndoctor.checks import judge_gradients as judge
 from rnndoctor.heads import HeadRecorder, summed_over
+from rnndoctor.options import Option
 from rnndoctor.recurrence import cell_kind, recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Session
@@ -134,6 +135,41 @@ class GradientsCheck(Check):
     cost = 4
     quick = True
     description = "gradient norms, parameters without gradient, size of one optimizer step"
+    options = (
+        Option(
+            "exploding_norm",
+            1000.0,
+            "RD401: total gradient norm after one backward pass above this explodes",
+            meaning=(
+                "Total gradient norm after one backward pass above which gradients explode (any NaN/inf always counts)."
+            ),
+            guards=("RD401",),
+        ),
+        Option(
+            "vanishing_ratio",
+            0.001,
+            "RD402: earliest recurrent layer's RMS gradient / the last layer's, below this",
+            meaning=(
+                "RMS gradient of the earliest recurrent layer's hidden-to-hidden weights over the last layer's, below"
+                " which gradients vanish down the stack."
+            ),
+            guards=("RD402",),
+        ),
+        Option(
+            "min_update_ratio",
+            1e-06,
+            "RD405: median |delta w| / |w| of one optimizer step below this is too small",
+            meaning="Median ‖Δw‖/‖w‖ of one optimizer step below which updates are negligible.",
+            guards=("RD405",),
+        ),
+        Option(
+            "max_update_ratio",
+            0.1,
+            "RD405: ...above this too large",
+            meaning="...and above which each step rewrites the weights.",
+            guards=("RD405",),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
@@ -252,6 +288,15 @@ class SaturationCheck(Check):
     cost = 2
     quick = True
     description = "saturated tanh/sigmoid units and LSTM/GRU gates at initialization"
+    options = (
+        Option(
+            "max_saturated_share",
+            0.5,
+            "RD209: share of saturated units in a layer or gate at initialization",
+            meaning="Share of units of a layer or gate beyond sigmoid 0.01/0.99 or tanh ±0.99.",
+            guards=("RD209",),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session

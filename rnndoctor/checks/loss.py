@@ -15,6 +15,7 @@ import torch
 from rnndoctor.checks import judge_loss as judge
 from rnndoctor.heads import HeadRecorder, summed_over
 from rnndoctor.layout import padding_id, primary_tensor, sequence_lengths
+from rnndoctor.options import Option
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Forward, Session, UserCodeError
 from rnndoctor.task import class_axis_and_count, is_one_hot, loss_family, loss_ignore_index
@@ -192,6 +193,49 @@ class LossCheck(Check):
     cost = 3
     quick = True
     description = "loss/target compatibility on one real batch"
+    options = (
+        Option(
+            "class_axis_balance",
+            0.001,
+            "RD305: |sum of the loss gradient along the head's output axis| / its magnitude",
+            meaning=(
+                "The loss's gradient sums to zero along the axis it treats as classes; a relative sum above this "
+                "along the last layer's output axis means the two axes differ."
+            ),
+            guards=("RD305",),
+            notes=("(softmax gradients sum to 0 along the true class axis up to float error; other axes do not)",),
+        ),
+        Option(
+            "max_padded_scored_share",
+            0.01,
+            "RD306: share of padded time steps whose targets the loss may score",
+            meaning="Share of padded time steps whose targets the loss may still score.",
+            guards=("RD306",),
+        ),
+        Option(
+            "initial_loss_ratio",
+            3.0,
+            "RD307: classification loss at init above this many times ln C (or ln 2)...",
+            meaning="A classification loss at initialization above this many times chance (ln C, or ln 2 per label)...",
+            guards=("RD307",),
+        ),
+        Option(
+            "initial_loss_margin",
+            1.0,
+            "RD307: ...and at least this many nats above it",
+            meaning="...and at least this many nats above it.",
+            guards=("RD307",),
+        ),
+        Option(
+            "regression_initial_ratio",
+            10.0,
+            "RD307: regression loss at init above this many times the target variance",
+            meaning=(
+                "A regression loss at initialization above this many times the loss of predicting the targets' mean."
+            ),
+            guards=("RD307",),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session

@@ -19,6 +19,7 @@ from rnndoctor import lr_rules
 from rnndoctor.checks import judge_dynamics as judge
 from rnndoctor.curves import CurveThresholds, History, judge_history
 from rnndoctor.facts import fact
+from rnndoctor.options import Option
 from rnndoctor.registry import Check, CheckContext, Outcome, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Session
@@ -119,6 +120,51 @@ class OverfittingCheck(Check):
     cost = 10
     quick = False
     description = "a short training run: does the loss leave chance level, does validation loss turn?"
+    options = (
+        Option(
+            "epochs",
+            5,
+            "epochs of the short train/validation run over the sampled training batches",
+            meaning="Epochs over the sampled training batches.",
+            guards=("RD601",),
+        ),
+        Option(
+            "patience",
+            2,
+            "stop once validation loss has been above its best for this many epochs",
+            meaning="Stop once validation loss has stayed above its best for this many epochs.",
+            guards=("RD601",),
+        ),
+        Option(
+            "overfit_rise",
+            0.1,
+            "RD601: validation loss this far above its minimum while training loss falls",
+            meaning="Validation loss this far (relative) above its minimum while training loss still falls.",
+            guards=("RD601",),
+        ),
+        Option(
+            "accuracy_gap",
+            0.15,
+            "RD601: training accuracy above validation accuracy by this much at the end",
+            meaning="Training accuracy above validation accuracy by this much at the end.",
+            guards=("RD601",),
+        ),
+        Option(
+            "chance_margin",
+            0.1,
+            "RD507: last-epoch training loss within this share of chance level, no longer falling",
+            meaning=(
+                "The last epoch's training loss within this share of chance level (the label entropy, the target "
+                "variance), no longer falling by half of it per epoch, and accuracy no better than the majority share"
+                " by it."
+            ),
+            guards=("RD507",),
+            notes=(
+                "(shuffled labels end at 1.07x chance and raw pixels at 1.0x; healthy corpus runs at <= 0.98x",
+                'also still fall, which the "no longer falling" half requires)',
+            ),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session

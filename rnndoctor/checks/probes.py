@@ -16,6 +16,7 @@ from torch import nn
 
 from rnndoctor.checks import judge_probes as judge
 from rnndoctor.layout import IMPLICIT_PAD, Layout, SampleView, padding_id, primary_tensor, sequence_lengths
+from rnndoctor.options import Option
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Forward, Session
@@ -208,6 +209,43 @@ class ProbesCheck(Check):
     cost = 5
     quick = True
     description = "gradient dependency probes: batch mixing, padding leaks, bidirectional read-out, memory"
+    options = (
+        Option(
+            "mixing_tolerance",
+            1e-06,
+            "RD207: share of a sample's input gradient allowed on other samples",
+            meaning="Share of one sample's input gradient allowed to land on other samples.",
+            guards=("RD207", "RD202"),
+        ),
+        Option(
+            "padding_tolerance",
+            0.0001,
+            "RD206: relative output change allowed when padding is appended",
+            meaning="Relative change of the outputs allowed when padding steps are appended.",
+            guards=("RD206",),
+        ),
+        Option(
+            "last_step_share",
+            0.99,
+            "RD211: share of the backward direction's gradient on the last step",
+            meaning="Share of a bidirectional layer's backward-direction gradient sitting on the last step.",
+            guards=("RD211",),
+        ),
+        Option(
+            "memory_orders",
+            3.0,
+            "RD403: orders of magnitude the gradient may fall within the memory window",
+            meaning="Orders of magnitude the input gradient may fall inside the effective memory.",
+            guards=("RD403",),
+        ),
+        Option(
+            "min_memory_steps",
+            6,
+            "RD403: an effective memory shorter than this many steps is reported",
+            meaning="An effective memory shorter than this is reported (on sequences at least 4x as long).",
+            guards=("RD403",),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_structure as judge
+from rnndoctor.options import Option
 from rnndoctor.recurrence import cell_kind, recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, register
 from rnndoctor.session import Session, UserCodeError
@@ -179,6 +180,36 @@ class StructureCheck(Check):
     cost = 2
     quick = True
     description = "recurrent layers as declared and as fed, hidden-state handling, registered modules"
+    options = (
+        Option(
+            "long_sequence",
+            100,
+            "RD203: a vanilla nn.RNN on sequences longer than this many steps",
+            meaning="A vanilla `nn.RNN` run over more steps than this.",
+            guards=("RD203",),
+        ),
+        Option(
+            "max_spectral_radius",
+            1.5,
+            "RD208: recurrent weights whose spectral radius exceeds this explode",
+            meaning="Recurrent weight blocks whose spectral radius exceeds this make signals grow step after step.",
+            guards=("RD208",),
+        ),
+        Option(
+            "min_spectral_radius",
+            0.05,
+            "RD208: ...or fall below this forget everything at once",
+            meaning="...or below this, forget everything between steps.",
+            guards=("RD208",),
+        ),
+        Option(
+            "max_hidden_for_eigen",
+            2048,
+            "RD208: larger recurrent matrices are not decomposed (cost)",
+            meaning="Larger recurrent matrices are not decomposed (cost bound).",
+            guards=("RD208",),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
