@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rnndoctor.findings import Finding
+from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 from rnndoctor.tracebacks import first_line, user_frame
 
 
@@ -144,3 +145,77 @@ def _stage_words(stage: str) -> str:
         "train_data": "training data loader",
         "val_data": "validation data loader",
     }.get(stage, stage.replace("_", " "))
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD001",
+        title="the user's code raised an error during a check",
+        severity=Severity.ERROR,
+        what=(
+            "Runs the model, loss, data loader and training step on sampled batches; when one of them raises "
+            "and the message matches no known cause (such as an input-size mismatch), the error itself is "
+            "reported with the stage it happened in and the line of your code that raised it."
+        ),
+        why=(
+            "A setup that crashes on its first batches cannot train at all, and the checks that need that "
+            "stage cannot measure anything until the crash is fixed."
+        ),
+        symptoms="The training script stops with a traceback on the first batch or the first epoch.",
+        fix=(
+            "Read the quoted error and the file and line given in the evidence; run that stage by hand on one "
+            "batch (next(iter(loader))) to reproduce it."
+        ),
+        before=snippet(
+            """
+            def forward(self, x):
+                out, _ = self.lstm(x)
+                return self.head(out[:, -1]).view(self.batch_size, -1)  # fails on the last, smaller batch
+            """
+        ),
+        after=snippet(
+            """
+            def forward(self, x):
+                out, _ = self.lstm(x)
+                return self.head(out[:, -1])
+            """
+        ),
+    ),
+    Rule(
+        code="RD002",
+        title="the data yields no usable batches",
+        severity=Severity.ERROR,
+        what=(
+            "Draws the first batches from the training (and validation) data and reports when there are none, "
+            "or when a batch is not (inputs, targets), (inputs, targets, lengths) or a dict with those keys "
+            "and no forward function says how to use it."
+        ),
+        why=(
+            "An empty loader trains nothing: every epoch ends at once and the weights never change. A batch in "
+            "an unexpected layout means the model is called with the wrong arguments."
+        ),
+        symptoms=(
+            "Epochs that finish instantly with no loss printed, or a loss that is never computed; a DataLoader "
+            "with drop_last=True and a batch size larger than the dataset."
+        ),
+        fix=(
+            "Make the loader yield (inputs, targets[, lengths]) batches (check len(loader) > 0, drop_last, the "
+            "dataset's filters), or give `forward: steps.py:forward_batch` in the config for another layout."
+        ),
+        before=snippet(
+            """
+            loader = DataLoader(dataset, batch_size=256, drop_last=True)  # only 200 samples
+            """
+        ),
+        after=snippet(
+            """
+            loader = DataLoader(dataset, batch_size=32, shuffle=True)
+            assert len(loader) > 0
+            """
+        ),
+    ),
+)

@@ -19,6 +19,7 @@ from typing import Any
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity, Timing
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 
 COLUMNS = {
     "epoch": ("epoch", "epochs"),
@@ -290,3 +291,56 @@ def diagnose_history(path: str | Path, fail_on: FailOn = FailOn.ERROR, limits: C
         timing=Timing(total_seconds=time.perf_counter() - started),
         fail_on=fail_on,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD601",
+        title="overfitting: train and validation diverge",
+        severity=Severity.WARNING,
+        what=(
+            "Runs a short train/validation loop (a few epochs over the sampled training batches, validation loss "
+            "and accuracy after each) and reports when validation loss has risen at least 10% above its minimum "
+            "while training loss keeps falling, or training accuracy ends 15 points above validation accuracy. "
+            "`rnndoctor curves LOG.csv` applies the same rules to a real training history."
+        ),
+        why=(
+            "The model is fitting details specific to the training samples (its capacity is large for the "
+            "amount of data, regularization is missing, or training runs too long). Those details do not "
+            "carry over, so further training improves the training loss at the expense of validation."
+        ),
+        symptoms=(
+            "Training accuracy near 100% with validation far below; validation loss turns upward after a few "
+            "epochs while training loss keeps falling."
+        ),
+        fix=(
+            "Add regularization (dropout before the head, weight decay), reduce the hidden size, get more "
+            "data or augment it, and stop on validation loss."
+        ),
+        before=snippet(
+            """
+            self.rnn = nn.LSTM(32, 1024, num_layers=3, batch_first=True)
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+            for epoch in range(200):
+                train_one_epoch(model, train_loader, optimizer)
+            """
+        ),
+        after=snippet(
+            """
+            self.rnn = nn.LSTM(32, 256, num_layers=2, dropout=0.3, batch_first=True)
+            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+            best = float("inf")
+            for epoch in range(200):
+                train_one_epoch(model, train_loader, optimizer)
+                val_loss = evaluate(model, val_loader)
+                if val_loss >= best:
+                    break                             # validation stopped improving
+                best = val_loss
+            """
+        ),
+    ),
+)

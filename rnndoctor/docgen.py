@@ -1,4 +1,4 @@
-"""Generate the per-code documentation pages from the rule catalogue.
+"""Generate the per-code documentation pages from the rules (declared beside their judges).
 
     python -m rnndoctor.docgen docs/rules
 
@@ -33,7 +33,7 @@ def render_index(rules: Sequence[Rule]) -> str:
         "Every code rnndoctor can report, with its default severity. A finding's severity may be raised or",
         "lowered by the evidence. `rnndoctor explain CODE` prints the same page in the terminal.",
         "",
-        "These pages are generated from `rnndoctor/rules/catalogue.py`; regenerate them with",
+        "These pages are generated from the rules declared beside their judges; regenerate them with",
         "`python -m rnndoctor.docgen docs/rules` instead of editing them.",
         "",
         "| code | severity | title |",

@@ -81,9 +81,9 @@ MUTATIONS = (
     ),
     Mutation(
         "cause graph cycle RD401 <-> RD502",
-        "rnndoctor/rules/causes.py",
-        '"RD502": ("RD405",',
-        '"RD502": ("RD401", "RD405",',
+        "rnndoctor/checks/judge_dynamics.py",
+        'explains=("RD405", "RD503", "RD504", "RD507"),',
+        'explains=("RD401", "RD405", "RD503", "RD504", "RD507"),',
         ("tests/test_causes.py",),
     ),
     Mutation(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnndoctor.findings import Finding
+from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 
 
 @dataclass
@@ -31,39 +32,19 @@ def judge_target_leak(leak: TargetLeak) -> list[Finding]:
         "probed_step": leak.step,
         "output_change_at_step": leak.change_at_step,
     }
-    probe = (
-        f"changing it at step {leak.step} moves the prediction for step {leak.step} by {leak.change_at_step:.2g} "
-        "(relative) and no earlier prediction"
-    )
     if leak.main_input:
-        what = "values" if leak.floats else "tokens"
-        return [
-            make_finding(
-                "RD309",
-                f"The targets equal the model's input {what} at {leak.equal_share:.0%} of positions, and {probe}: "
-                f"each step is asked to predict the {what[:-1]} it is reading. A language model (or forecaster) "
-                "needs its targets shifted one step ahead; without the shift it learns to copy, the loss falls "
-                "to near zero, and nothing about what comes next is learned. (A sequence autoencoder that "
-                "reconstructs its input through a bottleneck is the exception.)",
-                "Make the target of each position the next one:\n\n```python\ndata = tokens[:, :-1]"
-                "            # or source[i:i + T] for (T, N) batches\ntarget = tokens[:, 1:]         "
-                "# or source[i + 1:i + 1 + T]\n```",
-                evidence,
-            )
-        ]
-    return [
-        make_finding(
-            "RD214",
-            f"The model's argument {leak.argument} (a decoder input) equals the targets at {leak.equal_share:.0%} "
-            f"of positions, and {probe}: the decoder is given the very token it must predict. Teacher forcing "
-            "must feed the previous target; fed the current one, the decoder learns to copy and fails at "
-            "inference, where the answer is not available.",
-            "Shift the decoder input one step right behind a start token:\n\n```python\n"
-            "tgt_in = torch.cat([torch.full_like(tgt[:, :1], SOS), tgt[:, :-1]], dim=1)\n"
-            "logits = model(src, tgt_in)\n```",
-            evidence,
-        )
-    ]
+        return [rule("RD309").verdict({**evidence, "values": "values" if leak.floats else "tokens"})]
+    return [rule("RD214").verdict(evidence)]
+
+
+def rule(code: str) -> Rule:
+    return next(r for r in RULES if r.code == code)
+
+
+_PROBE = (
+    "changing it at step {probed_step} moves the prediction for step {probed_step} by "
+    "{output_change_at_step:.2g} (relative) and no earlier prediction"
+)
 
 
 def judge_transposed_targets(own: float, other: float, layout: str, threshold: float) -> list[Finding]:
@@ -83,3 +64,108 @@ def judge_transposed_targets(own: float, other: float, layout: str, threshold: f
             {"next_token_share": own, "other_order_share": other, "layout": layout},
         )
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD214",
+        message=(
+            "The model's argument {argument} (a decoder input) equals the targets at {equal_share:.0%} of "
+            "positions, and " + _PROBE + ": the decoder is given the very token it must predict. Teacher forcing "
+            "must feed the previous target; fed the current one, the decoder learns to copy and fails at "
+            "inference, where the answer is not available."
+        ),
+        remedy=(
+            "Shift the decoder input one step right behind a start token:\n\n```python\n"
+            "tgt_in = torch.cat([torch.full_like(tgt[:, :1], SOS), tgt[:, :-1]], dim=1)\n"
+            "logits = model(src, tgt_in)\n```"
+        ),
+        title="the decoder sees the token it must predict (teacher forcing not shifted)",
+        severity=Severity.ERROR,
+        what=(
+            "Looks for a tensor the model receives besides its main input (a decoder input) that equals the "
+            "targets position for position, then changes that tensor at one step and measures whether the "
+            "output at the same step moves. Both together mean each prediction is computed from its own answer."
+        ),
+        why=(
+            "Teacher forcing feeds the decoder the previous target token, [SOS] + y[:-1]. Fed y itself, the "
+            "decoder learns to copy its input: the training loss falls to near zero within a few steps, and at "
+            "inference, where the answer is not available, it produces nonsense."
+        ),
+        symptoms=(
+            "Training loss near zero and perfect teacher-forced accuracy almost at once, while greedy decoding "
+            "or validation without teacher forcing is no better than chance."
+        ),
+        fix="Shift the decoder input one step right and start it with the start-of-sequence token.",
+        before=snippet(
+            """
+            logits = model(src, tgt)                     # decoder input = the targets
+            loss = loss_fn(logits.reshape(-1, V), tgt.reshape(-1))
+            """
+        ),
+        after=snippet(
+            """
+            sos = torch.full_like(tgt[:, :1], SOS)
+            tgt_in = torch.cat([sos, tgt[:, :-1]], dim=1)   # [SOS, y0, ..., y(S-2)]
+            logits = model(src, tgt_in)
+            loss = loss_fn(logits.reshape(-1, V), tgt.reshape(-1))
+            """
+        ),
+        explains=("RD307", "RD601"),
+    ),
+    Rule(
+        code="RD309",
+        message=(
+            "The targets equal the model's input {values} at {equal_share:.0%} of positions, and " + _PROBE + ": "
+            "each step is asked to predict what it is reading. A language model (or forecaster) needs its "
+            "targets shifted one step ahead; without the shift it learns to copy, the loss falls to near zero, "
+            "and nothing about what comes next is learned. (A sequence autoencoder that reconstructs its input "
+            "through a bottleneck is the exception.)"
+        ),
+        remedy=(
+            "Make the target of each position the next one:\n\n```python\ndata = tokens[:, :-1]"
+            "            # or source[i:i + T] for (T, N) batches\ntarget = tokens[:, 1:]         "
+            "# or source[i + 1:i + 1 + T]\n```"
+        ),
+        title="targets are not aligned with the inputs (equal to them, unshifted, or transposed apart)",
+        severity=Severity.ERROR,
+        what=(
+            "Compares per-step targets with the model's input tokens. Targets equal to the inputs at the same "
+            "positions, with an output that depends on the input at its own position, mean the model is asked "
+            "to copy what it already sees (a language model without the +1 shift). Targets that are the next "
+            "token only when read in the other axis order mean the inputs and the targets were laid out "
+            "differently (one transposed, the other not)."
+        ),
+        why=(
+            "A language model must predict token t+1 from tokens up to t. With targets equal to the inputs the "
+            "task is copying: the loss falls to near zero, perplexity looks superb, and the model has learned "
+            "nothing about the language. With targets laid out in another axis order, each output is scored "
+            "against a token from another sequence or another step, and the loss stalls near chance."
+        ),
+        symptoms=(
+            "Training loss near zero within a few hundred steps and generated text that repeats the prompt; or "
+            "a loss that never leaves ln(vocabulary) although the model and data look fine."
+        ),
+        fix=(
+            "Build targets as the inputs shifted by one step along time, in the same layout as the inputs "
+            "(and flatten both the same way)."
+        ),
+        before=snippet(
+            """
+            data = source[i:i + seq_len]
+            target = source[i:i + seq_len].reshape(-1)       # the same tokens
+            """
+        ),
+        after=snippet(
+            """
+            data = source[i:i + seq_len]
+            target = source[i + 1:i + 1 + seq_len].reshape(-1)   # the next token of each position
+            """
+        ),
+        explains=("RD307", "RD503", "RD507", "RD601"),
+    ),
+)

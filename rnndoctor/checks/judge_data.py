@@ -12,6 +12,7 @@ import numpy as np
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 
 
 @dataclass
@@ -628,3 +629,456 @@ def _encoding_problem(enc: TargetEncoding) -> tuple[str | None, str]:
             "Cast the targets to the outputs' dtype:\n\n```python\ntargets = targets.float()\n```",
         )
     return None, ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD101",
+        title="all training targets are one class",
+        severity=Severity.ERROR,
+        what=(
+            "Counts class ids over the sampled training batches, leaving out positions equal to the loss's "
+            "ignore_index, and reports when every remaining target has the same value."
+        ),
+        why=(
+            "With a single class in the data, the loss is minimised by a constant prediction that ignores "
+            "the input: the output bias learns it and no weight ever receives a signal to tell inputs apart. "
+            "The model looks perfect on the training set and has learned nothing. The usual causes are a "
+            "label column overwritten or read from the wrong field, a filter that dropped the other classes, "
+            "or a dataset sorted by label and read without shuffling, so that the first batches all share "
+            "one class."
+        ),
+        symptoms=(
+            "Training loss drops almost at once to near zero and training accuracy is 100%, yet the model "
+            "predicts the same class for every input on validation or new data."
+        ),
+        fix=(
+            "Check the label pipeline end to end (print torch.bincount of the targets) and shuffle the "
+            "training loader so that every batch mixes classes."
+        ),
+        before=snippet(
+            """
+            dataset = TensorDataset(x, y)                    # rows stored sorted by label
+            loader = DataLoader(dataset, batch_size=32)      # the first batches hold class 0 only
+            """
+        ),
+        after=snippet(
+            """
+            dataset = TensorDataset(x, y)
+            print(torch.bincount(y))                         # several classes, each with samples
+            loader = DataLoader(dataset, batch_size=32, shuffle=True)
+            """
+        ),
+        explains=("RD102", "RD307", "RD503", "RD504", "RD505", "RD506", "RD507", "RD601"),
+    ),
+    Rule(
+        code="RD102",
+        title="strong class imbalance",
+        severity=Severity.WARNING,
+        what=(
+            "Counts how often each class id occurs in the sampled training batches and reports when the "
+            "ratio between the most and the least frequent class, or the share of the majority class, passes "
+            "a threshold."
+        ),
+        why=(
+            "A loss averaged over samples is dominated by the frequent class, so always predicting it is a "
+            "deep, easy minimum. Gradients from the rare classes are few and get outweighed in every batch, "
+            "and the model may never leave the constant prediction. Plain accuracy then rewards that "
+            "failure."
+        ),
+        symptoms=(
+            "Accuracy looks good but equals the majority share (say 95%); recall on the rare classes is "
+            "zero, the confusion matrix has one filled column, and macro-F1 is low."
+        ),
+        fix=(
+            "Weight the loss by inverse class frequency (CrossEntropyLoss(weight=...)) or oversample rare "
+            "classes with a WeightedRandomSampler, and track per-class recall or macro-F1 instead of "
+            "accuracy."
+        ),
+        before=snippet(
+            """
+            loss_fn = nn.CrossEntropyLoss()
+            loader = DataLoader(train_ds, batch_size=32, shuffle=True)   # 95% of the labels are class 0
+            """
+        ),
+        after=snippet(
+            """
+            counts = torch.bincount(train_labels, minlength=num_classes).float()
+            weights = counts.sum() / (num_classes * counts.clamp(min=1))
+            loss_fn = nn.CrossEntropyLoss(weight=weights)
+            loader = DataLoader(train_ds, batch_size=32, shuffle=True)
+            """
+        ),
+    ),
+    Rule(
+        code="RD103",
+        title="class ids outside the model's output range",
+        severity=Severity.ERROR,
+        what=(
+            "Compares the smallest and largest class id in the sampled targets with the size of the model's "
+            "class axis, and reports any id that is negative (other than the loss's ignore_index) or not "
+            "smaller than the number of output classes."
+        ),
+        why=(
+            "Class-index losses such as CrossEntropyLoss and NLLLoss use the target to index the output, so "
+            "an id past the end has no score to pick. On the CPU this raises; on CUDA it triggers a "
+            "device-side assert that leaves the CUDA context unusable and is often reported at a later, "
+            "unrelated line. The usual causes are labels numbered from 1 instead of 0, or an output layer "
+            "sized for fewer classes than the data contains."
+        ),
+        symptoms=(
+            '"IndexError: Target 10 is out of bounds" on the first batch, or "CUDA error: device-side assert '
+            'triggered" that may only show up on some batches.'
+        ),
+        fix=(
+            "Remap the labels to 0 .. C-1 (for example subtract 1 from 1-based labels) and size the final "
+            "layer to the real number of classes."
+        ),
+        before=snippet(
+            """
+            num_classes = 10
+            model.head = nn.Linear(hidden_size, num_classes)
+            y = torch.tensor(labels)                  # labels numbered 1 .. 10
+            loss = loss_fn(model(x), y)
+            """
+        ),
+        after=snippet(
+            """
+            num_classes = 10
+            model.head = nn.Linear(hidden_size, num_classes)
+            y = torch.tensor(labels) - 1              # 0 .. 9, as the loss expects
+            loss = loss_fn(model(x), y)
+            """
+        ),
+        explains=("RD307", "RD503", "RD505"),
+    ),
+    Rule(
+        code="RD104",
+        title="target dtype or encoding does not fit the loss",
+        severity=Severity.ERROR,
+        what=(
+            "Checks the dtype and shape of the targets against what the configured loss expects: integer "
+            "(long) class ids without a class axis for CrossEntropyLoss and NLLLoss, float targets of the "
+            "output's shape for BCE losses, and floating-point values for regression losses."
+        ),
+        why=(
+            "Each loss reads its target in one specific way. A mismatched dtype usually raises at the first "
+            "loss call; a mismatched encoding can be worse, because it is silently read as something else, "
+            "for example float targets with a class axis taken by CrossEntropyLoss as soft probabilities, or "
+            "one-hot rows given to a loss that expects ids."
+        ),
+        symptoms=(
+            'A RuntimeError such as "expected target dtype to be Long or Byte, but got Float" or "result '
+            "type Float can't be cast to the desired output type Long\" on the first batch, or a loss value "
+            "that makes no sense for the task."
+        ),
+        fix=(
+            "Convert the targets where batches are built: .long() class ids for CrossEntropyLoss and "
+            "NLLLoss, .float() values shaped like the output for BCEWithLogitsLoss and regression losses."
+        ),
+        before=snippet(
+            """
+            y = torch.tensor(labels, dtype=torch.float32)     # class ids stored as floats
+            loss = nn.CrossEntropyLoss()(logits, y)
+            """
+        ),
+        after=snippet(
+            """
+            y = torch.tensor(labels, dtype=torch.long)        # class ids, shape (batch,)
+            loss = nn.CrossEntropyLoss()(logits, y)
+            """
+        ),
+        explains=("RD307", "RD503", "RD505"),
+    ),
+    Rule(
+        code="RD105",
+        title="NaN or Inf in inputs or targets",
+        severity=Severity.ERROR,
+        what=(
+            "Runs torch.isfinite over every sampled training and validation batch and counts the NaN and Inf "
+            "values in inputs and targets, naming the features or positions where they occur."
+        ),
+        why=(
+            "A single NaN in an input flows through the recurrence into every later hidden state and into "
+            "the loss. Its gradient is NaN as well, and one optimizer step then writes NaN into the weights, "
+            "which ruins the model for good. An Inf behaves the same as soon as it meets a zero or another "
+            "Inf."
+        ),
+        symptoms=(
+            "Loss is nan from the first batch, or turns nan suddenly in the middle of an epoch on one "
+            "particular batch and stays nan; every output is nan afterwards."
+        ),
+        fix=(
+            "Clean the data where it is loaded: fill or drop missing values, fix divisions by zero in "
+            "feature engineering, and assert torch.isfinite on each tensor before it reaches the model."
+        ),
+        before=snippet(
+            """
+            df = pd.read_csv("train.csv")                     # some cells are empty
+            x = torch.tensor(df[feature_cols].values, dtype=torch.float32)
+            """
+        ),
+        after=snippet(
+            """
+            df = pd.read_csv("train.csv")
+            df[feature_cols] = df[feature_cols].fillna(df[feature_cols].mean())
+            x = torch.tensor(df[feature_cols].values, dtype=torch.float32)
+            assert torch.isfinite(x).all()
+            """
+        ),
+        explains=("RD307", "RD401", "RD503", "RD505"),
+    ),
+    Rule(
+        code="RD106",
+        title="inputs not normalized (large or disparate feature scales)",
+        severity=Severity.WARNING,
+        what=(
+            "Computes the mean and standard deviation of each floating-point input feature over the sampled "
+            "batches and reports when values are far from unit scale, or when the scales of different "
+            "features differ by orders of magnitude."
+        ),
+        why=(
+            "RNN gates apply sigmoid and tanh to a weighted sum of the input; large inputs push them into "
+            "saturation at the first step, where their derivatives are close to zero and little gradient "
+            "gets through. Features on very different scales also make the loss surface badly conditioned: a "
+            "learning rate small enough for the weights of large features is far too small for the rest."
+        ),
+        symptoms=(
+            "Loss falls very slowly or stalls early, training is touchy about the learning rate, and the "
+            "loss sometimes spikes."
+        ),
+        fix=(
+            "Standardize each feature with the mean and standard deviation of the training split, and apply "
+            "the same numbers to validation and test data; log-transform heavy-tailed features first."
+        ),
+        before=snippet(
+            """
+            x_train = torch.tensor(raw_train, dtype=torch.float32)   # price ~1e4, volume ~1e7, return ~1e-3
+            x_val = torch.tensor(raw_val, dtype=torch.float32)
+            """
+        ),
+        after=snippet(
+            """
+            x_train = torch.tensor(raw_train, dtype=torch.float32)
+            x_val = torch.tensor(raw_val, dtype=torch.float32)
+            mean = x_train.mean(dim=(0, 1), keepdim=True)
+            std = x_train.std(dim=(0, 1), keepdim=True).clamp(min=1e-8)
+            x_train, x_val = (x_train - mean) / std, (x_val - mean) / std
+            """
+        ),
+        explains=(
+            "RD209",
+            "RD307",
+            "RD401",
+            "RD402",
+            "RD403",
+            "RD501",
+            "RD502",
+            "RD503",
+            "RD504",
+            "RD505",
+            "RD506",
+            "RD507",
+        ),
+    ),
+    Rule(
+        code="RD107",
+        title="constant input features",
+        severity=Severity.INFO,
+        what=(
+            "Computes the standard deviation of each input feature across samples and time steps of the "
+            "sampled batches and lists the features whose spread is zero, or within a tiny tolerance of it."
+        ),
+        why=(
+            "A constant feature carries no information; its input weights only act as an extra bias. It does "
+            "no harm by itself, but it often points to a bug upstream, such as a column filled with a "
+            "default value or zeroed during preprocessing, and standardizing it divides by a zero standard "
+            "deviation."
+        ),
+        symptoms=(
+            "Usually nothing visible; sometimes NaN appears right after normalization, or the model is "
+            "weaker than expected because a feature that should carry signal is empty."
+        ),
+        fix=(
+            "Find out why the feature is constant and fix its source, or drop it; guard the normalization "
+            "against a zero standard deviation."
+        ),
+        before=snippet(
+            """
+            mean, std = x_train.mean(dim=(0, 1)), x_train.std(dim=(0, 1))
+            x_train = (x_train - mean) / std              # std is 0 for a constant column -> NaN
+            """
+        ),
+        after=snippet(
+            """
+            mean, std = x_train.mean(dim=(0, 1)), x_train.std(dim=(0, 1))
+            keep = std > 0                                # drop features that never change
+            x_train = (x_train[..., keep] - mean[keep]) / std[keep]
+            """
+        ),
+    ),
+    Rule(
+        code="RD108",
+        title="batches are mostly padding / extreme length spread",
+        severity=Severity.INFO,
+        what=(
+            "Uses the batch lengths (given, or inferred from trailing padding) to compute the share of "
+            "padded positions in each batch and the ratio between the longest and the shortest sequence."
+        ),
+        why=(
+            "Padded positions cost compute and memory but carry no signal. Wherever the model or the loss "
+            "does not mask them, short sequences are swamped by padding; and when lengths vary widely, a "
+            "short sequence's final hidden state may have run through hundreds of pad steps before it is "
+            "read."
+        ),
+        symptoms=(
+            "Epochs are slow for the amount of data; short sequences are predicted badly; results change "
+            "with the batch size or the order in which samples are batched."
+        ),
+        fix=(
+            "Pad per batch instead of to a global maximum, group sequences of similar length into the same "
+            "batch (bucketing), and pack the batch with pack_padded_sequence."
+        ),
+        before=snippet(
+            """
+            x = pad_sequence(all_seqs, batch_first=True)          # padded to the longest sequence overall
+            loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
+            """
+        ),
+        after=snippet(
+            """
+            def collate(batch):
+                seqs, ys = zip(*batch)
+                lengths = torch.tensor([len(s) for s in seqs])
+                return pad_sequence(seqs, batch_first=True), torch.tensor(ys), lengths
+
+            order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]))
+            batches = [order[i:i + 32] for i in range(0, len(order), 32)]   # similar lengths together
+            random.shuffle(batches)
+            loader = DataLoader(pairs, batch_sampler=batches, collate_fn=collate)
+            """
+        ),
+    ),
+    Rule(
+        code="RD109",
+        title="token ids outside the embedding table",
+        severity=Severity.ERROR,
+        what=(
+            "For a model whose input goes through an nn.Embedding, compares the smallest and largest token "
+            "id in the sampled batches with the embedding's num_embeddings."
+        ),
+        why=(
+            "An embedding lookup selects a row by id, and an id that is negative or not smaller than the "
+            "table size has no row. It raises on the CPU and triggers a device-side assert on CUDA. Typical "
+            "causes are a table sized without the special tokens (padding, unknown), or a vocabulary built "
+            "on the training split and applied to validation text that holds unseen words."
+        ),
+        symptoms=(
+            '"IndexError: index out of range in self" or a CUDA device-side assert, often only on some '
+            "batches or only during validation."
+        ),
+        fix=(
+            "Size the embedding as the full vocabulary including special tokens, and map every unknown token "
+            "to a reserved <unk> id."
+        ),
+        before=snippet(
+            """
+            vocab = {tok: i + 1 for i, tok in enumerate(words)}       # 0 is kept for padding
+            model.embed = nn.Embedding(len(words), 128)               # one row short
+            ids = [vocab[tok] for tok in tokens]                      # unseen words raise KeyError
+            """
+        ),
+        after=snippet(
+            """
+            vocab = {tok: i + 2 for i, tok in enumerate(words)}       # 0 = <pad>, 1 = <unk>
+            model.embed = nn.Embedding(len(words) + 2, 128, padding_idx=0)
+            ids = [vocab.get(tok, 1) for tok in tokens]
+            """
+        ),
+        explains=("RD503", "RD505"),
+    ),
+    Rule(
+        code="RD110",
+        title="train and validation label distributions differ",
+        severity=Severity.WARNING,
+        what=(
+            "Compares the class frequencies of the sampled training and validation targets (total variation "
+            "distance) and lists classes present in one split but missing from the other; for regression "
+            "targets it compares the means of the two splits in units of standard deviation."
+        ),
+        why=(
+            "Validation then measures a different problem from the one being trained, so its loss and "
+            "accuracy misjudge progress, and early stopping or model selection pick the wrong model. The "
+            "usual cause is a split by position in a file ordered by label or time instead of a shuffled or "
+            "stratified one."
+        ),
+        symptoms=(
+            "Validation accuracy is far from training accuracy from the first epoch on, not only late in "
+            "training; validation loss stays high while training loss falls; a class shows up in validation "
+            "that training never contained."
+        ),
+        fix=(
+            "Shuffle before splitting, or split with stratification on the label; if the shift is real (the "
+            "data you deploy on differs), measure it explicitly and reweight."
+        ),
+        before=snippet(
+            """
+            n_train = int(0.8 * len(ds))
+            train_ds = Subset(ds, range(n_train))                 # the file is sorted by label
+            val_ds = Subset(ds, range(n_train, len(ds)))
+            """
+        ),
+        after=snippet(
+            """
+            from sklearn.model_selection import train_test_split
+
+            idx = list(range(len(ds)))
+            idx_train, idx_val = train_test_split(idx, test_size=0.2, stratify=labels, random_state=0)
+            train_ds, val_ds = Subset(ds, idx_train), Subset(ds, idx_val)
+            """
+        ),
+        explains=("RD601",),
+    ),
+    Rule(
+        code="RD111",
+        title="identical samples in train and validation",
+        severity=Severity.WARNING,
+        what=(
+            "Hashes each sampled input sequence, with its padding stripped, in the training and validation "
+            "batches and counts validation samples whose exact copy also occurs in training."
+        ),
+        why=(
+            "A validation sample that also sits in the training set can be answered from memory, so "
+            "validation rewards memorisation. Validation metrics then overstate how well the model "
+            "generalizes and hide overfitting, which misleads early stopping and model selection."
+        ),
+        symptoms=(
+            "Validation accuracy is suspiciously close to training accuracy, and the model does much worse "
+            "on truly new data than validation promised."
+        ),
+        fix=(
+            "Remove duplicates before splitting, and split by source (speaker, document, recording) so that "
+            "near-copies from one source all land on the same side."
+        ),
+        before=snippet(
+            """
+            ds = TensorDataset(x, y)                              # x contains repeated rows
+            train_ds, val_ds = random_split(ds, [0.8, 0.2])
+            """
+        ),
+        after=snippet(
+            """
+            flat = x.reshape(len(x), -1).numpy()
+            _, keep = np.unique(flat, axis=0, return_index=True)   # first copy of each distinct sample
+            keep = torch.as_tensor(np.sort(keep))
+            ds = TensorDataset(x[keep], y[keep])
+            train_ds, val_ds = random_split(ds, [0.8, 0.2])
+            """
+        ),
+        explains=("RD601",),
+    ),
+)

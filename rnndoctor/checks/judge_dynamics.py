@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 
 
 @dataclass
@@ -385,3 +386,297 @@ def judge_chance_level(run: ShortRun, retry: ShortRun | None, chance: Chance, ma
             confidence=0.7,
         )
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD501",
+        title="learning rate too low",
+        severity=Severity.ERROR,
+        what=(
+            "Runs a learning-rate range test: the configured optimizer trains on the sampled batches while the "
+            "learning rate grows exponentially from min_lr to max_lr, one step per rate, stopping once the "
+            "smoothed loss diverges; weights and optimizer state are restored after. It reports when the "
+            "configured rate is more than `too_low_factor` (100x) below the rate where the loss starts to fall. "
+            "No verdict is given when the loss does not fall at any rate."
+        ),
+        why=(
+            "With steps this small, the loss falls so slowly that a realistic training budget ends with the "
+            "model still near its initialization. It looks as if the model cannot learn, although nothing "
+            "else is wrong."
+        ),
+        symptoms=(
+            "Loss decreases slowly and almost linearly, or looks flat; accuracy barely above chance after many epochs."
+        ),
+        fix=(
+            "Raise the learning rate to about the suggested value (lr_sweep's suggested_lr in the report), "
+            "optionally with a short warm-up."
+        ),
+        before=snippet(
+            """
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-6)
+            """
+        ),
+        after=snippet(
+            """
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)   # near lr_sweep's suggested_lr
+            """
+        ),
+        explains=("RD405", "RD503", "RD504", "RD505", "RD507"),
+    ),
+    Rule(
+        code="RD502",
+        title="learning rate too high",
+        severity=Severity.ERROR,
+        what=(
+            "Uses the same range test and reports when the configured rate is at or beyond the rate where the "
+            "loss diverged, or more than `too_high_factor` (3x) above the rate with the lowest loss, where the "
+            "loss climbs again."
+        ),
+        why=(
+            "Each step overshoots the minimum along the steep directions of the loss surface, so the loss "
+            "rises instead of falling. In recurrent models large updates can also push the recurrent weights "
+            "into the unstable regime, where gradients explode."
+        ),
+        symptoms=(
+            "Loss jumps around or increases; nan after a few iterations; accuracy oscillates, or the model "
+            "collapses to predicting one class."
+        ),
+        fix=(
+            "Lower the learning rate to about the suggested value, and add a warm-up and gradient clipping "
+            "for stability."
+        ),
+        before=snippet(
+            """
+            optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+            loss.backward()
+            optimizer.step()
+            """
+        ),
+        after=snippet(
+            """
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)   # near suggested_lr
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+            optimizer.step()
+            """
+        ),
+        explains=("RD405", "RD503", "RD504", "RD507"),
+    ),
+    Rule(
+        code="RD503",
+        title="cannot overfit a single batch",
+        severity=Severity.ERROR,
+        what=(
+            "Trains on a few samples of one fixed batch with the configured optimizer and rate, stopping as soon "
+            "as batch accuracy reaches 100% (or the loss falls below 1% of its start). When it does not, it tries"
+            " once more at the range test's suggested rate to tell a wrong learning rate from a model that cannot"
+            " fit; a run that halves the loss counts as learning."
+        ),
+        why=(
+            "A model with any reasonable capacity and a correct pipeline memorises one small batch. If it "
+            "cannot, something in the chain from inputs to weights is broken: the loss wiring, the gradient "
+            "flow, the optimizer, or the pairing of inputs and targets. More data or more epochs will not "
+            "help."
+        ),
+        symptoms=(
+            "Full training stalls at a high loss, and changing the architecture or the hyper-parameters does "
+            "not change that."
+        ),
+        fix=(
+            "Fix the findings ranked above this one first, as they usually explain it; then run the "
+            "single-batch loop yourself and check the loss reaches near zero, looking at gradient flow and "
+            "at what the optimizer actually holds."
+        ),
+        before=snippet(
+            """
+            model = Tagger(vocab_size, num_tags)
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+            model = Tagger(vocab_size, num_tags)      # rebuilt: the optimizer holds the old weights
+            for step in range(200):
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """
+        ),
+        after=snippet(
+            """
+            model = Tagger(vocab_size, num_tags)
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)   # built from the final model
+            for step in range(200):
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+            print(loss.item())                        # near 0 on one batch
+            """
+        ),
+    ),
+    Rule(
+        code="RD504",
+        title="predictions collapse to one class",
+        severity=Severity.WARNING,
+        what=(
+            "At the end of the single-batch fit that did not succeed, counts the distinct classes the model "
+            "predicts on the batch and reports when it predicts one class for every sample although the batch "
+            "holds several."
+        ),
+        why=(
+            "Predicting the most frequent class is the cheapest way to reduce the loss early on. When the "
+            "input signal is hard to reach (class imbalance, a learning rate that is too high, unnormalized "
+            "inputs, a cut gradient path), the model settles there and the pull toward the other classes is "
+            "too weak to get it out."
+        ),
+        symptoms=(
+            "Accuracy equals the majority share (50% on a balanced binary task); the confusion matrix has "
+            "one filled column; loss flat at the label entropy, 0.693 (= ln 2) for balanced binary labels."
+        ),
+        fix=(
+            "Fix the root cause reported above it; common remedies are class weights in the loss, a lower "
+            "learning rate and normalized inputs."
+        ),
+        before=snippet(
+            """
+            loss_fn = nn.CrossEntropyLoss()
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+            """
+        ),
+        after=snippet(
+            """
+            loss_fn = nn.CrossEntropyLoss(weight=class_weights)        # inverse class frequency
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+            """
+        ),
+    ),
+    Rule(
+        code="RD505",
+        title="loss does not move at all",
+        severity=Severity.ERROR,
+        what=(
+            "Reports when the single-batch fit moves the loss by less than 0.1% of its starting value: no "
+            "learning signal reaches the weights. `rnndoctor curves` reports it too when a training log's loss "
+            "stays flat (noting when it sits at ln C, chance level)."
+        ),
+        why=(
+            "A loss that does not change at all means the optimizer step has no effect on the output: the "
+            "learning rate is zero, the optimizer holds other parameters, the gradients are all zero because "
+            "the graph is cut, or step() is never called. Unlike slow learning, nothing will emerge with "
+            "more time."
+        ),
+        symptoms=(
+            "The same loss at every step to many decimal places (for example exactly 0.6931 every epoch); "
+            "weights identical to their initial values."
+        ),
+        fix=(
+            "Make sure optimizer.step() is called, that the optimizer was built from model.parameters() of "
+            "the model being trained, and that the loss reaches the outputs without .item() or .detach() "
+            "before backward()."
+        ),
+        before=snippet(
+            """
+            loss = loss_fn(model(x), y)
+            loss = torch.tensor(loss.item(), requires_grad=True)   # a new leaf, not linked to the model
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            """
+        ),
+        after=snippet(
+            """
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss_value = loss.item()                               # for logging only
+            """
+        ),
+    ),
+    Rule(
+        code="RD506",
+        title="model ignores its input",
+        severity=Severity.ERROR,
+        what=(
+            "When the single-batch fit does not succeed, repeats it with every input replaced by zeros (the "
+            "padding id for token ids) and reports when the real inputs end no lower than the zeroed ones: the "
+            "outputs do not depend on the input."
+        ),
+        why=(
+            "If the loss reached without the real input is just as low, the predictions come from the bias "
+            "and the label frequencies, not from the sequence. Typical causes are a forward pass that reads "
+            "the wrong tensor (such as the initial hidden state instead of the final one), a cut between "
+            "input and output, or preprocessing that empties the features."
+        ),
+        symptoms=(
+            "Accuracy equals the majority share; loss flat at the label entropy, 0.693 (= ln 2) for balanced "
+            "binary labels; the same output for every input."
+        ),
+        fix=(
+            "Trace the input through forward(): make sure the head reads a tensor that depends on x, and "
+            "that the features still vary after preprocessing."
+        ),
+        before=snippet(
+            """
+            def forward(self, x):
+                h0 = torch.zeros(1, x.size(0), self.hidden_size)
+                out, h_n = self.rnn(x, h0)
+                return self.head(h0[-1])          # reads the initial state, not the result
+            """
+        ),
+        after=snippet(
+            """
+            def forward(self, x):
+                h0 = torch.zeros(1, x.size(0), self.hidden_size)
+                out, h_n = self.rnn(x, h0)
+                return self.head(h_n[-1])
+            """
+        ),
+    ),
+    Rule(
+        code="RD507",
+        title="training stays at chance level in the short run",
+        severity=Severity.ERROR,
+        what=(
+            "Trains a few epochs over the sampled training batches with the configured optimizer (and "
+            "train_step) and compares the training loss with chance level: the entropy of the label "
+            "distribution for class losses (ln C when balanced, ln 2 for binary), the target variance for "
+            "squared error. Reported when the loss ends within a small margin of chance and has stopped "
+            "falling, and nothing more specific explains it."
+        ),
+        why=(
+            "A model that stays at chance across many batches has found no relation between inputs and "
+            "targets that holds beyond single samples. When the data, the wiring and the learning rate pass "
+            "their checks, the usual cause is that the targets do not belong to the inputs: labels shuffled or "
+            "sorted separately from the samples, a join on the wrong key, features and labels read from "
+            "different files."
+        ),
+        symptoms=(
+            "Loss flat at 0.693 (binary) or ln C, accuracy at the majority-class share, for every learning "
+            "rate tried; the model can still memorize a handful of samples."
+        ),
+        fix=(
+            "Check that every target is paired with its own sample: print a few (input, target) pairs and "
+            "check them by hand, and shuffle samples and labels together (one permutation, or a Dataset "
+            "that returns both)."
+        ),
+        before=snippet(
+            """
+            x = torch.stack(features)
+            y = torch.tensor(labels)[torch.randperm(len(labels))]   # shuffled on their own
+            dataset = TensorDataset(x, y)
+            """
+        ),
+        after=snippet(
+            """
+            x = torch.stack(features)
+            y = torch.tensor(labels)
+            dataset = TensorDataset(x, y)
+            loader = DataLoader(dataset, batch_size=32, shuffle=True)   # pairs shuffled together
+            """
+        ),
+    ),
+)

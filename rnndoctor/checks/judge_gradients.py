@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 
 
 @dataclass
@@ -351,14 +352,383 @@ def judge_clipping_order(stats: StepStats) -> list[Finding]:
         if stats.clip_calls
         else "the gradients are rescaled after optimizer.step() (a clipping call imported under another name?)"
     )
-    return [
-        make_finding(
-            "RD407",
-            f"In the train_step {how}, and nowhere before it: the clipping rescales gradients that the step has "
+    rule = next(r for r in RULES if r.code == "RD407")
+    return [rule.verdict({"clip_calls": stats.clip_calls, "optimizer_steps": stats.steps, "seen": how})]
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD209",
+        title="saturated activations or gates",
+        severity=Severity.WARNING,
+        what=(
+            "Captures what each recurrent layer receives on a few real samples, recomputes every gate pre-"
+            "activation from the layer's weights (fused LSTM/GRU kernels do not expose them), and measures the "
+            "share of sigmoid gates below 0.01 or above 0.99 and of tanh units beyond ±0.99; nn.Tanh and "
+            "nn.Sigmoid modules are read with hooks."
+        ),
+        why=(
+            "The derivative of tanh is 1 - tanh^2 and that of a sigmoid is s(1 - s): both are close to zero "
+            "in saturation. A saturated unit passes almost no gradient, so the weights feeding it stop "
+            "learning and a gate stuck open or shut cannot adapt. Unscaled inputs, large initial weights and "
+            "too high a learning rate are the usual causes."
+        ),
+        symptoms=(
+            "Loss plateaus early; gradient norms of the recurrent layers are tiny; hidden states sit at +1 and -1."
+        ),
+        fix=(
+            "Normalize the inputs, shrink the weight initialization or the learning rate, and consider a "
+            "LayerNorm on the layer's input."
+        ),
+        before=snippet(
+            """
+            x = torch.tensor(raw_features, dtype=torch.float32)    # values in the thousands
+            out, _ = lstm(x)                                        # gates pinned at 0 or 1
+            """
+        ),
+        after=snippet(
+            """
+            x = torch.tensor(raw_features, dtype=torch.float32)
+            x = (x - train_mean) / train_std                        # statistics of the training split
+            out, _ = lstm(x)
+            """
+        ),
+        explains=("RD402", "RD403", "RD503", "RD505", "RD506"),
+    ),
+    Rule(
+        code="RD210",
+        title="parameters receive no gradient (detached, frozen, unused)",
+        severity=Severity.ERROR,
+        what=(
+            "Runs backward passes on two training batches and lists trainable parameters whose .grad stays None "
+            "or exactly zero; it also reports parameters frozen with requires_grad=False that were given to the "
+            "optimizer, and trainable parameters the optimizer does not hold."
+        ),
+        why=(
+            "A parameter without a gradient never changes. When it sits on the main path, because the output "
+            "was detached, round-tripped through NumPy or .item(), or the layer was frozen by mistake, the "
+            "part of the model before it never trains; a layer that is defined but never called is dead "
+            "weight."
+        ),
+        symptoms=(
+            "Loss plateaus high or does not fall; some layers' weights are identical to their initial "
+            'values; errors such as "element 0 of tensors does not require grad and does not have a '
+            'grad_fn".'
+        ),
+        fix=(
+            "Remove .detach(), .numpy() and torch.tensor(...) round-trips from the forward pass, re-enable "
+            "requires_grad where it was switched off, and call or delete layers that are never used."
+        ),
+        before=snippet(
+            """
+            def forward(self, x):
+                out, _ = self.rnn(x)
+                feats = torch.tensor(out[:, -1].detach().numpy())   # cuts the graph
+                return self.head(feats)
+            """
+        ),
+        after=snippet(
+            """
+            def forward(self, x):
+                out, _ = self.rnn(x)
+                return self.head(out[:, -1])
+            """
+        ),
+        explains=("RD402", "RD503", "RD505", "RD506"),
+    ),
+    Rule(
+        code="RD401",
+        title="exploding or non-finite gradients",
+        severity=Severity.ERROR,
+        what=(
+            "Backpropagates a real training batch and reports any NaN or infinite parameter gradient (naming the "
+            "one nearest the output) or a total gradient norm above `exploding_norm` (1000 by default)."
+        ),
+        why=(
+            "An update of learning rate times a huge gradient moves the weights far outside the region where "
+            "the gradient was measured. In RNNs the repeated multiplication by the recurrent Jacobian makes "
+            "such spikes likely on long sequences. One such step can saturate the network or overflow to Inf "
+            "and NaN, and training does not recover."
+        ),
+        symptoms=(
+            "Loss spikes suddenly and then turns nan; weights become nan; training goes well for a while and "
+            "then diverges on particular batches."
+        ),
+        fix=(
+            "Clip the gradient norm between backward() and step(), lower the learning rate, and remove the "
+            "source of non-finite values (log of 0, division by 0, sqrt at 0) if there is one."
+        ),
+        before=snippet(
+            """
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            """
+        ),
+        after=snippet(
+            """
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+            optimizer.step()
+            """
+        ),
+        explains=("RD502", "RD503", "RD504", "RD505", "RD506"),
+    ),
+    Rule(
+        code="RD402",
+        title="vanishing gradients across layers",
+        severity=Severity.WARNING,
+        what=(
+            "After a backward pass, compares the root-mean-square gradient of the earliest recurrent layer's "
+            "hidden-to-hidden weights with that of the last layer's weights (both act on bounded hidden states) "
+            "and reports a ratio below `vanishing_ratio` (1e-3)."
+        ),
+        why=(
+            "Backpropagation multiplies the Jacobians of all layers on the way down; saturating activations, "
+            "deep stacks without residual connections or normalization, and poor initialization each shrink "
+            "the signal. The early layers then hardly learn, and the network acts like a shallow model on "
+            "top of random features."
+        ),
+        symptoms=(
+            "Loss plateaus; the first layers' weights barely change during training; adding layers makes "
+            "results worse instead of better."
+        ),
+        fix=(
+            "Add residual connections and normalization (LayerNorm) between stacked recurrent layers, prefer "
+            "non-saturating activations in feed-forward parts, or use fewer layers."
+        ),
+        before=snippet(
+            """
+            self.rnns = nn.ModuleList(nn.LSTM(128, 128, batch_first=True) for _ in range(6))
+
+            def forward(self, x):
+                for rnn in self.rnns:
+                    x, _ = rnn(x)
+                return x
+            """
+        ),
+        after=snippet(
+            """
+            self.rnns = nn.ModuleList(nn.LSTM(128, 128, batch_first=True) for _ in range(6))
+            self.norms = nn.ModuleList(nn.LayerNorm(128) for _ in range(6))
+
+            def forward(self, x):
+                for rnn, norm in zip(self.rnns, self.norms):
+                    out, _ = rnn(norm(x))
+                    x = x + out                        # residual path for the gradient
+                return x
+            """
+        ),
+    ),
+    Rule(
+        code="RD404",
+        title="gradients accumulate across steps (no zero_grad)",
+        severity=Severity.ERROR,
+        what=(
+            "Runs the configured train_step twice on the same batch, at the same weights and random state: if the"
+            " step clears gradients the second call leaves the same gradients as the first, if it does not, twice"
+            " as many. zero_grad calls are counted as supporting evidence."
+        ),
+        why=(
+            "PyTorch adds each new gradient into .grad. Without optimizer.zero_grad(), every step uses the "
+            "sum of all gradients since the start, so the step grows with the iteration count and keeps "
+            "pointing in stale directions, like momentum that never decays."
+        ),
+        symptoms=(
+            "Loss falls for a few steps, then oscillates or blows up; the gradient norm grows steadily; a "
+            "lower learning rate only delays the divergence."
+        ),
+        fix=(
+            "Call optimizer.zero_grad() once per step before backward(); if you accumulate on purpose over "
+            "several batches, zero right after each optimizer.step()."
+        ),
+        before=snippet(
+            """
+            for x, y in loader:
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """
+        ),
+        after=snippet(
+            """
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """
+        ),
+        explains=("RD401", "RD502", "RD503", "RD507"),
+    ),
+    Rule(
+        code="RD405",
+        title="update-to-weight ratio out of range",
+        severity=Severity.WARNING,
+        what=(
+            "Takes one real step with the configured optimizer and learning rate after a backward pass (then "
+            "restores everything) and computes, for each weight matrix, the norm of the change divided by the "
+            "norm of the weights; it reports when the median ratio is outside 1e-6 to 0.1 (healthy is about "
+            "1e-3)."
+        ),
+        why=(
+            "The ratio says how much one step changes a weight compared with its size. Far above 1e-3 the "
+            "weights are largely rewritten at every step and training is noisy or unstable; far below, they "
+            "barely move and training crawls. Ratios that differ widely between layers mean one learning "
+            "rate fits only some of them."
+        ),
+        symptoms=(
+            "Too high: the loss jumps around or diverges. Too low: the loss falls very slowly and some "
+            "layers' weights hardly change at all."
+        ),
+        fix=(
+            "Scale the learning rate so typical ratios land near 1e-3, and give layers with very different "
+            "ratios their own learning rate through parameter groups."
+        ),
+        before=snippet(
+            """
+            optimizer = torch.optim.SGD(model.parameters(), lr=1.0)     # |dw| / |w| ~ 0.3 per step
+            """
+        ),
+        after=snippet(
+            """
+            optimizer = torch.optim.Adam(
+                [
+                    {"params": model.embed.parameters(), "lr": 1e-2},   # sparse rows, updated rarely
+                    {"params": model.rnn.parameters()},
+                    {"params": model.head.parameters()},
+                ],
+                lr=1e-3,
+            )
+            """
+        ),
+    ),
+    Rule(
+        code="RD406",
+        title="optimizer steps taken in eval mode",
+        severity=Severity.WARNING,
+        what=(
+            "Wraps optimizer.step() while the configured train_step runs and records, at each call, modules whose"
+            " behaviour depends on the mode (dropout, batch norm, multi-layer RNN dropout) that are in eval mode;"
+            " other modules in eval mode do not matter."
+        ),
+        why=(
+            "In eval mode dropout is off and batch normalization uses, without updating, its running "
+            "statistics, so the model trains without the intended regularization and with a different "
+            "normalization. The usual cause is a validation pass that calls model.eval() and a training loop "
+            "that never calls model.train() again. On CUDA, a cuDNN RNN refuses to backpropagate in eval "
+            "mode."
+        ),
+        symptoms=(
+            "Overfitting from the second epoch on although dropout is set; training metrics jump after the "
+            'first validation; on GPU, "cudnn RNN backward can only be called in training mode".'
+        ),
+        fix=("Call model.train() at the start of every training epoch and model.eval() only around evaluation."),
+        before=snippet(
+            """
+            for epoch in range(epochs):
+                for x, y in train_loader:
+                    train_step(model, x, y)
+                model.eval()
+                validate(model, val_loader)
+            """
+        ),
+        after=snippet(
+            """
+            for epoch in range(epochs):
+                model.train()
+                for x, y in train_loader:
+                    train_step(model, x, y)
+                model.eval()
+                with torch.no_grad():
+                    validate(model, val_loader)
+            """
+        ),
+    ),
+    Rule(
+        code="RD407",
+        message=(
+            "In the train_step {seen}, and nowhere before it: the clipping rescales gradients that the step has "
             "already applied, so no update is ever clipped. Exploding gradients reach the weights as if there "
-            "were no clipping at all.",
+            "were no clipping at all."
+        ),
+        remedy=(
             "Clip between backward and step:\n\n```python\nloss.backward()\n"
-            "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)\noptimizer.step()\n```",
-            {"clip_calls": stats.clip_calls, "optimizer_steps": stats.steps},
-        )
-    ]
+            "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)\noptimizer.step()\n```"
+        ),
+        title="gradient clipping runs after `optimizer.step()` (it clips nothing)",
+        severity=Severity.ERROR,
+        what=(
+            "Runs the configured train_step and records, in order, the optimizer's step and every call of "
+            "torch.nn.utils.clip_grad_norm_ / clip_grad_value_ (and any change to the gradients after the step). "
+            "Clipping that happens only after the last optimizer step of the call is reported."
+        ),
+        why=(
+            "Clipping rescales the gradients that the next optimizer step will use. Placed after step(), it "
+            "rescales gradients that have already been applied and are cleared before the next backward: the "
+            "update is never clipped, so the exploding gradients it was added for still reach the weights."
+        ),
+        symptoms=(
+            "Loss spikes and NaN after some epochs exactly as without clipping, although the code clips; "
+            "lowering max_norm changes nothing."
+        ),
+        fix="Clip between loss.backward() and optimizer.step().",
+        before=snippet(
+            """
+            loss.backward()
+            optimizer.step()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            """
+        ),
+        after=snippet(
+            """
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            """
+        ),
+        explains=("RD401", "RD502"),
+    ),
+    Rule(
+        code="RD408",
+        title="the training step updates weights without the optimizer's learning rate",
+        severity=Severity.INFO,
+        what=(
+            "Runs the configured train_step twice from the same weights and batch, once at the optimizer's "
+            "learning rate and once at half of it, and reports when the weights move exactly the same both "
+            "times: the step updates them by hand with a rate of its own (p.data.add_(p.grad, alpha=-lr) with a "
+            "constant), or a scheduler inside the step overwrites the rate."
+        ),
+        why=(
+            "The learning-rate range test, the one-batch fit's retry and every learning-rate verdict work by "
+            "setting the optimizer's rate; a step that ignores it cannot be swept, so those checks are skipped. "
+            "It is also easy to get wrong by hand: weight decay, momentum and gradient clipping interact with "
+            "the update, and the rate lives in two places."
+        ),
+        symptoms=("The learning-rate checks are skipped; changing optimizer_args.lr changes nothing in training."),
+        fix=(
+            "Let the optimizer make the update (torch.optim.SGD(model.parameters(), lr=lr) and optimizer.step()), "
+            "or read the rate from optimizer.param_groups[0]['lr'] in the manual update."
+        ),
+        before=snippet(
+            """
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            for p in model.parameters():
+                p.data.add_(p.grad, alpha=-20.0)
+            """
+        ),
+        after=snippet(
+            """
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            optimizer.step()          # optimizer = torch.optim.SGD(model.parameters(), lr=20.0)
+            """
+        ),
+    ),
+)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 
 CLASS_LIKE_MAX_VALUES = 20
 """Integer targets with at most this many distinct values look like class ids (RD301)."""
@@ -409,3 +410,306 @@ def _squeeze_hint(output_shape: tuple[int, ...], target_shape: tuple[int, ...]) 
     if len(target_shape) == len(output_shape) + 1 and target_shape[-1] == 1:
         return "loss = loss_fn(outputs, targets.squeeze(-1))   # targets (N, 1) -> (N,)"
     return "assert outputs.shape == targets.shape, (outputs.shape, targets.shape)"
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD301",
+        title="regression loss on class-like targets",
+        severity=Severity.ERROR,
+        what=(
+            "When the loss is a regression loss (MSELoss, L1Loss, SmoothL1Loss, HuberLoss), looks at the "
+            "targets and reports when they are whole numbers drawn from a small set of values, that is, "
+            "class ids."
+        ),
+        why=(
+            "Regressing on class ids imposes an order and a distance between classes that do not exist "
+            "(class 2 becomes halfway between 1 and 3), and the optimum is the average id, which rounds to a "
+            "middle class. For 0/1 targets behind a sigmoid, the squared error also gives almost no gradient "
+            "when the model is confidently wrong."
+        ),
+        symptoms=(
+            "Predictions bunch around the mean label (0.5, or a middle class id); rounded accuracy stays "
+            "near the majority share; loss plateaus."
+        ),
+        fix=(
+            "Output one score per class and use CrossEntropyLoss with long targets, or BCEWithLogitsLoss on "
+            "a single logit for a binary task."
+        ),
+        before=snippet(
+            """
+            self.head = nn.Linear(hidden_size, 1)
+            loss_fn = nn.MSELoss()
+            loss = loss_fn(model(x).squeeze(-1), y.float())     # y in {0, 1, 2, 3, 4}
+            """
+        ),
+        after=snippet(
+            """
+            self.head = nn.Linear(hidden_size, 5)               # one logit per class
+            loss_fn = nn.CrossEntropyLoss()
+            loss = loss_fn(model(x), y.long())
+            """
+        ),
+        explains=("RD307", "RD503", "RD504"),
+    ),
+    Rule(
+        code="RD302",
+        title="probabilities fed to a loss that expects logits",
+        severity=Severity.ERROR,
+        what=(
+            "For losses that apply their own softmax or sigmoid, checks one batch's outputs: for "
+            "CrossEntropyLoss, rows already in [0, 1] that sum to 1 along its class axis; for BCEWithLogitsLoss, "
+            "outputs produced by a sigmoid (strictly inside (0, 1))."
+        ),
+        why=(
+            "The loss normalizes again values that are already squashed into [0, 1], so its scores can "
+            "differ by at most 1 and its distribution stays close to uniform. The loss then has a high floor "
+            "it cannot go below, and the extra squashing shrinks every gradient, so learning is slow and "
+            "soon stalls."
+        ),
+        symptoms=(
+            "Loss falls a little and then plateaus well above zero (for two classes it cannot go below about "
+            "0.31 = ln(1 + 1/e)); accuracy may improve while the loss hardly does."
+        ),
+        fix=(
+            "Remove the final Softmax or Sigmoid from the model and give the loss raw logits; apply softmax "
+            "only where you need probabilities, at inference."
+        ),
+        before=snippet(
+            """
+            self.head = nn.Sequential(nn.Linear(128, num_classes), nn.Softmax(dim=-1))
+            loss_fn = nn.CrossEntropyLoss()
+            """
+        ),
+        after=snippet(
+            """
+            self.head = nn.Linear(128, num_classes)
+            loss_fn = nn.CrossEntropyLoss()
+            probs = model(x).softmax(dim=-1)        # only when probabilities are needed
+            """
+        ),
+        explains=("RD307", "RD402", "RD503", "RD505"),
+    ),
+    Rule(
+        code="RD303",
+        title="raw scores fed to a loss that expects probabilities or log-probabilities",
+        severity=Severity.ERROR,
+        what=(
+            "For NLLLoss, checks that the outputs are log-probabilities (a logsumexp of about 0 along the class "
+            "axis); for BCELoss, that they lie in [0, 1]. Both are measured before the loss is called, so the "
+            "finding carries the output range even when BCELoss then raises."
+        ),
+        why=(
+            "NLLLoss only picks minus the output at the target class; it does no normalization of its own. "
+            "On raw scores it is minimised by making the target's score ever larger, with no lower bound, "
+            "and the other classes are never pushed down. BCELoss on raw scores raises or takes the log of "
+            "values outside (0, 1)."
+        ),
+        symptoms=(
+            'Loss goes negative and keeps falling toward -inf while accuracy does not follow; or "all '
+            'elements of input should be between 0 and 1" with BCELoss.'
+        ),
+        fix=(
+            "Use CrossEntropyLoss on raw logits (it is log_softmax plus NLLLoss), or add log_softmax before "
+            "NLLLoss; use BCEWithLogitsLoss instead of BCELoss on raw scores."
+        ),
+        before=snippet(
+            """
+            logits = self.head(h)
+            loss = nn.NLLLoss()(logits, y)               # NLLLoss expects log-probabilities
+            """
+        ),
+        after=snippet(
+            """
+            logits = self.head(h)
+            loss = nn.CrossEntropyLoss()(logits, y)      # log_softmax + NLLLoss in one
+            """
+        ),
+        explains=("RD307", "RD503"),
+    ),
+    Rule(
+        code="RD304",
+        title="output and target shapes differ (silent broadcasting)",
+        severity=Severity.ERROR,
+        what=(
+            "Compares the shapes of the outputs and the targets as they enter the loss, and for element-wise "
+            "losses reports shapes that differ but broadcast, such as (batch, 1) against (batch,)."
+        ),
+        why=(
+            "Element-wise losses broadcast their inputs: (batch, 1) against (batch,) becomes a (batch, "
+            "batch) table in which every prediction is compared with every target. The best the model can do "
+            "is predict the batch mean for all samples, so it learns nothing sample-specific. MSELoss and "
+            "L1Loss only issue a warning."
+        ),
+        symptoms=(
+            "Loss stalls at about the variance of the targets and the model predicts nearly the same value "
+            "for every sample; a UserWarning says the target size differs from the input size."
+        ),
+        fix=("Make both shapes identical before the loss: squeeze the output's trailing axis or unsqueeze the target."),
+        before=snippet(
+            """
+            pred = model(x)                     # (batch, 1)
+            loss = nn.MSELoss()(pred, y)        # y: (batch,) -> broadcast to (batch, batch)
+            """
+        ),
+        after=snippet(
+            """
+            pred = model(x).squeeze(-1)         # (batch,)
+            loss = nn.MSELoss()(pred, y)
+            """
+        ),
+        explains=("RD307", "RD503", "RD504"),
+    ),
+    Rule(
+        code="RD305",
+        title="class axis misplaced for a per-timestep loss",
+        severity=Severity.ERROR,
+        what=(
+            "Uses the fact that the gradient of a class-index loss with respect to its class scores sums to zero "
+            "along the axis it treats as classes: it backpropagates the loss to the output of the model's last "
+            "layer and reports when the gradient does not sum to zero along that layer's output axis. When time "
+            "steps and classes differ in number, the loss raises and the (N, T, C) shapes are reported instead."
+        ),
+        why=(
+            "CrossEntropyLoss always takes dimension 1 as the class axis ((batch, classes, time...)). Given "
+            "(batch, time, classes) outputs, it applies the softmax over time steps, so the model learns to "
+            "spread probability across positions instead of choosing a class. When the shapes happen to line "
+            "up (as many steps as classes, soft targets, or targets reshaped to fit) nothing raises."
+        ),
+        symptoms=(
+            'Loss falls a little but per-step accuracy stays near chance; or an error such as "Expected '
+            'target size [32, 20], got [32, 50]" once the shapes stop lining up.'
+        ),
+        fix=(
+            "Move the class axis to dimension 1 with permute(0, 2, 1) before the loss, or flatten outputs to "
+            "(batch * time, classes) and targets to (batch * time,)."
+        ),
+        before=snippet(
+            """
+            logits = model(x)                                   # (batch, time, num_classes)
+            loss = nn.CrossEntropyLoss()(logits, y)             # y: (batch, time)
+            """
+        ),
+        after=snippet(
+            """
+            logits = model(x)                                   # (batch, time, num_classes)
+            loss = nn.CrossEntropyLoss()(logits.permute(0, 2, 1), y)
+            # or: nn.CrossEntropyLoss()(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+            """
+        ),
+        explains=("RD307", "RD503"),
+    ),
+    Rule(
+        code="RD306",
+        title="padding positions counted by the loss",
+        severity=Severity.WARNING,
+        what=(
+            "For per-timestep targets in a batch with known lengths (explicit lengths or padding tokens), counts "
+            "the padded positions whose targets the loss scores, i.e. that are not equal to its ignore_index."
+        ),
+        why=(
+            "Padded positions become training targets: the model learns to emit the padding label (often 0, "
+            "also a real class) at the ends of sequences, and the averaged loss is diluted by easy fake "
+            "positions. The more padding a batch holds, the more of the training signal is spent on it."
+        ),
+        symptoms=(
+            "The model over-predicts the padding class or class 0; per-token accuracy looks high because "
+            "padding is easy to predict, while accuracy on real tokens stalls."
+        ),
+        fix=(
+            "Fill padded target positions with the loss's ignore_index (-100 by default for "
+            "CrossEntropyLoss), or compute the loss with reduction='none' and average it over the valid "
+            "positions only."
+        ),
+        before=snippet(
+            """
+            y = pad_sequence(tag_seqs, batch_first=True, padding_value=0)      # 0 is also a real tag
+            loss = nn.CrossEntropyLoss()(logits.transpose(1, 2), y)
+            """
+        ),
+        after=snippet(
+            """
+            y = pad_sequence(tag_seqs, batch_first=True, padding_value=-100)
+            loss = nn.CrossEntropyLoss(ignore_index=-100)(logits.transpose(1, 2), y)
+            """
+        ),
+    ),
+    Rule(
+        code="RD307",
+        title="loss at initialization far from chance level",
+        severity=Severity.WARNING,
+        what=(
+            "Computes the loss of the model as given, before any training step, on one sampled batch and compares"
+            " it with chance: ln(C) for C-class cross-entropy (0.693 for two classes), ln 2 per label for binary "
+            "losses, the target variance for MSELoss (the loss of always predicting the mean)."
+        ),
+        why=(
+            "A freshly initialized classifier should be about uniform. A much higher starting loss means "
+            "confident, wrong outputs (large output weights or bias, unscaled inputs): the first steps are "
+            "spent undoing the scale, with large gradients that can saturate units or diverge. A loss well "
+            "below chance before any training suggests the target leaks into the input or the loss is "
+            "computed wrongly."
+        ),
+        symptoms=(
+            "A first loss such as 25 for a 10-class problem (chance is 2.30); a hockey-stick loss curve; "
+            "early instability or nan."
+        ),
+        fix=(
+            "Initialize the output layer small, with zero bias or the log of the class priors, and normalize "
+            "the inputs; if the loss starts below chance, look for label leakage."
+        ),
+        before=snippet(
+            """
+            self.head = nn.Linear(256, num_classes)
+            nn.init.normal_(self.head.weight, std=1.0)      # large logits before any step
+            """
+        ),
+        after=snippet(
+            """
+            self.head = nn.Linear(256, num_classes)
+            nn.init.normal_(self.head.weight, std=0.01)
+            nn.init.zeros_(self.head.bias)
+            """
+        ),
+    ),
+    Rule(
+        code="RD308",
+        title="multi-label loss on single-label one-hot targets",
+        severity=Severity.ERROR,
+        what=(
+            "When the loss is a multi-label one (BCELoss, BCEWithLogitsLoss, MultiLabelSoftMarginLoss) over "
+            "several outputs, checks whether every target row holds exactly one 1, which makes the task "
+            "single-label."
+        ),
+        why=(
+            "A multi-label loss treats each class as an independent yes/no question, so the classes do not "
+            'compete. With C classes, C - 1 of the answers in each row are "no", and predicting "no" '
+            "everywhere already gives a low loss. The outputs are not a distribution over classes, so the "
+            "argmax is poorly trained and the probabilities do not sum to one."
+        ),
+        symptoms=(
+            "Loss drops quickly to a small value while accuracy stays low; all sigmoid outputs are small; "
+            "predicted probabilities do not sum to 1."
+        ),
+        fix=(
+            "Use CrossEntropyLoss with class ids (y_onehot.argmax(dim=1)); keep BCE losses for targets where "
+            "several classes can be true at once."
+        ),
+        before=snippet(
+            """
+            y_onehot = F.one_hot(y, num_classes).float()
+            loss = nn.BCEWithLogitsLoss()(logits, y_onehot)
+            """
+        ),
+        after=snippet(
+            """
+            loss = nn.CrossEntropyLoss()(logits, y)     # y: class ids, shape (batch,)
+            """
+        ),
+        explains=("RD307", "RD503"),
+    ),
+)

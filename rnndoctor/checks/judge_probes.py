@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnndoctor.findings import Finding
+from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
 from rnndoctor.render.plots import sparkline
+from rnndoctor.rules import Rule, snippet
 
 
 @dataclass
@@ -192,3 +193,175 @@ def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: in
             },
         )
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD206",
+        title="output depends on padding positions",
+        severity=Severity.ERROR,
+        what=(
+            "For a batch whose padding is known (explicit lengths, or token ids equal to an embedding's "
+            "padding_idx), appends extra padding steps to every sequence with the true lengths unchanged, runs "
+            "the forward pass again in eval mode and reports when the outputs at real positions move. A model "
+            "that packs, masks or reads each sequence's last valid step is unaffected by how much padding "
+            "follows."
+        ),
+        why=(
+            "Padding is an artifact of batching; if it changes the output, the prediction for a sequence "
+            "depends on how long its batch neighbours happen to be. The typical cause is reading out[:, -1] "
+            "from an unpacked RNN, which for short sequences is the state after running over pad steps, or "
+            "pooling over all steps without a mask."
+        ),
+        symptoms=(
+            "Predictions for the same sequence change with the batch it lands in; short sequences are "
+            "predicted badly; evaluating with batch size 1 gives different numbers from larger batches."
+        ),
+        fix=(
+            "Pack the batch with pack_padded_sequence(..., enforce_sorted=False) and read the final hidden "
+            "state, or gather each sequence's output at lengths - 1; mask padded steps in any pooling."
+        ),
+        before=snippet(
+            """
+            out, _ = self.rnn(x)               # x padded to the longest sequence in the batch
+            return self.head(out[:, -1])       # the last step is padding for shorter sequences
+            """
+        ),
+        after=snippet(
+            """
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            _, h_n = self.rnn(packed)          # h_n: the state at each sequence's real last step
+            return self.head(h_n[-1])
+            """
+        ),
+        explains=("RD306", "RD601"),
+    ),
+    Rule(
+        code="RD207",
+        title="a sample's output depends on other samples in the batch",
+        severity=Severity.ERROR,
+        what=(
+            "In eval mode (so batch norm's intended coupling is off), backpropagates one sample's output (a "
+            "random projection of it) to the inputs, or to the first embedding's output for token ids, for a few "
+            "samples, and reports when any share of the input gradient lands on other samples."
+        ),
+        why=(
+            "Samples in a batch must be processed independently; mixing lets each prediction draw on other "
+            "samples, which are not there when the model is used on a single input. Common causes are a "
+            "view() or reshape() used to reorder axes (it reinterprets memory instead of transposing), "
+            "swapped batch and time axes, or a normalization computed across the batch axis."
+        ),
+        symptoms=(
+            "Training loss looks reasonable, but predictions change with batch composition, shuffling or "
+            "batch size, and evaluation one sample at a time is much worse."
+        ),
+        fix=(
+            "Find the operation that mixes the batch axis: use permute() or transpose() instead of view() to "
+            "reorder axes, and keep batch_first consistent with the data."
+        ),
+        before=snippet(
+            """
+            out, _ = self.rnn(x)                           # (batch, time, hidden)
+            out = out.view(out.size(1), out.size(0), -1)   # meant as (time, batch, hidden)
+            logits = self.head(out[-1])
+            """
+        ),
+        after=snippet(
+            """
+            out, _ = self.rnn(x)                           # (batch, time, hidden)
+            out = out.transpose(0, 1)                      # a real axis swap: (time, batch, hidden)
+            logits = self.head(out[-1])
+            """
+        ),
+    ),
+    Rule(
+        code="RD211",
+        title="bidirectional RNN read out at the last step only",
+        severity=Severity.WARNING,
+        what=(
+            "For every bidirectional recurrent layer, backpropagates the model's output to the layer's output "
+            "sequence and reports when the backward direction's half receives its gradient only at each "
+            "sequence's last step, i.e. the read-out takes out[:, -1]."
+        ),
+        why=(
+            "At the last position the forward direction has read the whole sequence, but the backward "
+            "direction has read only the last element; its summary of the sequence sits at position 0. Half "
+            "of the features given to the head are therefore close to useless."
+        ),
+        symptoms=(
+            "The bidirectional model is no better, or worse, than a unidirectional one; doubling the width "
+            "gains nothing."
+        ),
+        fix=(
+            "Concatenate both directions' final states from h_n (h_n[-2] and h_n[-1] for the top layer), and "
+            "with padded batches use a packed sequence so these are the states at each real end."
+        ),
+        before=snippet(
+            """
+            self.rnn = nn.LSTM(32, 64, batch_first=True, bidirectional=True)
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])            # backward half has seen one step
+            """
+        ),
+        after=snippet(
+            """
+            self.rnn = nn.LSTM(32, 64, batch_first=True, bidirectional=True)
+            _, (h_n, _) = self.rnn(x)
+            summary = torch.cat([h_n[-2], h_n[-1]], dim=1)   # forward and backward final states
+            return self.head(summary)
+            """
+        ),
+        explains=("RD210", "RD403"),
+    ),
+    Rule(
+        code="RD403",
+        title="gradient vanishes through time",
+        severity=Severity.WARNING,
+        what=(
+            "Backpropagates the output at each probed sample's last step to the inputs (or embedding outputs) and"
+            " measures the input-gradient norm at every earlier step; the effective memory is how many steps back"
+            " it stays within `memory_orders` (3) orders of magnitude of the last step. Reported when that is "
+            "under `min_memory_steps` (6) on sequences at least four times as long; a default LSTM keeps about a "
+            "dozen steps at initialization."
+        ),
+        why=(
+            "How a late output depends on an early input passes through the product of the per-step "
+            "recurrent Jacobians. When their norms are below one, that product decays exponentially with the "
+            "distance, so the model gets no signal to use early information and can learn only short-range "
+            "patterns."
+        ),
+        symptoms=(
+            "The model fails whenever the answer depends on the start of the sequence (long-sequence "
+            "classification stays at chance); cutting off the early steps does not change the results."
+        ),
+        fix=(
+            "Use an LSTM or GRU instead of a plain RNN, set the LSTM forget-gate bias to 1 at "
+            "initialization, and give early steps a short path to the loss (pooling or attention over all "
+            "steps), or shorten the sequences."
+        ),
+        before=snippet(
+            """
+            self.rnn = nn.RNN(n_in, hidden, batch_first=True)   # sequences of 1000 steps
+
+            def forward(self, x):
+                out, _ = self.rnn(x)
+                return self.head(out[:, -1])
+            """
+        ),
+        after=snippet(
+            """
+            self.rnn = nn.LSTM(n_in, hidden, batch_first=True)
+            with torch.no_grad():
+                self.rnn.bias_ih_l0[hidden:2 * hidden].fill_(1.0)   # forget gate
+
+            def forward(self, x):
+                out, _ = self.rnn(x)
+                return self.head(out.mean(dim=1))          # every step reaches the loss directly
+            """
+        ),
+    ),
+)

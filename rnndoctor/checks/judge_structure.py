@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnndoctor.findings import Finding
+from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
+from rnndoctor.rules import Rule, snippet
 
 
 @dataclass
@@ -223,3 +224,335 @@ def judge_carried_state(attributes: list[str], error: str | None) -> list[Findin
             {"attributes": attributes, "error": error},
         )
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules these judges emit: code, title, severity, what each explains, documentation
+# ---------------------------------------------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        code="RD201",
+        title="input feature size differs from the RNN's input_size",
+        severity=Severity.ERROR,
+        what=(
+            "Records, with a forward pre-hook on every recurrent layer, the feature size of what the layer "
+            "actually receives and compares it with its input_size; the pass stops at the first mismatch, so the "
+            'finding carries both numbers. A crash with "input.size(-1) must be equal to input_size" elsewhere is'
+            " reported under this code too, quoting the error."
+        ),
+        why=(
+            "A recurrent layer multiplies each step's input by a weight matrix with input_size columns, so "
+            "any other feature count cannot be computed. It usually means the features changed (a column "
+            "added, a one-hot encoding widened) without updating the constructor, or a univariate series was "
+            "passed as (batch, time) without a trailing feature axis of size 1."
+        ),
+        symptoms=(
+            '"RuntimeError: input.size(-1) must be equal to input_size. Expected 8, got 50" on the first '
+            "batch (for a (batch, time) tensor the second number is the sequence length)."
+        ),
+        fix=(
+            "Build the layer with input_size equal to the input's last dimension (derive it from the data), "
+            "and add a feature axis to univariate series with x.unsqueeze(-1)."
+        ),
+        before=snippet(
+            """
+            rnn = nn.LSTM(input_size=8, hidden_size=64, batch_first=True)
+            x = series_batch                          # (batch, time): no feature axis
+            out, _ = rnn(x)
+            """
+        ),
+        after=snippet(
+            """
+            x = series_batch.unsqueeze(-1)            # (batch, time, 1)
+            rnn = nn.LSTM(input_size=x.size(-1), hidden_size=64, batch_first=True)
+            out, _ = rnn(x)
+            """
+        ),
+        explains=("RD001", "RD503", "RD505"),
+    ),
+    Rule(
+        code="RD202",
+        title="time and batch axes swapped (batch_first mismatch)",
+        severity=Severity.ERROR,
+        what=(
+            "Records the shape each recurrent layer receives and compares the axis its batch_first flag reads as "
+            "the batch with the batch size of the targets; it reports when the batch sits on the other axis, i.e."
+            " the layer would run over the samples as if they were time steps."
+        ),
+        why=(
+            "A (batch, time, features) tensor given to a layer built with batch_first=False is a valid "
+            "shape, so nothing raises. The recurrence then runs across the samples of the batch while real "
+            "time steps are treated as independent sequences: information leaks between samples and no "
+            "sample's own history is ever modelled."
+        ),
+        symptoms=(
+            "No error at all; the loss barely falls, validation stays near chance, and results change with "
+            "batch size or shuffling."
+        ),
+        fix=(
+            "Set batch_first=True when the data is (batch, time, features), or transpose the input to (time, "
+            "batch, features); then read the output along the matching axis."
+        ),
+        before=snippet(
+            """
+            rnn = nn.LSTM(input_size=16, hidden_size=64)       # expects (time, batch, features)
+            out, _ = rnn(batch_x)                              # batch_x: (batch, time, features)
+            last = out[:, -1]
+            """
+        ),
+        after=snippet(
+            """
+            rnn = nn.LSTM(input_size=16, hidden_size=64, batch_first=True)
+            out, _ = rnn(batch_x)                              # out: (batch, time, hidden)
+            last = out[:, -1]
+            """
+        ),
+        explains=("RD207", "RD304", "RD305", "RD403", "RD503", "RD506"),
+    ),
+    Rule(
+        code="RD203",
+        title="vanilla RNN on long sequences",
+        severity=Severity.WARNING,
+        what=(
+            "Finds plain nn.RNN (Elman) layers and the number of time steps they actually receive, and reports "
+            "when a sequence is longer than the `long_sequence` threshold (100 steps by default)."
+        ),
+        why=(
+            "The gradient flowing back through a tanh RNN is multiplied at every step by the recurrent "
+            "weights and the tanh derivative, so it shrinks or grows geometrically with the number of steps. "
+            "Dependencies further back than a few dozen steps receive practically no gradient. LSTM and GRU "
+            "carry their state through gated, mostly additive updates that keep a path with gain near one."
+        ),
+        symptoms=(
+            "The model only uses the last few steps of each sequence; tasks that need long memory stay at "
+            "chance; the gradient reaching early time steps is tiny (see RD403)."
+        ),
+        fix=(
+            "Replace nn.RNN with nn.GRU or nn.LSTM (same call, but an LSTM's state is a pair (h, c)), or cut "
+            "the sequences into shorter pieces."
+        ),
+        before=snippet(
+            """
+            self.rnn = nn.RNN(input_size, hidden_size, batch_first=True)
+            out, h_n = self.rnn(x)                    # x: (batch, 500, features)
+            """
+        ),
+        after=snippet(
+            """
+            self.rnn = nn.GRU(input_size, hidden_size, batch_first=True)
+            out, h_n = self.rnn(x)
+            """
+        ),
+        explains=("RD403", "RD402"),
+    ),
+    Rule(
+        code="RD204",
+        title="ReLU vanilla RNN without safeguards",
+        severity=Severity.WARNING,
+        what=(
+            "Finds nn.RNN layers built with nonlinearity='relu', whose hidden state is unbounded; the spectral "
+            "radius of their recurrent weights is given as evidence."
+        ),
+        why=(
+            "ReLU does not saturate, so nothing bounds the hidden state. With a recurrent matrix whose "
+            "spectral radius is above one, state and gradients grow geometrically with the number of steps "
+            "until they overflow to Inf and NaN. ReLU RNNs train only with identity-like recurrent "
+            "initialization, a modest learning rate and gradient clipping."
+        ),
+        symptoms=(
+            "Loss explodes to inf or nan within the first steps or epochs, sooner on longer sequences; "
+            "hidden activations reach huge values."
+        ),
+        fix=(
+            "Use tanh, a GRU or an LSTM; if you keep ReLU, initialize the recurrent weights to a scaled "
+            "identity with zero recurrent bias and clip the gradient norm at every step."
+        ),
+        before=snippet(
+            """
+            rnn = nn.RNN(16, 128, nonlinearity="relu", batch_first=True)
+            loss.backward()
+            optimizer.step()
+            """
+        ),
+        after=snippet(
+            """
+            rnn = nn.RNN(16, 128, nonlinearity="relu", batch_first=True)
+            with torch.no_grad():
+                rnn.weight_hh_l0.copy_(torch.eye(128))
+                rnn.bias_hh_l0.zero_()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(rnn.parameters(), max_norm=1.0)
+            optimizer.step()
+            """
+        ),
+        explains=("RD401", "RD502"),
+    ),
+    Rule(
+        code="RD205",
+        title="RNN dropout has no effect with num_layers=1",
+        severity=Severity.INFO,
+        what=(
+            "Reads the dropout and num_layers settings of every nn.RNN, nn.LSTM and nn.GRU and reports "
+            "layers that set dropout above zero with a single layer."
+        ),
+        why=(
+            "The built-in dropout of PyTorch's recurrent layers is applied only between stacked layers, to "
+            "the output of every layer except the last. With one layer there is nowhere to apply it, so the "
+            "model trains with no regularization from it at all; PyTorch only warns once when the layer is "
+            "built."
+        ),
+        symptoms=(
+            "A UserWarning at construction saying dropout is added after all but the last recurrent layer; "
+            "the model overfits exactly as much as without the setting."
+        ),
+        fix=("Apply nn.Dropout to the RNN's output before the head, or stack more layers if that is what you want."),
+        before=snippet(
+            """
+            self.rnn = nn.LSTM(32, 128, num_layers=1, dropout=0.3, batch_first=True)
+            self.head = nn.Linear(128, num_classes)
+            """
+        ),
+        after=snippet(
+            """
+            self.rnn = nn.LSTM(32, 128, num_layers=1, batch_first=True)
+            self.drop = nn.Dropout(0.3)
+            self.head = nn.Linear(128, num_classes)
+
+            def forward(self, x):
+                out, _ = self.rnn(x)
+                return self.head(self.drop(out[:, -1]))
+            """
+        ),
+    ),
+    Rule(
+        code="RD208",
+        title="recurrent weight scale far from stable",
+        severity=Severity.WARNING,
+        what=(
+            "Computes the spectral radius (largest absolute eigenvalue) of each recurrent weight matrix, per "
+            "gate block for LSTM and GRU, and reports values far above or far below 1."
+        ),
+        why=(
+            "Every step multiplies the hidden state, and on the way back the gradient, by the recurrent "
+            "weights. A radius well above one amplifies both geometrically and drives the gates into "
+            "saturation; a radius well below one makes them fade, so the network forgets within a few steps. "
+            "Custom initializations such as normal_(std=1) on a large hidden size, or very small values, "
+            "land far from one."
+        ),
+        symptoms=(
+            "Above one: loss spikes, saturated gates, nan. Below one: the model only uses the last few steps "
+            "and the gradient through time vanishes."
+        ),
+        fix=(
+            "Initialize each recurrent gate block orthogonally (nn.init.orthogonal_), the input weights with "
+            "a Xavier scheme and the biases to zero, instead of a fixed-std normal."
+        ),
+        before=snippet(
+            """
+            for name, p in lstm.named_parameters():
+                nn.init.normal_(p, std=1.0)               # spectral radius ~ sqrt(hidden_size)
+            """
+        ),
+        after=snippet(
+            """
+            for name, p in lstm.named_parameters():
+                if "weight_hh" in name:
+                    for block in p.data.chunk(4, dim=0):  # the four LSTM gates
+                        nn.init.orthogonal_(block)
+                elif "weight_ih" in name:
+                    nn.init.xavier_uniform_(p)
+                else:
+                    nn.init.zeros_(p)
+            """
+        ),
+        explains=("RD209", "RD401", "RD402", "RD403"),
+    ),
+    Rule(
+        code="RD212",
+        title="hidden state carried across batches without detach",
+        severity=Severity.ERROR,
+        what=(
+            "When a module keeps a tensor that is part of an autograd graph as an attribute after the forward "
+            "pass (a stored hidden state), runs two training steps on the same batch and reports when the second "
+            "backward fails because the stored state still points into the first batch's freed graph."
+        ),
+        why=(
+            "Carrying the state from batch to batch (truncated backpropagation through time) without "
+            "detaching it links each batch's graph to all earlier ones. Backward then either raises, because "
+            "the earlier graph was already freed, or, with retain_graph=True, runs through the whole history "
+            "so that time and memory grow with every step."
+        ),
+        symptoms=(
+            '"RuntimeError: Trying to backward through the graph a second time" on the second batch; or, '
+            "with retain_graph=True, steps that get slower and memory that climbs until CUDA runs out of "
+            "memory."
+        ),
+        fix=(
+            "Detach the hidden state at each batch boundary (both h and c for an LSTM) and do not use "
+            "retain_graph=True as a workaround."
+        ),
+        before=snippet(
+            """
+            hidden = None
+            for x, y in loader:
+                out, hidden = model(x, hidden)
+                loss = loss_fn(out, y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            """
+        ),
+        after=snippet(
+            """
+            hidden = None
+            for x, y in loader:
+                if hidden is not None:
+                    hidden = tuple(h.detach() for h in hidden)   # LSTM state (h, c)
+                out, hidden = model(x, hidden)
+                loss = loss_fn(out, y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            """
+        ),
+        explains=("RD401", "RD404"),
+    ),
+    Rule(
+        code="RD213",
+        title="submodules held in a plain list or dict (parameters unregistered)",
+        severity=Severity.ERROR,
+        what=(
+            "Walks the model's attributes for Python lists, tuples and dicts holding nn.Module or "
+            "nn.Parameter objects and reports the parameters inside them that model.parameters() does not "
+            "return."
+        ),
+        why=(
+            "nn.Module registers a submodule only when it is assigned as an attribute directly or held in a "
+            "ModuleList, ModuleDict or ParameterList. Anything inside a plain container is invisible to "
+            "model.parameters(), so the optimizer never updates it, .to(device) does not move it and "
+            "state_dict() does not save it."
+        ),
+        symptoms=(
+            'Those layers never change during training; "Expected all tensors to be on the same device" '
+            "after model.to('cuda'); weights missing after reloading a checkpoint."
+        ),
+        fix=(
+            "Hold submodules in nn.ModuleList or nn.ModuleDict, and loose parameters in nn.ParameterList or "
+            "nn.ParameterDict."
+        ),
+        before=snippet(
+            """
+            self.layers = [nn.GRU(64, 64, batch_first=True) for _ in range(3)]
+            self.heads = {"tag": nn.Linear(64, 17), "chunk": nn.Linear(64, 9)}
+            """
+        ),
+        after=snippet(
+            """
+            self.layers = nn.ModuleList(nn.GRU(64, 64, batch_first=True) for _ in range(3))
+            self.heads = nn.ModuleDict({"tag": nn.Linear(64, 17), "chunk": nn.Linear(64, 9)})
+            """
+        ),
+        explains=("RD210", "RD503", "RD505"),
+    ),
+)

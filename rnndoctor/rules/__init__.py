@@ -1,13 +1,19 @@
-"""The RD code catalogue: the single source of every code's title, severity and documentation.
+"""The RD code catalogue, collected from the rules declared beside the judges that emit them.
 
-`rnndoctor rules`, `rnndoctor explain`, the per-code docs pages and the findings' titles all read it.
+Each judge module ends with a ``RULES`` tuple: every code's title, severity, the codes it explains and its
+documentation. `rnndoctor rules`, `rnndoctor explain`, the per-code docs pages, the findings' titles and
+the cause graph all read them from here.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import textwrap
 from dataclasses import dataclass
+from typing import Any
 
-from rnndoctor.findings import Severity
+from rnndoctor.findings import Finding, Severity
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,19 @@ class Rule:
     """A short code snippet showing the broken pattern."""
     after: str
     """The same snippet, fixed."""
+    explains: tuple[str, ...] = ()
+    """Codes of symptoms a finding of this rule accounts for when both are present (the cause graph)."""
+    message: str = ""
+    """The finding's message as a template over its evidence (``{equal_share:.0%}``), for rules that render
+    their findings from a structured verdict instead of prose written in the judge."""
+    remedy: str = ""
+    """The finding's fix, a template over the same evidence."""
+
+    def verdict(self, evidence: dict[str, Any], **how: Any) -> Finding:
+        """A finding of this rule rendered from ``evidence`` (``how``: severity, confidence, check)."""
+        from rnndoctor.registry import make_finding
+
+        return make_finding(self.code, self.message.format(**evidence), self.remedy.format(**evidence), evidence, **how)
 
     @property
     def family(self) -> str:
@@ -96,10 +115,35 @@ _FAMILIES = {
 }
 
 
-def all_rules() -> tuple[Rule, ...]:
-    from rnndoctor.rules.catalogue import RULES
+RULE_MODULES = (
+    "rnndoctor.crashes",
+    "rnndoctor.checks.judge_data",
+    "rnndoctor.checks.judge_structure",
+    "rnndoctor.checks.judge_probes",
+    "rnndoctor.checks.judge_alignment",
+    "rnndoctor.checks.judge_loss",
+    "rnndoctor.checks.judge_gradients",
+    "rnndoctor.checks.judge_dynamics",
+    "rnndoctor.curves",
+)
+"""Modules that declare rules (a ``RULES`` tuple beside their judges)."""
 
-    return RULES
+
+def snippet(text: str) -> str:
+    """A before/after snippet written indented inside a declaration, stored flush left without blank edges."""
+    return textwrap.dedent(text).strip("\n")
+
+
+@functools.cache
+def all_rules() -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for name in RULE_MODULES:
+        rules.extend(importlib.import_module(name).RULES)
+    codes = [rule.code for rule in rules]
+    duplicated = sorted({code for code in codes if codes.count(code) > 1})
+    if duplicated:
+        raise RuntimeError(f"rules declared twice: {duplicated}")
+    return tuple(sorted(rules, key=lambda rule: rule.code))
 
 
 def get_rule(code: str) -> Rule:
