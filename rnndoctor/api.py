@@ -151,6 +151,14 @@ def _run(
             check_options=cfg.checks,
         )
         plan = plan_checks(Selection(cfg.select, cfg.ignore, quick), cfg.checks)
+        if not plan.checks:
+            raise SetupError(
+                "no check can report the selected codes"
+                + (" in the --quick profile" if quick else "")
+                + f" (select: {', '.join(cfg.select) or 'all'}; ignore: {', '.join(cfg.ignore) or 'none'})"
+                + ": nothing to run",
+                file=cfg.display_path,
+            )
         thread_count = choose_threads(loaded.model, threads)
         memory = PeakMemory(device)
         with torch_threads(thread_count):

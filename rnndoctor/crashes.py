@@ -123,15 +123,20 @@ def diagnose_crash(stage: str, error: BaseException, check: str = "") -> Finding
     return finding
 
 
-def unusable_data_finding(cause: str, check: str = "") -> Finding:
-    """RD002: the data gives no batch a check could use."""
+def unusable_data_finding(cause: str, check: str = "", split: str = "train") -> Finding:
+    """RD002: the data gives no batch a check could use (the training data: no verdict at all)."""
+    consequence = (
+        "Nothing can be trained or checked on this data."
+        if split == "train"
+        else "Checks that compare training with validation cannot run."
+    )
     return make_finding(
         "RD002",
-        f"No usable batches: {cause}. Nothing can be trained or checked on this data.",
+        f"No usable batches: {cause}. {consequence}",
         "Make the loader yield (inputs, targets) or (inputs, targets, lengths) tuples, or dicts with those keys; "
         "for dicts with other keys set `batch_keys: {inputs: input_ids, targets: labels}` in the config; "
         "for another layout give `forward: steps.py:forward_batch` (a fn(model, batch) -> (outputs, targets)).",
-        {"cause": cause},
+        {"cause": cause, "split": split},
         check=check,
     )
 

@@ -77,7 +77,8 @@ def plan_checks(selection: Selection, check_options: dict[str, dict[str, Any] | 
     allowed = selection.allowed_codes()
     plan = Plan(allowed=allowed)
     for check in registered_checks():
-        options = check_options.get(check.name, {})
+        # A check from another package is not in the packaged defaults: it runs with its declared ones.
+        options = check_options.get(check.name, {option.name: option.default for option in check.options})
         if options is None:
             continue
         if selection.quick and not check.quick:
@@ -183,7 +184,7 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
             detail=f"the user's {exc.stage} raised {type(exc.original).__name__}: {first_line(exc.original)}"
         )
     except UnusableData as exc:
-        ctx.findings.append(unusable_data_finding(str(exc), check.name))
+        ctx.findings.append(unusable_data_finding(str(exc), check.name, exc.split))
         status = CheckStatus.FOUND
         outcome = Outcome(detail=str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the diagnosis

@@ -163,7 +163,8 @@ class Report:
 
     @property
     def data_unusable(self) -> bool:
-        return any(f.code == "RD002" for f in self.findings)
+        """The training data gives no usable batch (an unusable validation split still leaves a verdict)."""
+        return any(f.code == "RD002" and f.evidence.get("split", "train") == "train" for f in self.findings)
 
     @property
     def exit_code(self) -> int:

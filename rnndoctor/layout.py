@@ -286,15 +286,17 @@ def _from_padding(inputs: torch.Tensor, pad_id: int | None) -> tuple[int, str] |
 
 
 MIN_PADDED_ROWS = 2
-"""Padding is evidence of the time axis only when it ends at least two samples: one token that happens to
-equal the pad id and to sit at the end of one row does so by chance (1 in the axis' length)."""
+"""Padding is evidence of the time axis when it ends at least two samples, or ends one sample with a run of
+at least two pad tokens: a single token that happens to equal the pad id and to sit at the end of one row
+does so by chance (1 in the axis' length)."""
 
 
 def _trailing_runs(mask: torch.Tensor, time_axis: int) -> bool:
     counts = mask.sum(dim=time_axis)
     varied = int(counts.min()) != int(counts.max())
     padded = int((counts > 0).sum())
-    return varied and padded >= MIN_PADDED_ROWS and bool((mask.int().diff(dim=time_axis) >= 0).all())
+    convincing = padded >= MIN_PADDED_ROWS or int(counts.max()) >= 2
+    return varied and convincing and bool((mask.int().diff(dim=time_axis) >= 0).all())
 
 
 def _from_next_token(inputs: torch.Tensor, targets: Any) -> tuple[int, str] | None:

@@ -139,8 +139,7 @@ def _load_entry_points() -> None:
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:
             loaded = entry.load()
+            if isinstance(loaded, type) and issubclass(loaded, Check) and loaded.name not in _REGISTRY:
+                register(loaded)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the diagnosis
             warnings.warn(f"rnndoctor: cannot load check plugin {entry.name!r} ({entry.value}): {exc}", stacklevel=2)
-            continue
-        if isinstance(loaded, type) and issubclass(loaded, Check) and loaded.name not in _REGISTRY:
-            register(loaded)

@@ -44,7 +44,17 @@ def idle_cores(cores: int) -> int:
 def choose_threads(model: torch.nn.Module, requested: int | None = None) -> int:
     if requested is not None:
         return requested
-    widest = max((p.numel() for p in model.parameters() if p.dim() >= 2), default=0)
+    lookups = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+    widest = max(
+        (
+            p.numel()
+            for m in model.modules()
+            if not isinstance(m, lookups)
+            for p in m.parameters(recurse=False)
+            if p.dim() >= 2
+        ),
+        default=0,
+    )
     if widest < WIDE_MATRIX:
         return 1
     return max(1, min(MAX_THREADS, idle_cores(usable_cores())))

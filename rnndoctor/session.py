@@ -59,6 +59,10 @@ class UserCodeError(Exception):
 class UnusableData(Exception):
     """The data yields nothing a check can use (no batches, or an unsupported batch layout)."""
 
+    def __init__(self, message: str, split: str = "train") -> None:
+        super().__init__(message)
+        self.split = split
+
 
 @dataclass
 class Forward:
@@ -209,7 +213,9 @@ class Session:
             sample.batches = [detach_tensors(raw) for raw in sample.batches if not _empty(raw, self.batch_keys)]
             if not sample.batches:
                 del self._samples[split]
-                self._sampling_errors[split] = UnusableData(f"the {split} data yielded no batches with samples in them")
+                self._sampling_errors[split] = UnusableData(
+                    f"the {split} data yielded no batches with samples in them", split
+                )
                 raise self._sampling_errors[split]
         return self._samples[split]
 
@@ -221,7 +227,7 @@ class Session:
         try:
             return [self.unpack(raw) for raw in raws]
         except BatchFormatError as exc:
-            raise UnusableData(f"batches are not in a supported layout: {exc}") from exc
+            raise UnusableData(f"batches are not in a supported layout: {exc}", split) from exc
 
     def unpack(self, raw: Any) -> Batch:
         return unpack(raw, self.batch_keys)
@@ -349,9 +355,12 @@ class Session:
     def dense_parameters(self) -> int:
         """Weights a token passes through (embedding tables are looked up, not multiplied)."""
         if self._dense_parameters is None:
-            tables = {
-                id(m.weight) for m in self.model.modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))
+            lookups = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+            multiplied = {
+                id(p) for m in self.model.modules() if not isinstance(m, lookups) for p in m.parameters(recurse=False)
             }
+            # A table tied to an output layer (weight tying) is multiplied there, so it counts.
+            tables = {id(m.weight) for m in self.model.modules() if isinstance(m, lookups)} - multiplied
             self._dense_parameters = sum(p.numel() for p in self.model.parameters() if id(p) not in tables)
         return self._dense_parameters
 

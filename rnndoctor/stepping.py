@@ -201,7 +201,7 @@ def _measure_rate_response(session: Session) -> RateResponse | None:
     if session.train_step_fn is None:
         return None
     model, optimizer = session.model, session.optimizer
-    raw = session.sample("train").batches[0]
+    raw = session.within_step_budget(session.sample("train").batches[0])
     start = ModelState(model, optimizer)
     rate = LearningRate(optimizer)
     calls = [0]

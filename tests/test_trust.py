@@ -361,3 +361,50 @@ def test_checks_register_through_the_entry_point_group(monkeypatch: pytest.Monke
         assert PluginCheck.name not in {c.name for c in quick.checks}, "a check joins --quick only by opting in"
     finally:
         registry._REGISTRY.pop(PluginCheck.name, None)
+
+
+def test_a_selection_no_check_can_run_is_a_setup_error(tmp_path: Path) -> None:
+    result = _check(write_project(tmp_path), "--quick", "--select", "RD501")
+    assert result.exit_code == 2 and "nothing to run" in result.stderr and "--quick" in result.stderr
+
+
+def test_an_empty_validation_split_leaves_a_verdict() -> None:
+    report = diagnose(model=NormalizedLSTM(), train_data=_loader(), val_data=[], loss=nn.CrossEntropyLoss(), quick=True)
+    unusable = [f for f in report.findings if f.code == "RD002"]
+    assert unusable and unusable[0].evidence["split"] == "val"
+    assert report.exit_code == 1, "the training checks completed: findings, not 'no verdict'"
+
+
+def test_one_padded_row_with_a_run_of_padding_still_shows_the_time_axis() -> None:
+    from rnndoctor.layout import BATCH_FIRST, infer_layout
+
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randint(1, 50, (4, 6), generator=generator)
+    x[3, 4:] = 0
+    layout = infer_layout(x, targets=torch.randint(1, 50, (4, 6), generator=generator), pad_id=0)
+    assert layout is not None and layout.kind == BATCH_FIRST and layout.samples == 4
+
+
+def test_tied_output_weights_count_as_multiplied() -> None:
+    from rnndoctor.session import Session
+
+    class Tied(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(1000, 16)
+            self.lstm = nn.LSTM(16, 16, batch_first=True)
+            self.decode = nn.Linear(16, 1000)
+            self.decode.weight = self.embed.weight
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decode(self.lstm(self.embed(x))[0])
+
+    from rnndoctor.loading import Loaded
+
+    model = Tied()
+    session = Session(
+        Loaded(model, [], nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1)),
+        device=torch.device("cpu"),
+    )
+    lstm = sum(p.numel() for p in model.lstm.parameters())
+    assert session.dense_parameters() == lstm + 1000 * 16 + 1000

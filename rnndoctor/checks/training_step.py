@@ -113,7 +113,7 @@ class StepRecorder:
 
 def call_step(session: Session, raw: Any) -> None:
     seed_everything(session.seed)
-    user_step(session, raw)
+    user_step(session, session.within_step_budget(raw))
 
 
 def gradient_norm(model: nn.Module) -> float:

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnndoctor.findings import CheckStatus, Report, Severity
+from rnndoctor.render import markdown_safe
 from rnndoctor.render.plots import plots_of, sparkline
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
@@ -67,7 +68,11 @@ def print_report(console: Console, report: Report) -> None:
         evidence = _evidence_table(finding.evidence)
         if evidence is not None:
             console.print(evidence)
-        console.print(Panel(Markdown(finding.fix), title="fix", title_align="left", border_style="cyan", expand=True))
+        console.print(
+            Panel(
+                Markdown(markdown_safe(finding.fix)), title="fix", title_align="left", border_style="cyan", expand=True
+            )
+        )
         if symptoms:
             console.print(Text(f"Explained by {finding.code}, fixed with it:", style="dim"))
             for symptom in symptoms:
