@@ -30,6 +30,8 @@ from rnndoctor.layout import (
     SINGLE,
     Layout,
     SampleView,
+    embedding_rows,
+    embedding_tables,
     infer_layout,
     loader_stacks_batch_first,
     padding_id,
@@ -185,6 +187,7 @@ class Session:
         self.step_cut: dict[str, Any] | None = None
         """Set when a batch was cut to the step budget: the batch's samples, those kept, the work per sample."""
         self._dense_parameters: int | None = None
+        self._token_ids_outside: bool | None = None
 
     # -- time budget ---------------------------------------------------------------------------
     def checkpoint(self) -> None:
@@ -352,6 +355,39 @@ class Session:
         self.step_cut = {"batch_samples": sized.samples, "used_samples": allowed, "work_per_sample": per_sample}
         return cut
 
+    def unsafe_token_ids(self) -> bool:
+        """Whether the sampled training inputs hold token ids outside every embedding table: a forward pass
+        would index out of range (on CUDA a device-side assert ends the process), so checks that run the
+        model skip, and the inputs check reports RD109. Read from the raw batches whichever check asks first;
+        behind a ``forward`` function it is known once the inputs check has measured what the model receives."""
+        if self.notes.get("unsafe_inputs"):
+            return True
+        if self._token_ids_outside is None:
+            self._token_ids_outside = self._scan_token_ids()
+        return self._token_ids_outside
+
+    def _scan_token_ids(self) -> bool:
+        tables = embedding_tables(self.model)
+        if not tables or self.forward_fn is not None:
+            return False
+        rows = max(embedding_rows(table) for _, table in tables)
+        try:
+            raws = self.sample("train").batches
+            inputs = [self.unpack(raw).inputs for raw in raws]
+        except (BatchFormatError, UnusableData, UserCodeError, LookupError):
+            return False
+        for ids in inputs:
+            if (
+                not isinstance(ids, torch.Tensor)
+                or not ids.numel()
+                or ids.is_floating_point()
+                or ids.dtype == torch.bool
+            ):
+                continue
+            if int(ids.min()) < 0 or int(ids.max()) >= rows:
+                return True
+        return False
+
     def dense_parameters(self) -> int:
         """Weights a token passes through (embedding tables are looked up, not multiplied)."""
         if self._dense_parameters is None:
@@ -371,7 +407,7 @@ class Session:
         ``edit_input`` replaces the tensor the model receives first (probes perturb the real input there).
         """
         self.checkpoint()
-        if self.notes.get("unsafe_inputs"):
+        if self.unsafe_token_ids():
             raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
         lengths_key = self.batch_keys.get("lengths", "lengths") if self.batch_keys else "lengths"
         batch_on_device = move_batch(raw_batch, self.device, lengths_key)

@@ -45,7 +45,7 @@ def task_facts(session: Session) -> TaskFacts:
     if not targets:
         raise SkipCheck("the sampled batches hold no target tensors")
     reference = None
-    if not session.notes.get("unsafe_inputs"):
+    if not session.unsafe_token_ids():
         try:
             reference = session.reference()
         except UserCodeError:

@@ -408,3 +408,23 @@ def test_tied_output_weights_count_as_multiplied() -> None:
     )
     lstm = sum(p.numel() for p in model.lstm.parameters())
     assert session.dense_parameters() == lstm + 1000 * 16 + 1000
+
+
+def test_out_of_table_token_ids_are_known_whichever_check_runs() -> None:
+    """Without the inputs check (not selected), a model-running check still skips instead of crashing."""
+
+    class Tagger(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(20, 8)
+            self.lstm = nn.LSTM(8, 8, batch_first=True)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.lstm(self.embed(x))[0][:, -1])
+
+    x = torch.randint(0, 30, (16, 5), generator=torch.Generator().manual_seed(0))
+    data = [(x, torch.randint(0, 3, (16,)))]
+    report = diagnose(model=Tagger(), train_data=data, loss=nn.CrossEntropyLoss(), select=["RD3"], quick=True)
+    loss = next(c for c in report.checks if c.name == "loss")
+    assert loss.status.value == "skipped" and "embedding table" in loss.detail, loss.detail

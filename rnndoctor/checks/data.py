@@ -44,7 +44,7 @@ from rnndoctor.task import (
 def reference_forward(ctx: CheckContext) -> Forward | None:
     """The shared reference forward, or None after reporting why it failed (once per run)."""
     session = ctx.session
-    if session.notes.get("unsafe_inputs"):
+    if session.unsafe_token_ids():
         return None
     try:
         return session.reference()

@@ -103,67 +103,29 @@ def judge_mixing(stats: ProbeStats, tolerance: float) -> list[Finding]:
                 confidence=0.95,
             )
         ]
-    return [
-        make_finding(
-            "RD207",
-            f"The output for sample {worst.sample} receives {worst.leak:.1%} of its input gradient from "
-            f"{worst.samples_touched - 1} other sample(s) in the batch (in eval mode, so not batch norm): samples "
-            "are mixed. Typical causes are h_n.view(batch, -1) on a multi-layer or bidirectional state, a "
-            "reshape used where a permute was meant, or reductions over the batch axis. Predictions then "
-            "depend on which samples share a batch.",
-            "Select per-sample states explicitly instead of reshaping:\n\n```python\n_, (h_n, _) = self.lstm(x)"
-            "             # h_n: (num_layers * directions, batch, hidden)\n"
-            "last = h_n[-1]                             # top layer, (batch, hidden)\n"
-            "both = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # bidirectional: both directions\n```",
-            evidence,
-        )
-    ]
+    return [rule("RD207").verdict(evidence, {"others": worst.samples_touched - 1})]
 
 
 def judge_padding_leak(probe: PaddingProbe | None, tolerance: float) -> list[Finding]:
     """RD206: appending padding (lengths unchanged) moves the outputs by more than ``tolerance``."""
     if probe is None or probe.max_relative_change <= tolerance:
         return []
-    return [
-        make_finding(
-            "RD206",
-            f"Appending {probe.added_steps} padding steps to every sequence (true lengths unchanged) changes the "
-            f"outputs by up to {probe.max_relative_change:.2g} (relative) over {probe.samples} samples: the "
-            "model reads padding. Typical causes: reading out[:, -1] on right-padded batches, an RNN run "
-            "without packing, or pooling that does not mask padded steps. Results then depend on how long "
-            "the longest sequence in the batch is.",
-            "Pack the sequences, or read each sequence's last valid step:\n\n```python\n"
-            "packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
-            "_, (h_n, _) = self.lstm(packed)\nlast = h_n[-1]\n"
-            "# or: out[torch.arange(len(lengths)), lengths - 1]\n```",
-            {
-                "max_relative_change": probe.max_relative_change,
-                "samples": probe.samples,
-                "added_steps": probe.added_steps,
-                "padding": probe.source,
-            },
-        )
-    ]
+    evidence = {
+        "max_relative_change": probe.max_relative_change,
+        "samples": probe.samples,
+        "added_steps": probe.added_steps,
+        "padding": probe.source,
+    }
+    return [rule("RD206").verdict(evidence)]
 
 
 def judge_bidirectional_readout(readouts: list[BidirectionalReadout], min_share: float) -> list[Finding]:
     """RD211: the backward direction of a bidirectional RNN is read at the last step only."""
-    findings = []
-    for readout in readouts:
-        if readout.backward_mass <= 0 or readout.last_step_share < min_share:
-            continue
-        findings.append(
-            make_finding(
-                "RD211",
-                f"The model reads '{readout.layer}' (bidirectional) only at each sequence's last step "
-                f"({readout.last_step_share:.0%} of the gradient sits there). At that step the backward "
-                "direction has seen a single input, so half of the read-out ignores the sequence.",
-                "Read the backward direction where it ends (the first step), e.g. from h_n:\n\n```python\n"
-                "_, (h_n, _) = self.lstm(x)\nfeatures = torch.cat([h_n[-2], h_n[-1]], dim=-1)\n```",
-                {"layer": readout.layer, "last_step_share": readout.last_step_share},
-            )
-        )
-    return findings
+    return [
+        rule("RD211").verdict({"layer": readout.layer, "last_step_share": readout.last_step_share})
+        for readout in readouts
+        if readout.backward_mass > 0 and readout.last_step_share >= min_share
+    ]
 
 
 def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: int) -> list[Finding]:
@@ -174,25 +136,17 @@ def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: in
     memory = profile.memory(orders)
     if memory >= min_steps:
         return []
-    chart = sparkline(list(reversed(profile.profile)))
-    return [
-        make_finding(
-            "RD403",
-            f"The gradient reaching the inputs falls by {orders:g} orders of magnitude within {memory} step(s) "
-            f"of the end of {profile.steps}-step sequences: effectively the model only learns from the last "
-            f"{memory} step(s). Gradient per step (log scale, oldest left): {chart}",
-            "Keep the recurrent path in its sensitive range: normalized inputs, a gated cell (LSTM/GRU) "
-            "instead of nn.RNN, forget-gate bias initialized to 1, or shorter sequences:\n\n```python\n"
-            "for name, p in lstm.named_parameters():\n    if 'bias' in name:\n"
-            "        n = p.shape[0] // 4\n        p.data[n:2 * n].fill_(1.0)   # forget gate\n```",
-            {
-                "effective_memory": memory,
-                "steps": profile.steps,
-                "orders": orders,
-                "profile_log10": [round(math.log10(v), 2) if v > 0 else None for v in profile.profile[:64]],
-            },
-        )
-    ]
+    evidence = {
+        "effective_memory": memory,
+        "steps": profile.steps,
+        "orders": orders,
+        "profile_log10": [round(math.log10(v), 2) if v > 0 else None for v in profile.profile[:64]],
+    }
+    return [rule("RD403").verdict(evidence, {"chart": sparkline(list(reversed(profile.profile)))})]
+
+
+def rule(code: str) -> Rule:
+    return next(r for r in RULES if r.code == code)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,6 +156,18 @@ def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: in
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD206",
+        message=(
+            "Appending {added_steps} padding steps to every sequence (true lengths unchanged) changes the outputs by "
+            "up to {max_relative_change:.2g} (relative) over {samples} samples: the model reads padding. Typical "
+            "causes: reading out[:, -1] on right-padded batches, an RNN run without packing, or pooling that does "
+            "not mask padded steps. Results then depend on how long the longest sequence in the batch is."
+        ),
+        remedy=(
+            "Pack the sequences, or read each sequence's last valid step:\n\n```python\n"
+            "packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
+            "_, (h_n, _) = self.lstm(packed)\nlast = h_n[-1]\n"
+            "# or: out[torch.arange(len(lengths)), lengths - 1]\n```"
+        ),
         title="output depends on padding positions",
         severity=Severity.ERROR,
         what=(
@@ -242,6 +208,19 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD207",
+        message=(
+            "The output for sample {worst_sample} receives {gradient_share_on_other_samples:.1%} of its input gradient "
+            "from {others} other sample(s) in the batch (in eval mode, so not batch norm): samples are mixed. "
+            "Typical causes are h_n.view(batch, -1) on a multi-layer or bidirectional state, a reshape used where "
+            "a permute was meant, or reductions over the batch axis. Predictions then depend on which samples "
+            "share a batch."
+        ),
+        remedy=(
+            "Select per-sample states explicitly instead of reshaping:\n\n```python\n_, (h_n, _) = self.lstm(x)"
+            "             # h_n: (num_layers * directions, batch, hidden)\n"
+            "last = h_n[-1]                             # top layer, (batch, hidden)\n"
+            "both = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # bidirectional: both directions\n```"
+        ),
         title="a sample's output depends on other samples in the batch",
         severity=Severity.ERROR,
         what=(
@@ -280,6 +259,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD211",
+        message=(
+            "The model reads '{layer}' (bidirectional) only at each sequence's last step ({last_step_share:.0%} of "
+            "the gradient sits there). At that step the backward direction has seen a single input, so half of "
+            "the read-out ignores the sequence."
+        ),
+        remedy=(
+            "Read the backward direction where it ends (the first step), e.g. from h_n:\n\n```python\n"
+            "_, (h_n, _) = self.lstm(x)\nfeatures = torch.cat([h_n[-2], h_n[-1]], dim=-1)\n```"
+        ),
         title="bidirectional RNN read out at the last step only",
         severity=Severity.WARNING,
         what=(
@@ -319,6 +307,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD403",
+        message=(
+            "The gradient reaching the inputs falls by {orders:g} orders of magnitude within {effective_memory} "
+            "step(s) of the end of {steps}-step sequences: effectively the model only learns from the last "
+            "{effective_memory} step(s). Gradient per step (log scale, oldest left): {chart}"
+        ),
+        remedy=(
+            "Keep the recurrent path in its sensitive range: normalized inputs, a gated cell (LSTM/GRU) instead of "
+            "nn.RNN, forget-gate bias initialized to 1, or shorter sequences:\n\n```python\n"
+            "for name, p in lstm.named_parameters():\n    if 'bias' in name:\n"
+            "        n = p.shape[0] // 4\n        p.data[n:2 * n].fill_(1.0)   # forget gate\n```"
+        ),
         title="gradient vanishes through time",
         severity=Severity.WARNING,
         what=(

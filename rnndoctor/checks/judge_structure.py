@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.registry import make_finding
 from rnndoctor.rules import Rule, snippet
 
 
@@ -41,27 +40,31 @@ class UnregisteredModules:
     registered_parameters: int
 
 
+def rule(code: str) -> Rule:
+    return next(r for r in RULES if r.code == code)
+
+
+def _layer_words(layer: RnnLayer) -> dict[str, str]:
+    """How the fix snippets name the layer: its attribute and its batch_first argument."""
+    return {
+        "attr": layer.name.split(".")[-1],
+        "kind": layer.kind,
+        "bf": ", batch_first=True" if layer.batch_first else "",
+    }
+
+
 def judge_input_size(layer: RnnLayer) -> list[Finding]:
     """RD201: the last axis of what the RNN received differs from its input_size."""
     if layer.received_features is None or layer.received_features == layer.input_size:
         return []
-    return [
-        make_finding(
-            "RD201",
-            f"'{layer.name}' ({layer.kind}) was built with input_size={layer.input_size} but receives "
-            f"{layer.received_features} features per step (input shape {list(layer.received_shape or ())}). "
-            "The forward pass raises before any training.",
-            f"Build the layer from the data's feature size:\n\n```python\nself.{layer.name.split('.')[-1]} = "
-            f"nn.{layer.kind}(input_size={layer.received_features}, hidden_size={layer.hidden_size}"
-            f"{', batch_first=True' if layer.batch_first else ''})\n# or derive it: input_size=x.shape[-1]\n```",
-            {
-                "layer": layer.name,
-                "input_size": layer.input_size,
-                "received_features": layer.received_features,
-                "received_shape": list(layer.received_shape or ()),
-            },
-        )
-    ]
+    evidence = {
+        "layer": layer.name,
+        "input_size": layer.input_size,
+        "received_features": layer.received_features,
+        "received_shape": list(layer.received_shape or ()),
+        "hidden_size": layer.hidden_size,
+    }
+    return [rule("RD201").verdict(evidence, _layer_words(layer))]
 
 
 def judge_swapped_axes(layer: RnnLayer, batch_size: int | None) -> list[Finding]:
@@ -72,44 +75,30 @@ def judge_swapped_axes(layer: RnnLayer, batch_size: int | None) -> list[Finding]
     batch_axis, time_axis = (0, 1) if layer.batch_first else (1, 0)
     if shape[batch_axis] == batch_size or shape[time_axis] != batch_size:
         return []
-    flag = "batch_first=True" if not layer.batch_first else "batch_first=False"
-    return [
-        make_finding(
-            "RD202",
-            f"'{layer.name}' has batch_first={layer.batch_first}, so it reads axis {batch_axis} of its "
-            f"{list(shape)} input as the batch, but the batch of {batch_size} samples is on axis {time_axis}. "
-            f"It runs over the {batch_size} samples as if they were time steps and mixes them into one "
-            f"sequence; each 'sample' it sees is one time step ({shape[batch_axis]} of them).",
-            f"Declare the layout the data has:\n\n```python\nself.{layer.name.split('.')[-1]} = "
-            f"nn.{layer.kind}({layer.input_size}, {layer.hidden_size}, {flag})\n```\n\nor transpose the "
-            "inputs with `x.transpose(0, 1)` (and read the outputs with the matching layout).",
-            {
-                "layer": layer.name,
-                "batch_first": layer.batch_first,
-                "input_shape": list(shape),
-                "batch_size": batch_size,
-                "axis_holding_batch": time_axis,
-            },
-            confidence=0.8,
-        )
-    ]
+    evidence = {
+        "layer": layer.name,
+        "batch_first": layer.batch_first,
+        "input_shape": list(shape),
+        "batch_size": batch_size,
+        "axis_holding_batch": time_axis,
+    }
+    words = {
+        **_layer_words(layer),
+        "read_axis": batch_axis,
+        "read_size": shape[batch_axis],
+        "input_size": layer.input_size,
+        "hidden_size": layer.hidden_size,
+        "flag": "batch_first=True" if not layer.batch_first else "batch_first=False",
+    }
+    return [rule("RD202").verdict(evidence, words, confidence=0.8)]
 
 
 def judge_vanilla_long(layer: RnnLayer, long_sequence: int) -> list[Finding]:
     """RD203: a plain nn.RNN over more than ``long_sequence`` steps."""
     if layer.kind != "RNN" or layer.steps is None or layer.steps <= long_sequence:
         return []
-    return [
-        make_finding(
-            "RD203",
-            f"'{layer.name}' is a vanilla nn.RNN run over {layer.steps} time steps. Its gradient is a product "
-            f"of {layer.steps} Jacobians, so it vanishes (or explodes) long before reaching the start of the "
-            "sequence: the model can only use the last few steps.",
-            f"Use a gated cell:\n\n```python\nself.{layer.name.split('.')[-1]} = nn.LSTM({layer.input_size}, "
-            f"{layer.hidden_size}{', batch_first=True' if layer.batch_first else ''})   # or nn.GRU\n```",
-            {"layer": layer.name, "steps": layer.steps, "threshold": long_sequence},
-        )
-    ]
+    words = {**_layer_words(layer), "input_size": layer.input_size, "hidden_size": layer.hidden_size}
+    return [rule("RD203").verdict({"layer": layer.name, "steps": layer.steps, "threshold": long_sequence}, words)]
 
 
 def judge_relu_rnn(layer: RnnLayer) -> list[Finding]:
@@ -119,16 +108,7 @@ def judge_relu_rnn(layer: RnnLayer) -> list[Finding]:
     radius = max(layer.spectral_radius.values(), default=None)
     note = f" The recurrent weights' spectral radius is {radius:.2f}." if radius is not None else ""
     return [
-        make_finding(
-            "RD204",
-            f"'{layer.name}' is nn.RNN(nonlinearity='relu'). Unlike tanh, ReLU does not bound the hidden "
-            "state, so any recurrent gain above 1 compounds over time steps into huge activations and "
-            f"gradients (NaN loss) unless weights are initialized near identity and gradients clipped.{note}",
-            "Prefer tanh or a gated cell; if you keep ReLU, start from the identity and clip:\n\n```python\n"
-            f"nn.init.eye_({layer.name.split('.')[-1]}.weight_hh_l0)\n"
-            "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n```",
-            {"layer": layer.name, "spectral_radius": radius},
-        )
+        rule("RD204").verdict({"layer": layer.name, "spectral_radius": radius}, {**_layer_words(layer), "note": note})
     ]
 
 
@@ -136,17 +116,8 @@ def judge_useless_dropout(layer: RnnLayer) -> list[Finding]:
     """RD205: dropout > 0 on a single-layer RNN, where it is never applied."""
     if layer.dropout <= 0 or layer.num_layers > 1:
         return []
-    return [
-        make_finding(
-            "RD205",
-            f"'{layer.name}' has dropout={layer.dropout} and num_layers=1. The RNN's dropout acts only "
-            "between stacked layers, so here it does nothing and the model is not regularized as intended.",
-            "Apply dropout to the RNN's output yourself (or stack layers):\n\n```python\n"
-            f"self.drop = nn.Dropout({layer.dropout})\nout, _ = self.{layer.name.split('.')[-1]}(x)\n"
-            "out = self.drop(out)\n```",
-            {"layer": layer.name, "dropout": layer.dropout, "num_layers": layer.num_layers},
-        )
-    ]
+    evidence = {"layer": layer.name, "dropout": layer.dropout, "num_layers": layer.num_layers}
+    return [rule("RD205").verdict(evidence, _layer_words(layer))]
 
 
 def judge_recurrent_scale(layer: RnnLayer, max_radius: float, min_radius: float) -> list[Finding]:
@@ -163,17 +134,8 @@ def judge_recurrent_scale(layer: RnnLayer, max_radius: float, min_radius: float)
         )
     else:
         effect = "the hidden state forgets everything between steps, so nothing can be carried through time"
-    return [
-        make_finding(
-            "RD208",
-            f"The recurrent weights of '{layer.name}' have spectral radius {radius:.3g} (block {block}); "
-            f"healthy initializations sit near 0.5-1. At this scale {effect}.",
-            "Use PyTorch's default initialization, or an orthogonal one for the recurrent weights:\n\n"
-            f"```python\nfor name, p in model.{layer.name}.named_parameters():\n    if 'weight_hh' in name:\n"
-            "        nn.init.orthogonal_(p)\n```",
-            {"layer": layer.name, "block": block, "spectral_radius": radius, "all_blocks": layer.spectral_radius},
-        )
-    ]
+    evidence = {"layer": layer.name, "block": block, "spectral_radius": radius, "all_blocks": layer.spectral_radius}
+    return [rule("RD208").verdict(evidence, {"effect": effect})]
 
 
 def judge_unregistered(found: list[UnregisteredModules], total_parameters: int) -> list[Finding]:
@@ -183,26 +145,18 @@ def judge_unregistered(found: list[UnregisteredModules], total_parameters: int) 
         missing = item.parameters - item.registered_parameters
         if missing <= 0:
             continue
-        share = missing / max(total_parameters + missing, 1)
-        wrapper = "nn.ModuleList" if item.container in ("list", "tuple") else "nn.ModuleDict"
-        findings.append(
-            make_finding(
-                "RD213",
-                f"'{item.attribute}' is a plain Python {item.container} holding {item.modules} module(s) with "
-                f"{missing} parameters ({share:.0%} of the model). PyTorch does not register them: they are "
-                "missing from model.parameters(), so the optimizer never updates them, .to(device) does not "
-                "move them, and state_dict() does not save them.",
-                f"Wrap the container so its modules are registered:\n\n```python\nself.{item.attribute.split('.')[-1]}"
-                f" = {wrapper}(...)\n```",
-                {
-                    "attribute": item.attribute,
-                    "container": item.container,
-                    "modules": item.modules,
-                    "unregistered_parameters": missing,
-                    "share_of_model": share,
-                },
-            )
-        )
+        evidence = {
+            "attribute": item.attribute,
+            "container": item.container,
+            "modules": item.modules,
+            "unregistered_parameters": missing,
+            "share_of_model": missing / max(total_parameters + missing, 1),
+        }
+        words = {
+            "attr": item.attribute.split(".")[-1],
+            "wrapper": "nn.ModuleList" if item.container in ("list", "tuple") else "nn.ModuleDict",
+        }
+        findings.append(rule("RD213").verdict(evidence, words))
     return findings
 
 
@@ -211,19 +165,7 @@ def judge_carried_state(attributes: list[str], error: str | None) -> list[Findin
     second backward pass fails."""
     if not attributes or error is None:
         return []
-    return [
-        make_finding(
-            "RD212",
-            f"The model stores its hidden state in {', '.join(attributes)} and feeds it into the next batch "
-            f"without detaching it: the second backward pass raised '{error}'. Training crashes on the second "
-            "batch, or, with retain_graph=True, backpropagates through every earlier batch, ever slower and "
-            "with growing memory.",
-            "Detach the carried state at the start of each batch (truncated backpropagation through time):\n\n"
-            "```python\nif self.hidden is not None:\n    self.hidden = tuple(h.detach() for h in self.hidden)\n"
-            "out, self.hidden = self.lstm(x, self.hidden)\n```",
-            {"attributes": attributes, "error": error},
-        )
-    ]
+    return [rule("RD212").verdict({"attributes": attributes, "error": error}, {"where": ", ".join(attributes)})]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,6 +175,14 @@ def judge_carried_state(attributes: list[str], error: str | None) -> list[Findin
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD201",
+        message=(
+            "'{layer}' ({kind}) was built with input_size={input_size} but receives {received_features} features per "
+            "step (input shape {received_shape}). The forward pass raises before any training."
+        ),
+        remedy=(
+            "Build the layer from the data's feature size:\n\n```python\nself.{attr} = nn.{kind}(input_size="
+            "{received_features}, hidden_size={hidden_size}{bf})\n# or derive it: input_size=x.shape[-1]\n```"
+        ),
         title="input feature size differs from the RNN's input_size",
         severity=Severity.ERROR,
         what=(
@@ -273,6 +223,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD202",
+        message=(
+            "'{layer}' has batch_first={batch_first}, so it reads axis {read_axis} of its {input_shape} input as the "
+            "batch, but the batch of {batch_size} samples is on axis {axis_holding_batch}. It runs over the "
+            "{batch_size} samples as if they were time steps and mixes them into one sequence; each 'sample' it "
+            "sees is one time step ({read_size} of them)."
+        ),
+        remedy=(
+            "Declare the layout the data has:\n\n```python\nself.{attr} = nn.{kind}({input_size}, {hidden_size}, "
+            "{flag})\n```\n\nor transpose the inputs with `x.transpose(0, 1)` (and read the outputs with the "
+            "matching layout)."
+        ),
         title="time and batch axes swapped (batch_first mismatch)",
         severity=Severity.ERROR,
         what=(
@@ -312,6 +273,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD203",
+        message=(
+            "'{layer}' is a vanilla nn.RNN run over {steps} time steps. Its gradient is a product of {steps} "
+            "Jacobians, so it vanishes (or explodes) long before reaching the start of the sequence: the model "
+            "can only use the last few steps."
+        ),
+        remedy=(
+            "Use a gated cell:\n\n```python\nself.{attr} = nn.LSTM({input_size}, {hidden_size}{bf})   # or nn.GRU\n```"
+        ),
         title="vanilla RNN on long sequences",
         severity=Severity.WARNING,
         what=(
@@ -348,6 +317,16 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD204",
+        message=(
+            "'{layer}' is nn.RNN(nonlinearity='relu'). Unlike tanh, ReLU does not bound the hidden state, so any "
+            "recurrent gain above 1 compounds over time steps into huge activations and gradients (NaN loss) "
+            "unless weights are initialized near identity and gradients clipped.{note}"
+        ),
+        remedy=(
+            "Prefer tanh or a gated cell; if you keep ReLU, start from the identity and clip:\n\n```python\n"
+            "nn.init.eye_({attr}.weight_hh_l0)\ntorch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)"
+            "\n```"
+        ),
         title="ReLU vanilla RNN without safeguards",
         severity=Severity.WARNING,
         what=(
@@ -390,6 +369,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD205",
+        message=(
+            "'{layer}' has dropout={dropout} and num_layers=1. The RNN's dropout acts only between stacked "
+            "layers, so here it does nothing and the model is not regularized as intended."
+        ),
+        remedy=(
+            "Apply dropout to the RNN's output yourself (or stack layers):\n\n```python\n"
+            "self.drop = nn.Dropout({dropout})\nout, _ = self.{attr}(x)\nout = self.drop(out)\n```"
+        ),
         title="RNN dropout has no effect with num_layers=1",
         severity=Severity.INFO,
         what=(
@@ -427,6 +414,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD208",
+        message=(
+            "The recurrent weights of '{layer}' have spectral radius {spectral_radius:.3g} (block {block}); healthy "
+            "initializations sit near 0.5-1. At this scale {effect}."
+        ),
+        remedy=(
+            "Use PyTorch's default initialization, or an orthogonal one for the recurrent weights:\n\n```python\n"
+            "for name, p in model.{layer}.named_parameters():\n    if 'weight_hh' in name:\n"
+            "        nn.init.orthogonal_(p)\n```"
+        ),
         title="recurrent weight scale far from stable",
         severity=Severity.WARNING,
         what=(
@@ -470,6 +466,16 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD212",
+        message=(
+            "The model stores its hidden state in {where} and feeds it into the next batch without detaching it: "
+            "the second backward pass raised '{error}'. Training crashes on the second batch, or, with "
+            "retain_graph=True, backpropagates through every earlier batch, ever slower and with growing memory."
+        ),
+        remedy=(
+            "Detach the carried state at the start of each batch (truncated backpropagation through time):\n\n"
+            "```python\nif self.hidden is not None:\n    self.hidden = tuple(h.detach() for h in self.hidden)\n"
+            "out, self.hidden = self.lstm(x, self.hidden)\n```"
+        ),
         title="hidden state carried across batches without detach",
         severity=Severity.ERROR,
         what=(
@@ -520,6 +526,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD213",
+        message=(
+            "'{attribute}' is a plain Python {container} holding {modules} module(s) with {unregistered_parameters} "
+            "parameters ({share_of_model:.0%} of the model). PyTorch does not register them: they are missing "
+            "from model.parameters(), so the optimizer never updates them, .to(device) does not move them, and "
+            "state_dict() does not save them."
+        ),
+        remedy=("Wrap the container so its modules are registered:\n\n```python\nself.{attr} = {wrapper}(...)\n```"),
         title="submodules held in a plain list or dict (parameters unregistered)",
         severity=Severity.ERROR,
         what=(

@@ -41,11 +41,14 @@ class Rule:
     remedy: str = ""
     """The finding's fix, a template over the same evidence."""
 
-    def verdict(self, evidence: dict[str, Any], **how: Any) -> Finding:
-        """A finding of this rule rendered from ``evidence`` (``how``: severity, confidence, check)."""
+    def verdict(self, evidence: dict[str, Any], words: dict[str, Any] | None = None, **how: Any) -> Finding:
+        """A finding of this rule rendered from ``evidence`` (the measured facts, kept in the report) and
+        ``words`` (names and phrases the templates need but the evidence should not carry); ``how`` takes
+        severity, confidence and check."""
         from rnndoctor.registry import make_finding
 
-        return make_finding(self.code, self.message.format(**evidence), self.remedy.format(**evidence), evidence, **how)
+        fields = {**evidence, **(words or {})}
+        return make_finding(self.code, self.message.format(**fields), self.remedy.format(**fields), evidence, **how)
 
     @property
     def family(self) -> str:
