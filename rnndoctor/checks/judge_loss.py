@@ -211,22 +211,14 @@ def judge_broadcast(m: LossMeasurement) -> list[Finding]:
             f"they broadcast silently to {list(broadcast)}: every output is compared with every target of "
             "the batch, so the loss trains the model to predict the batch mean"
         )
-    squeeze = _squeeze_hint(m.output_shape, m.target_shape)
-    return [
-        make_finding(
-            "RD304",
-            f"{m.loss} gets outputs of shape {list(m.output_shape)} and targets of shape "
-            f"{list(m.target_shape)}: {detail}.",
-            f"Make the shapes equal before the loss:\n\n```python\n{squeeze}\n```",
-            {
-                "loss": m.loss,
-                "output_shape": list(m.output_shape),
-                "target_shape": list(m.target_shape),
-                "broadcast_shape": list(broadcast) if broadcast is not None else None,
-            },
-            explains=("RD307", "RD503"),
-        )
-    ]
+    evidence = {
+        "loss": m.loss,
+        "output_shape": list(m.output_shape),
+        "target_shape": list(m.target_shape),
+        "broadcast_shape": list(broadcast) if broadcast is not None else None,
+    }
+    words = {"detail": detail, "squeeze": _squeeze_hint(m.output_shape, m.target_shape)}
+    return [rule("RD304").verdict(evidence, words, explains=("RD307", "RD503"))]
 
 
 def judge_class_axis(m: LossMeasurement, balance_tolerance: float) -> list[Finding]:
@@ -285,27 +277,16 @@ def judge_padding_scored(m: LossMeasurement, max_share: float) -> list[Finding]:
     """RD306: targets at padded positions that the loss does not ignore."""
     if m.padded_positions == 0 or m.padded_scored == 0:
         return []
-    share = m.padded_scored / max(m.padded_positions, 1)
-    if share <= max_share:
+    if m.padded_scored / max(m.padded_positions, 1) <= max_share:
         return []
+    evidence = {
+        "padded_positions": m.padded_positions,
+        "padded_scored": m.padded_scored,
+        "ignore_index": m.ignore_index,
+        "loss": m.loss,
+    }
     ignore = f"ignore_index={m.ignore_index}" if m.ignore_index is not None else "no ignore_index"
-    return [
-        make_finding(
-            "RD306",
-            f"{m.padded_scored} of {m.padded_positions} padded time steps have real targets that {m.loss} "
-            f"({ignore}) scores. The model is trained to predict padding, which inflates accuracy and pulls "
-            "the hidden state toward the padding pattern.",
-            "Mark padded targets with the loss's ignore_index (or mask the per-step loss):\n\n```python\n"
-            "mask = torch.arange(T)[None, :] >= lengths[:, None]\ntargets[mask] = -100\n"
-            "loss_fn = nn.CrossEntropyLoss(ignore_index=-100)\n```",
-            {
-                "padded_positions": m.padded_positions,
-                "padded_scored": m.padded_scored,
-                "ignore_index": m.ignore_index,
-                "loss": m.loss,
-            },
-        )
-    ]
+    return [rule("RD306").verdict(evidence, {"ignore": ignore})]
 
 
 def judge_initial_loss(m: LossMeasurement, ratio: float, margin: float, regression_ratio: float) -> list[Finding]:
@@ -354,18 +335,12 @@ def judge_multilabel_on_single_label(m: LossMeasurement) -> list[Finding]:
     """RD308: BCE on rows that are one-hot over mutually exclusive classes."""
     if m.family != "binary" or not m.target_one_hot or len(m.target_shape) < 2 or m.target_shape[-1] < 2:
         return []
-    classes = m.target_shape[-1]
-    return [
-        make_finding(
-            "RD308",
-            f"{m.loss} scores each of the {classes} outputs as an independent yes/no label, but every target "
-            "row is one-hot: exactly one class is true. The outputs are not pushed to compete, so "
-            "predictions may mark several classes or none.",
-            "Use a single-label loss on class ids:\n\n```python\nloss_fn = nn.CrossEntropyLoss()\n"
-            "loss = loss_fn(logits, targets.argmax(dim=1))\n```",
-            {"loss": m.loss, "classes": classes, "target_shape": list(m.target_shape)},
-        )
-    ]
+    evidence = {"loss": m.loss, "classes": m.target_shape[-1], "target_shape": list(m.target_shape)}
+    return [rule("RD308").verdict(evidence)]
+
+
+def rule(code: str) -> Rule:
+    return next(r for r in RULES if r.code == code)
 
 
 def _head(m: LossMeasurement) -> str:
@@ -533,6 +508,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD304",
+        message=("{loss} gets outputs of shape {output_shape} and targets of shape {target_shape}: {detail}."),
+        remedy=("Make the shapes equal before the loss:\n\n```python\n{squeeze}\n```"),
         title="output and target shapes differ (silent broadcasting)",
         severity=Severity.ERROR,
         what=(
@@ -605,6 +582,16 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD306",
+        message=(
+            "{padded_scored} of {padded_positions} padded time steps have real targets that {loss} ({ignore}) scores. "
+            "The model is trained to predict padding, which inflates accuracy and pulls the hidden state toward "
+            "the padding pattern."
+        ),
+        remedy=(
+            "Mark padded targets with the loss's ignore_index (or mask the per-step loss):\n\n```python\n"
+            "mask = torch.arange(T)[None, :] >= lengths[:, None]\ntargets[mask] = -100\n"
+            "loss_fn = nn.CrossEntropyLoss(ignore_index=-100)\n```"
+        ),
         title="padding positions counted by the loss",
         severity=Severity.WARNING,
         what=(
@@ -678,6 +665,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD308",
+        message=(
+            "{loss} scores each of the {classes} outputs as an independent yes/no label, but every target row is "
+            "one-hot: exactly one class is true. The outputs are not pushed to compete, so predictions may mark "
+            "several classes or none."
+        ),
+        remedy=(
+            "Use a single-label loss on class ids:\n\n```python\nloss_fn = nn.CrossEntropyLoss()\n"
+            "loss = loss_fn(logits, targets.argmax(dim=1))\n```"
+        ),
         title="multi-label loss on single-label one-hot targets",
         severity=Severity.ERROR,
         what=(
