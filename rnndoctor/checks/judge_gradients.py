@@ -125,18 +125,8 @@ def judge_vanishing_layers(stats: GradientStats, ratio_threshold: float) -> list
     ratio = g_first / g_last
     if ratio >= ratio_threshold:
         return []
-    return [
-        make_finding(
-            "RD402",
-            f"The earliest recurrent weights ('{first}') get gradients {ratio:.2g} times as large as the last "
-            f"layer's ('{last}'): the signal fades on its way down the stack, so the lower layers barely "
-            "learn.",
-            "Use fewer stacked layers, add residual connections or layer normalization between them, and "
-            "check for saturated activations:\n\n```python\nself.rnn = nn.LSTM(input_size, hidden, "
-            "num_layers=2, batch_first=True)   # instead of 6+\n```",
-            {"earliest": first, "earliest_rms": g_first, "last": last, "last_rms": g_last, "ratio": ratio},
-        )
-    ]
+    evidence = {"earliest": first, "earliest_rms": g_first, "last": last, "last_rms": g_last, "ratio": ratio}
+    return [rule("RD402").verdict(evidence)]
 
 
 def judge_no_gradient(stats: GradientStats) -> list[Finding]:
@@ -256,53 +246,28 @@ def judge_saturation(stats: SaturationStats, max_share: float) -> list[Finding]:
     if not saturated:
         return []
     worst, share = max(saturated.items(), key=lambda kv: kv[1])
-    return [
-        make_finding(
-            "RD209",
-            f"At initialization {share:.0%} of the units in {worst} are saturated (sigmoid below 0.01 or above "
-            f"0.99, tanh beyond ±0.99); {len(saturated)} layer/gate(s) exceed {max_share:.0%}. Saturated units "
-            "pass almost no gradient, so those parts of the network start out unable to learn.",
-            "Scale the inputs to unit variance and keep the default initialization; for very large inputs "
-            "add a normalization layer before the RNN:\n\n```python\nx = (x - mean) / std\n```",
-            {"worst": worst, "share": share, "saturated": saturated, "samples": stats.samples},
-        )
-    ]
+    evidence = {"worst": worst, "share": share, "saturated": saturated, "samples": stats.samples}
+    return [rule("RD209").verdict(evidence, {"layers": len(saturated), "max_share": max_share})]
 
 
 def judge_accumulation(stats: StepStats) -> list[Finding]:
     """RD404: the second call of the user's step leaves about twice the gradient of the first."""
     if stats.cleared_after_step or stats.grad_growth is None or stats.grad_growth < 1.5:
         return []
-    return [
-        make_finding(
-            "RD404",
-            f"Running the training step twice on the same batch at the same weights leaves gradients "
-            f"{stats.grad_growth:.2f}x those of one call ({stats.zero_grad_calls} zero_grad call(s) seen in "
-            f"{stats.steps} steps): gradients accumulate across steps. Every update adds all earlier "
-            "gradients again, so steps grow until the loss diverges.",
-            "Clear the gradients once per step:\n\n```python\noptimizer.zero_grad()\nloss = loss_fn(model(x), y)\n"
-            "loss.backward()\noptimizer.step()\n```",
-            {"grad_growth": stats.grad_growth, "zero_grad_calls": stats.zero_grad_calls, "steps": stats.steps},
-        )
-    ]
+    evidence = {"grad_growth": stats.grad_growth, "zero_grad_calls": stats.zero_grad_calls, "steps": stats.steps}
+    return [rule("RD404").verdict(evidence)]
 
 
 def judge_eval_mode_steps(stats: StepStats) -> list[Finding]:
     """RD406: optimizer steps taken while dropout or batch-norm modules are in eval mode."""
     if stats.eval_mode_steps == 0 or not stats.eval_modules:
         return []
-    return [
-        make_finding(
-            "RD406",
-            f"{stats.eval_mode_steps} of {stats.steps} optimizer steps ran with {', '.join(stats.eval_modules[:4])} "
-            "in eval mode: dropout is off and batch norm uses frozen running statistics while training, so "
-            "the model trains without regularization and its statistics never adapt. Usually model.eval() "
-            "from a validation pass was never undone.",
-            "Switch back to training mode at the start of every training step or epoch:\n\n```python\n"
-            "model.train()\nfor x, y in train_loader:\n    ...\n```",
-            {"eval_mode_steps": stats.eval_mode_steps, "steps": stats.steps, "modules": stats.eval_modules},
-        )
-    ]
+    evidence = {"eval_mode_steps": stats.eval_mode_steps, "steps": stats.steps, "modules": stats.eval_modules}
+    return [rule("RD406").verdict(evidence, {"named": ", ".join(stats.eval_modules[:4])})]
+
+
+def rule(code: str) -> Rule:
+    return next(r for r in RULES if r.code == code)
 
 
 def judge_rate_control(
@@ -363,6 +328,15 @@ def judge_clipping_order(stats: StepStats) -> list[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD209",
+        message=(
+            "At initialization {share:.0%} of the units in {worst} are saturated (sigmoid below 0.01 or above 0.99, "
+            "tanh beyond ±0.99); {layers} layer/gate(s) exceed {max_share:.0%}. Saturated units pass almost no "
+            "gradient, so those parts of the network start out unable to learn."
+        ),
+        remedy=(
+            "Scale the inputs to unit variance and keep the default initialization; for very large inputs add a "
+            "normalization layer before the RNN:\n\n```python\nx = (x - mean) / std\n```"
+        ),
         title="saturated activations or gates",
         severity=Severity.WARNING,
         what=(
@@ -481,6 +455,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD402",
+        message=(
+            "The earliest recurrent weights ('{earliest}') get gradients {ratio:.2g} times as large as the last "
+            "layer's ('{last}'): the signal fades on its way down the stack, so the lower layers barely learn."
+        ),
+        remedy=(
+            "Use fewer stacked layers, add residual connections or layer normalization between them, and check "
+            "for saturated activations:\n\n```python\nself.rnn = nn.LSTM(input_size, hidden, "
+            "num_layers=2, batch_first=True)   # instead of 6+\n```"
+        ),
         title="vanishing gradients across layers",
         severity=Severity.WARNING,
         what=(
@@ -527,6 +510,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD404",
+        message=(
+            "Running the training step twice on the same batch at the same weights leaves gradients {grad_growth:.2f}x "
+            "those of one call ({zero_grad_calls} zero_grad call(s) seen in {steps} steps): gradients accumulate "
+            "across steps. Every update adds all earlier gradients again, so steps grow until the loss diverges."
+        ),
+        remedy=(
+            "Clear the gradients once per step:\n\n```python\noptimizer.zero_grad()\nloss = loss_fn(model(x), y)\n"
+            "loss.backward()\noptimizer.step()\n```"
+        ),
         title="gradients accumulate across steps (no zero_grad)",
         severity=Severity.ERROR,
         what=(
@@ -610,6 +602,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD406",
+        message=(
+            "{eval_mode_steps} of {steps} optimizer steps ran with {named} in eval mode: dropout is off and batch "
+            "norm uses frozen running statistics while training, so the model trains without regularization and "
+            "its statistics never adapt. Usually model.eval() from a validation pass was never undone."
+        ),
+        remedy=(
+            "Switch back to training mode at the start of every training step or epoch:\n\n```python\n"
+            "model.train()\nfor x, y in train_loader:\n    ...\n```"
+        ),
         title="optimizer steps taken in eval mode",
         severity=Severity.WARNING,
         what=(
