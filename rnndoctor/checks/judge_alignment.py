@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, get_rule, snippet
 
 
 @dataclass
@@ -33,12 +33,8 @@ def judge_target_leak(leak: TargetLeak) -> list[Finding]:
         "output_change_at_step": leak.change_at_step,
     }
     if leak.main_input:
-        return [rule("RD309").verdict({**evidence, "values": "values" if leak.floats else "tokens"})]
-    return [rule("RD214").verdict(evidence)]
-
-
-def rule(code: str) -> Rule:
-    return next(r for r in RULES if r.code == code)
+        return [get_rule("RD309").verdict({**evidence, "values": "values" if leak.floats else "tokens"})]
+    return [get_rule("RD214").verdict(evidence)]
 
 
 _PROBE = (

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, get_rule, snippet
 
 
 @dataclass
@@ -126,7 +126,7 @@ def judge_vanishing_layers(stats: GradientStats, ratio_threshold: float) -> list
     if ratio >= ratio_threshold:
         return []
     evidence = {"earliest": first, "earliest_rms": g_first, "last": last, "last_rms": g_last, "ratio": ratio}
-    return [rule("RD402").verdict(evidence)]
+    return [get_rule("RD402").verdict(evidence)]
 
 
 def judge_no_gradient(stats: GradientStats) -> list[Finding]:
@@ -247,7 +247,7 @@ def judge_saturation(stats: SaturationStats, max_share: float) -> list[Finding]:
         return []
     worst, share = max(saturated.items(), key=lambda kv: kv[1])
     evidence = {"worst": worst, "share": share, "saturated": saturated, "samples": stats.samples}
-    return [rule("RD209").verdict(evidence, {"layers": len(saturated), "max_share": max_share})]
+    return [get_rule("RD209").verdict(evidence, {"layers": len(saturated), "max_share": max_share})]
 
 
 def judge_accumulation(stats: StepStats) -> list[Finding]:
@@ -255,7 +255,7 @@ def judge_accumulation(stats: StepStats) -> list[Finding]:
     if stats.cleared_after_step or stats.grad_growth is None or stats.grad_growth < 1.5:
         return []
     evidence = {"grad_growth": stats.grad_growth, "zero_grad_calls": stats.zero_grad_calls, "steps": stats.steps}
-    return [rule("RD404").verdict(evidence)]
+    return [get_rule("RD404").verdict(evidence)]
 
 
 def judge_eval_mode_steps(stats: StepStats) -> list[Finding]:
@@ -263,11 +263,7 @@ def judge_eval_mode_steps(stats: StepStats) -> list[Finding]:
     if stats.eval_mode_steps == 0 or not stats.eval_modules:
         return []
     evidence = {"eval_mode_steps": stats.eval_mode_steps, "steps": stats.steps, "modules": stats.eval_modules}
-    return [rule("RD406").verdict(evidence, {"named": ", ".join(stats.eval_modules[:4])})]
-
-
-def rule(code: str) -> Rule:
-    return next(r for r in RULES if r.code == code)
+    return [get_rule("RD406").verdict(evidence, {"named": ", ".join(stats.eval_modules[:4])})]
 
 
 def judge_rate_control(
@@ -317,8 +313,7 @@ def judge_clipping_order(stats: StepStats) -> list[Finding]:
         if stats.clip_calls
         else "the gradients are rescaled after optimizer.step() (a clipping call imported under another name?)"
     )
-    rule = next(r for r in RULES if r.code == "RD407")
-    return [rule.verdict({"clip_calls": stats.clip_calls, "optimizer_steps": stats.steps, "seen": how})]
+    return [get_rule("RD407").verdict({"clip_calls": stats.clip_calls, "optimizer_steps": stats.steps, "seen": how})]
 
 
 # ---------------------------------------------------------------------------------------------

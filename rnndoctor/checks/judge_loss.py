@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, get_rule, snippet
 
 CLASS_LIKE_MAX_VALUES = 20
 """Integer targets with at most this many distinct values look like class ids (RD301)."""
@@ -218,7 +218,7 @@ def judge_broadcast(m: LossMeasurement) -> list[Finding]:
         "broadcast_shape": list(broadcast) if broadcast is not None else None,
     }
     words = {"detail": detail, "squeeze": _squeeze_hint(m.output_shape, m.target_shape)}
-    return [rule("RD304").verdict(evidence, words, explains=("RD307", "RD503"))]
+    return [get_rule("RD304").verdict(evidence, words, explains=("RD307", "RD503"))]
 
 
 def judge_class_axis(m: LossMeasurement, balance_tolerance: float) -> list[Finding]:
@@ -286,7 +286,7 @@ def judge_padding_scored(m: LossMeasurement, max_share: float) -> list[Finding]:
         "loss": m.loss,
     }
     ignore = f"ignore_index={m.ignore_index}" if m.ignore_index is not None else "no ignore_index"
-    return [rule("RD306").verdict(evidence, {"ignore": ignore})]
+    return [get_rule("RD306").verdict(evidence, {"ignore": ignore})]
 
 
 def judge_initial_loss(m: LossMeasurement, ratio: float, margin: float, regression_ratio: float) -> list[Finding]:
@@ -336,11 +336,7 @@ def judge_multilabel_on_single_label(m: LossMeasurement) -> list[Finding]:
     if m.family != "binary" or not m.target_one_hot or len(m.target_shape) < 2 or m.target_shape[-1] < 2:
         return []
     evidence = {"loss": m.loss, "classes": m.target_shape[-1], "target_shape": list(m.target_shape)}
-    return [rule("RD308").verdict(evidence)]
-
-
-def rule(code: str) -> Rule:
-    return next(r for r in RULES if r.code == code)
+    return [get_rule("RD308").verdict(evidence)]
 
 
 def _head(m: LossMeasurement) -> str:

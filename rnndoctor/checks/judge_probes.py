@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
 from rnndoctor.render.plots import sparkline
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, get_rule, snippet
 
 
 @dataclass
@@ -103,7 +103,7 @@ def judge_mixing(stats: ProbeStats, tolerance: float) -> list[Finding]:
                 confidence=0.95,
             )
         ]
-    return [rule("RD207").verdict(evidence, {"others": worst.samples_touched - 1})]
+    return [get_rule("RD207").verdict(evidence, {"others": worst.samples_touched - 1})]
 
 
 def judge_padding_leak(probe: PaddingProbe | None, tolerance: float) -> list[Finding]:
@@ -116,13 +116,13 @@ def judge_padding_leak(probe: PaddingProbe | None, tolerance: float) -> list[Fin
         "added_steps": probe.added_steps,
         "padding": probe.source,
     }
-    return [rule("RD206").verdict(evidence)]
+    return [get_rule("RD206").verdict(evidence)]
 
 
 def judge_bidirectional_readout(readouts: list[BidirectionalReadout], min_share: float) -> list[Finding]:
     """RD211: the backward direction of a bidirectional RNN is read at the last step only."""
     return [
-        rule("RD211").verdict({"layer": readout.layer, "last_step_share": readout.last_step_share})
+        get_rule("RD211").verdict({"layer": readout.layer, "last_step_share": readout.last_step_share})
         for readout in readouts
         if readout.backward_mass > 0 and readout.last_step_share >= min_share
     ]
@@ -142,11 +142,7 @@ def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: in
         "orders": orders,
         "profile_log10": [round(math.log10(v), 2) if v > 0 else None for v in profile.profile[:64]],
     }
-    return [rule("RD403").verdict(evidence, {"chart": sparkline(list(reversed(profile.profile)))})]
-
-
-def rule(code: str) -> Rule:
-    return next(r for r in RULES if r.code == code)
+    return [get_rule("RD403").verdict(evidence, {"chart": sparkline(list(reversed(profile.profile)))})]
 
 
 # ---------------------------------------------------------------------------------------------

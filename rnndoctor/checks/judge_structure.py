@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, get_rule, snippet
 
 
 @dataclass
@@ -40,10 +40,6 @@ class UnregisteredModules:
     registered_parameters: int
 
 
-def rule(code: str) -> Rule:
-    return next(r for r in RULES if r.code == code)
-
-
 def _layer_words(layer: RnnLayer) -> dict[str, str]:
     """How the fix snippets name the layer: its attribute and its batch_first argument."""
     return {
@@ -64,7 +60,7 @@ def judge_input_size(layer: RnnLayer) -> list[Finding]:
         "received_shape": list(layer.received_shape or ()),
         "hidden_size": layer.hidden_size,
     }
-    return [rule("RD201").verdict(evidence, _layer_words(layer))]
+    return [get_rule("RD201").verdict(evidence, _layer_words(layer))]
 
 
 def judge_swapped_axes(layer: RnnLayer, batch_size: int | None) -> list[Finding]:
@@ -90,7 +86,7 @@ def judge_swapped_axes(layer: RnnLayer, batch_size: int | None) -> list[Finding]
         "hidden_size": layer.hidden_size,
         "flag": "batch_first=True" if not layer.batch_first else "batch_first=False",
     }
-    return [rule("RD202").verdict(evidence, words, confidence=0.8)]
+    return [get_rule("RD202").verdict(evidence, words, confidence=0.8)]
 
 
 def judge_vanilla_long(layer: RnnLayer, long_sequence: int) -> list[Finding]:
@@ -98,7 +94,7 @@ def judge_vanilla_long(layer: RnnLayer, long_sequence: int) -> list[Finding]:
     if layer.kind != "RNN" or layer.steps is None or layer.steps <= long_sequence:
         return []
     words = {**_layer_words(layer), "input_size": layer.input_size, "hidden_size": layer.hidden_size}
-    return [rule("RD203").verdict({"layer": layer.name, "steps": layer.steps, "threshold": long_sequence}, words)]
+    return [get_rule("RD203").verdict({"layer": layer.name, "steps": layer.steps, "threshold": long_sequence}, words)]
 
 
 def judge_relu_rnn(layer: RnnLayer) -> list[Finding]:
@@ -108,7 +104,9 @@ def judge_relu_rnn(layer: RnnLayer) -> list[Finding]:
     radius = max(layer.spectral_radius.values(), default=None)
     note = f" The recurrent weights' spectral radius is {radius:.2f}." if radius is not None else ""
     return [
-        rule("RD204").verdict({"layer": layer.name, "spectral_radius": radius}, {**_layer_words(layer), "note": note})
+        get_rule("RD204").verdict(
+            {"layer": layer.name, "spectral_radius": radius}, {**_layer_words(layer), "note": note}
+        )
     ]
 
 
@@ -117,7 +115,7 @@ def judge_useless_dropout(layer: RnnLayer) -> list[Finding]:
     if layer.dropout <= 0 or layer.num_layers > 1:
         return []
     evidence = {"layer": layer.name, "dropout": layer.dropout, "num_layers": layer.num_layers}
-    return [rule("RD205").verdict(evidence, _layer_words(layer))]
+    return [get_rule("RD205").verdict(evidence, _layer_words(layer))]
 
 
 def judge_recurrent_scale(layer: RnnLayer, max_radius: float, min_radius: float) -> list[Finding]:
@@ -135,7 +133,7 @@ def judge_recurrent_scale(layer: RnnLayer, max_radius: float, min_radius: float)
     else:
         effect = "the hidden state forgets everything between steps, so nothing can be carried through time"
     evidence = {"layer": layer.name, "block": block, "spectral_radius": radius, "all_blocks": layer.spectral_radius}
-    return [rule("RD208").verdict(evidence, {"effect": effect})]
+    return [get_rule("RD208").verdict(evidence, {"effect": effect})]
 
 
 def judge_unregistered(found: list[UnregisteredModules], total_parameters: int) -> list[Finding]:
@@ -156,7 +154,7 @@ def judge_unregistered(found: list[UnregisteredModules], total_parameters: int) 
             "attr": item.attribute.split(".")[-1],
             "wrapper": "nn.ModuleList" if item.container in ("list", "tuple") else "nn.ModuleDict",
         }
-        findings.append(rule("RD213").verdict(evidence, words))
+        findings.append(get_rule("RD213").verdict(evidence, words))
     return findings
 
 
@@ -165,7 +163,7 @@ def judge_carried_state(attributes: list[str], error: str | None) -> list[Findin
     second backward pass fails."""
     if not attributes or error is None:
         return []
-    return [rule("RD212").verdict({"attributes": attributes, "error": error}, {"where": ", ".join(attributes)})]
+    return [get_rule("RD212").verdict({"attributes": attributes, "error": error}, {"where": ", ".join(attributes)})]
 
 
 # ---------------------------------------------------------------------------------------------
