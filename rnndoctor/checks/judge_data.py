@@ -12,7 +12,7 @@ import numpy as np
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, get_rule, snippet
 
 
 @dataclass
@@ -87,23 +87,9 @@ def judge_single_class(stats: LabelStats, min_samples: int = 8) -> list[Finding]
     classes = stats.num_classes
     if classes is not None and classes < 2:
         return []
-    accuracy_note = (
-        "A model that always predicts it scores 100% on this data and learns nothing; on real data "
-        "that holds other classes it is wrong on all of them."
-    )
-    return [
-        make_finding(
-            "RD101",
-            f"All {count} sampled training targets ({stats.sample}) are class {label}"
-            + (f", although the model outputs {classes} classes." if classes else ".")
-            + f" {accuracy_note}",
-            "Check the code that builds the labels: a mapping or a filter that overwrites classes "
-            "(e.g. `labels[labels == 1] = 0`), a label column read from the wrong field, or a "
-            "threshold that puts every sample on one side.\n\n"
-            "```python\nimport collections\nprint(collections.Counter(int(y) for _, y in train_dataset))\n```",
-            {"class": label, "count": count, "distinct_classes": 1, "num_classes": classes, "task": stats.task_kind},
-        )
-    ]
+    evidence = {"class": label, "count": count, "distinct_classes": 1, "num_classes": classes, "task": stats.task_kind}
+    outputs = f", although the model outputs {classes} classes." if classes else "."
+    return [get_rule("RD101").verdict(evidence, {"sample": stats.sample, "outputs": outputs})]
 
 
 def judge_imbalance(stats: LabelStats, ratio_threshold: float, min_per_class: int) -> list[Finding]:
@@ -343,22 +329,16 @@ def judge_constant_features(stats: FeatureStats, tolerance: float) -> list[Findi
     all_constant = len(constant) == len(stats.std)
     shown = ", ".join(f"{i} (= {v:.4g})" for i, v in list(zip(constant, values, strict=False))[:8])
     more = f" and {len(constant) - 8} more" if len(constant) > 8 else ""
-    message = (
-        f"{len(constant)} of {len(stats.std)} input features never change over {stats.count} sampled "
-        f"positions: {shown}{more}. They carry no information"
-    )
-    message += (
+    harm = (
         ": every input is the same, so the model cannot learn anything from it."
         if all_constant
-        else (" and only waste parameters; if they should vary, the preprocessing lost them.")
+        else " and only waste parameters; if they should vary, the preprocessing lost them."
     )
+    evidence = {"constant_features": constant, "values": values, "features": len(stats.std), "positions": stats.count}
     return [
-        make_finding(
-            "RD107",
-            message,
-            "Drop the constant columns, or fix the step that fills them:\n\n"
-            "```python\nkeep = train_x.flatten(0, 1).std(dim=0) > 0\nx = x[..., keep]\n```",
-            {"constant_features": constant, "values": values, "features": len(stats.std), "positions": stats.count},
+        get_rule("RD107").verdict(
+            evidence,
+            {"count": len(constant), "shown": shown + more, "harm": harm},
             severity=Severity.WARNING if all_constant else None,
             explains=("RD506",) if all_constant else (),
         )
@@ -432,17 +412,7 @@ def judge_non_finite(name: str, nan: int, inf: int, total: int) -> list[Finding]
     """RD105: any NaN or infinite value; a single one turns the loss and every gradient into NaN."""
     if nan == 0 and inf == 0:
         return []
-    return [
-        make_finding(
-            "RD105",
-            f"The sampled {name} hold {nan} NaN and {inf} infinite values out of {total}. One such value "
-            "makes the loss NaN, and the first optimizer step then writes NaN into every weight.",
-            "Find where they come from (a division by zero, log of 0, a missing value in the raw data) "
-            "and fill or drop them before batching:\n\n"
-            f"```python\nassert torch.isfinite({name}).all()\n{name} = torch.nan_to_num({name}, nan=0.0)\n```",
-            {"where": name, "nan": nan, "inf": inf, "values": total},
-        )
-    ]
+    return [get_rule("RD105").verdict({"where": name, "nan": nan, "inf": inf, "values": total})]
 
 
 def judge_leakage(stats: LeakStats, min_share: float, min_duplicates: int, chance_factor: float) -> list[Finding]:
@@ -638,6 +608,17 @@ def _encoding_problem(enc: TargetEncoding) -> tuple[str | None, str]:
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD101",
+        message=(
+            "All {count} sampled training targets ({sample}) are class {class}{outputs} A model that always predicts "
+            "it scores 100% on this data and learns nothing; on real data that holds other classes it is wrong on "
+            "all of them."
+        ),
+        remedy=(
+            "Check the code that builds the labels: a mapping or a filter that overwrites classes (e.g. "
+            "`labels[labels == 1] = 0`), a label column read from the wrong field, or a threshold that puts every "
+            "sample on one side.\n\n```python\nimport collections\n"
+            "print(collections.Counter(int(y) for _, y in train_dataset))\n```"
+        ),
         title="all training targets are one class",
         severity=Severity.ERROR,
         what=(
@@ -796,6 +777,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD105",
+        message=(
+            "The sampled {where} hold {nan} NaN and {inf} infinite values out of {values}. One such value makes the "
+            "loss NaN, and the first optimizer step then writes NaN into every weight."
+        ),
+        remedy=(
+            "Find where they come from (a division by zero, log of 0, a missing value in the raw data) and fill or "
+            "drop them before batching:\n\n```python\nassert torch.isfinite({where}).all()\n"
+            "{where} = torch.nan_to_num({where}, nan=0.0)\n```"
+        ),
         title="NaN or Inf in inputs or targets",
         severity=Severity.ERROR,
         what=(
@@ -887,6 +877,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD107",
+        message=(
+            "{count} of {features} input features never change over {positions} sampled positions: {shown}. They "
+            "carry no information{harm}"
+        ),
+        remedy=(
+            "Drop the constant columns, or fix the step that fills them:\n\n"
+            "```python\nkeep = train_x.flatten(0, 1).std(dim=0) > 0\nx = x[..., keep]\n```"
+        ),
         title="constant input features",
         severity=Severity.INFO,
         what=(
