@@ -16,7 +16,12 @@ from rnndoctor.state import ModelState, RngState, seed_everything
 
 T = TypeVar("T")
 
-_FAILED = object()
+
+class _Failure:
+    """A fact whose provider raised: asking again raises the same error."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def fact(session: Session, provider: Callable[[Session], T]) -> T:
@@ -32,14 +37,14 @@ def fact(session: Session, provider: Callable[[Session], T]) -> T:
         except CheckTimeout:
             raise
         except Exception as exc:
-            cache[provider] = (_FAILED, exc)
+            cache[provider] = _Failure(exc)
             raise
         finally:
             state.restore()
             rng.restore()
     value = cache[provider]
-    if isinstance(value, tuple) and len(value) == 2 and value[0] is _FAILED:
-        raise value[1]
+    if isinstance(value, _Failure):
+        raise value.error
     result: T = value
     return result
 
@@ -47,6 +52,4 @@ def fact(session: Session, provider: Callable[[Session], T]) -> T:
 def known(session: Session, provider: Callable[[Session], Any]) -> Any | None:
     """The fact's value when some check already computed it, else None (for the report; computes nothing)."""
     value = session.facts.get(provider)
-    if isinstance(value, tuple) and len(value) == 2 and value[0] is _FAILED:
-        return None
-    return value
+    return None if isinstance(value, _Failure) else value

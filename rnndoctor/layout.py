@@ -420,11 +420,19 @@ def take_samples(raw: Any, layout: Layout, keys: tuple[Any, Any], targets_view: 
     return tuple(items)
 
 
+LOOKUPS = (torch.nn.Embedding, torch.nn.EmbeddingBag)
+
+
 def embedding_tables(model: torch.nn.Module) -> list[tuple[str, torch.nn.Module]]:
     """The model's lookup tables, by name."""
-    return [
-        (name, m) for name, m in model.named_modules() if isinstance(m, (torch.nn.Embedding, torch.nn.EmbeddingBag))
-    ]
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, LOOKUPS)]
+
+
+def multiplied_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """The parameters inputs are multiplied by: all but lookup tables, which are indexed. A table tied to
+    an output layer (weight tying) is multiplied there, so it counts."""
+    owned = {id(p): p for m in model.modules() if not isinstance(m, LOOKUPS) for p in m.parameters(recurse=False)}
+    return list(owned.values())
 
 
 def embedding_rows(table: torch.nn.Module) -> int:

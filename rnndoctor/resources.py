@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from rnndoctor.layout import multiplied_parameters
+
 WIDE_MATRIX = 1 << 21
 """Elements in the widest weight matrix from which a second thread pays (a 1024-unit LSTM has 4096x1024)."""
 MAX_THREADS = 4
@@ -44,17 +46,7 @@ def idle_cores(cores: int) -> int:
 def choose_threads(model: torch.nn.Module, requested: int | None = None) -> int:
     if requested is not None:
         return requested
-    lookups = (torch.nn.Embedding, torch.nn.EmbeddingBag)
-    widest = max(
-        (
-            p.numel()
-            for m in model.modules()
-            if not isinstance(m, lookups)
-            for p in m.parameters(recurse=False)
-            if p.dim() >= 2
-        ),
-        default=0,
-    )
+    widest = max((p.numel() for p in multiplied_parameters(model) if p.dim() >= 2), default=0)
     if widest < WIDE_MATRIX:
         return 1
     return max(1, min(MAX_THREADS, idle_cores(usable_cores())))

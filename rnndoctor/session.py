@@ -34,6 +34,7 @@ from rnndoctor.layout import (
     embedding_tables,
     infer_layout,
     loader_stacks_batch_first,
+    multiplied_parameters,
     padding_id,
     take_samples,
 )
@@ -391,13 +392,7 @@ class Session:
     def dense_parameters(self) -> int:
         """Weights a token passes through (embedding tables are looked up, not multiplied)."""
         if self._dense_parameters is None:
-            lookups = (torch.nn.Embedding, torch.nn.EmbeddingBag)
-            multiplied = {
-                id(p) for m in self.model.modules() if not isinstance(m, lookups) for p in m.parameters(recurse=False)
-            }
-            # A table tied to an output layer (weight tying) is multiplied there, so it counts.
-            tables = {id(m.weight) for m in self.model.modules() if isinstance(m, lookups)} - multiplied
-            self._dense_parameters = sum(p.numel() for p in self.model.parameters() if id(p) not in tables)
+            self._dense_parameters = sum(p.numel() for p in multiplied_parameters(self.model))
         return self._dense_parameters
 
     # -- model ---------------------------------------------------------------------------------
