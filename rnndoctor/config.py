@@ -415,6 +415,9 @@ def merge_check_options(
         raise error("checks", f"expected a mapping of check names to options, got {_kind(value)}")
     for name, options in value.items():
         if name not in defaults:
+            defaults = {**defaults, **_plugin_check_defaults()}
+            merged.update({plugin: dict(opts) for plugin, opts in defaults.items() if plugin not in merged})
+        if name not in defaults:
             hint = difflib.get_close_matches(str(name), list(defaults), n=1, cutoff=0.5)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; known checks: {', '.join(defaults)}"
             raise error(f"checks.{name}", f"unknown check{suggestion}")
@@ -438,6 +441,14 @@ def merge_check_options(
                 _check_option_number(option_value, default, f"checks.{name}.{option}", error)
             current[option] = option_value
     return merged
+
+
+def _plugin_check_defaults() -> dict[str, dict[str, Any]]:
+    """Options of checks that other packages register (the packaged defaults hold the built-in ones only);
+    read only when the config names a check the defaults do not know, since it imports torch."""
+    from rnndoctor.registry import registered_checks
+
+    return {check.name: {o.name: o.default for o in check.options} for check in registered_checks()}
 
 
 def _check_option_number(value: Any, default: Any, key: str, error: Any) -> None:

@@ -18,8 +18,7 @@ from typing import Any
 
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity, Timing
-from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 COLUMNS = {
     "epoch": ("epoch", "epochs"),
@@ -121,14 +120,8 @@ def judge_history(history: History, limits: CurveThresholds, check: str = "curve
     non_finite = [history.epochs[i] for i, v in train + val if not math.isfinite(v)]
     if non_finite:
         findings.append(
-            make_finding(
-                "RD401",
-                f"The loss becomes NaN or infinite at epoch {non_finite[0]:g}: gradients exploded or a value "
-                "overflowed, and every weight is now NaN.",
-                "Clip gradients, lower the learning rate, and check inputs and the loss for values that "
-                "overflow (log of 0, division by a zero length).",
-                {"first_epoch": non_finite[0], "epochs_affected": len(non_finite)},
-                check=check,
+            get_rule("RD401").verdict(
+                {"first_epoch": non_finite[0], "epochs_affected": len(non_finite)}, variant="curve", check=check
             )
         )
         train = [(i, v) for i, v in train if math.isfinite(v)]
@@ -157,44 +150,22 @@ def _overfitting(
     accuracy_says = gap is not None and gap >= limits.accuracy_gap
     if not (loss_says or accuracy_says):
         return []
-    best_epoch = history.epochs[best_index]
-    where = (
-        f"In a short run of {len(history.epochs)} epochs over the sampled training batches, v"
+    evidence = {
+        "best_epoch": history.epochs[best_index],
+        "best_val_loss": best_val,
+        "last_val_loss": last_val,
+        "val_rise": rise,
+        "train_loss_at_best": train_at_best,
+        "last_train_loss": train_last,
+        "accuracy_gap": gap,
+    }
+    opening = (
+        f"In a short run of {len(history.epochs)} epochs over the sampled training batches, validation"
         if history.source.startswith("short")
-        else "V"
+        else "Validation"
     )
-    message = (
-        f"{where}alidation loss was lowest at epoch {best_epoch:g} ({best_val:.4g}) and has risen {rise:.0%} since "
-        f"(to {last_val:.4g}) while training loss kept falling"
-        + (
-            f" ({train_at_best:.4g} -> {train_last:.4g})"
-            if train_at_best is not None and train_last is not None
-            else ""
-        )
-        + "."
-        if loss_says
-        else f"Training accuracy ends {gap:.0%} above validation accuracy."
-    )
-    return [
-        make_finding(
-            "RD601",
-            message + " The model is memorizing the training set instead of learning what generalizes.",
-            f"Stop at the best validation epoch (epoch {best_epoch:g}) and regularize: dropout between layers, "
-            "weight decay, a smaller model or more data:\n\n```python\n"
-            "self.rnn = nn.LSTM(input_size, hidden, num_layers=2, dropout=0.3, batch_first=True)\n"
-            "optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)\n```",
-            {
-                "best_epoch": best_epoch,
-                "best_val_loss": best_val,
-                "last_val_loss": last_val,
-                "val_rise": rise,
-                "train_loss_at_best": train_at_best,
-                "last_train_loss": train_last,
-                "accuracy_gap": gap,
-            },
-            check=check,
-        )
-    ]
+    variant = None if loss_says else "accuracy_gap"
+    return [get_rule("RD601").verdict(evidence, {"opening": opening}, variant=variant, check=check)]
 
 
 def _train_dynamics(
@@ -214,13 +185,10 @@ def _train_dynamics(
             "",
         )
         findings.append(
-            make_finding(
-                "RD505",
-                f"The training loss stays at {last:.4g}{chance} over {len(values)} epochs (relative change "
-                f"{change:.1e}): nothing is learned.",
-                "Run `rnndoctor check` on the setup: a flat loss comes from a learning rate far too low, a "
-                "detached or frozen model, collapsed labels or inputs that carry no signal.",
+            get_rule("RD505").verdict(
                 {"first_loss": first, "last_loss": last, "epochs": len(values), "relative_change": change},
+                {"chance": chance},
+                variant="curve",
                 check=check,
             )
         )
@@ -233,23 +201,15 @@ def _train_dynamics(
     swing = swings[len(swings) // 2] if swings else 0.0
     if rise >= limits.divergence_rise and values.index(lowest) < len(values) - 1:
         findings.append(
-            make_finding(
-                "RD502",
-                f"The training loss fell to {lowest:.4g} and then rose to {last:.4g} ({rise:.0%} above its "
-                "minimum): training diverges, the typical sign of a learning rate too high for the later stage.",
-                "Lower the learning rate (or decay it), and clip gradients.",
-                {"lowest_loss": lowest, "last_loss": last, "rise": rise},
-                check=check,
+            get_rule("RD502").verdict(
+                {"lowest_loss": lowest, "last_loss": last, "rise": rise}, variant="curve_diverging", check=check
             )
         )
     elif len(deltas) >= 4 and share >= limits.oscillation_share and swing >= limits.oscillation_amplitude:
         findings.append(
-            make_finding(
-                "RD502",
-                f"The training loss oscillates: {share:.0%} of epoch-to-epoch changes reverse direction, with a "
-                f"median swing of {swing:.0%}. Steps overshoot the minimum: the learning rate is too high.",
-                "Lower the learning rate by 3-10x or add a decaying schedule.",
+            get_rule("RD502").verdict(
                 {"reversal_share": share, "median_swing": swing, "epochs": len(values)},
+                variant="curve_oscillating",
                 severity=Severity.WARNING,
                 check=check,
             )
@@ -300,6 +260,26 @@ def diagnose_history(path: str | Path, fail_on: FailOn = FailOn.ERROR, limits: C
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD601",
+        checks=("overfitting",),
+        message=(
+            "{opening} loss was lowest at epoch {best_epoch:g} ({best_val_loss:.4g}) and has risen {val_rise:.0%} "
+            "since (to {last_val_loss:.4g}) while training loss kept falling ({train_loss_at_best:.4g} -> "
+            "{last_train_loss:.4g}). The model is memorizing the training set instead of learning what generalizes."
+        ),
+        remedy=(
+            "Stop at the best validation epoch (epoch {best_epoch:g}) and regularize: dropout between layers, "
+            "weight decay, a smaller model or more data:\n\n```python\n"
+            "self.rnn = nn.LSTM(input_size, hidden, num_layers=2, dropout=0.3, batch_first=True)\n"
+            "optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)\n```"
+        ),
+        variants={
+            "accuracy_gap": Wording(
+                message=(
+                    "Training accuracy ends {accuracy_gap:.0%} above validation accuracy. The model is memorizing "
+                    "the training set instead of learning what generalizes."
+                )
+            ),
+        },
         title="overfitting: train and validation diverge",
         severity=Severity.WARNING,
         what=(

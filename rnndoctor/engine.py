@@ -248,27 +248,46 @@ def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[F
     def order(f: Finding) -> tuple[Any, ...]:
         return (-int(f.severity), -f.confidence, costs.get(f.check, 0), f.code)
 
-    # A pair that claims to explain each other keeps only the edge from the one ranked first, so that a
-    # cycle can never leave both without a root (the static graph is a DAG; evidence may add edges).
-    first_of = {f.code: order(f) for f in sorted(unique, key=order, reverse=True)}
-    claims = {f.code: set(f.explains) for f in unique}
-    explained = {
-        code
-        for f in unique
-        for code in f.explains
-        if code in present
-        and code != f.code
-        and not (f.code in claims.get(code, set()) and first_of[code] < first_of[f.code])
-    }
+    # Evidence may add edges to the static graph (a DAG), so claims can form cycles. Edges are kept from
+    # the best-ranked explainer down, and an edge that would close a cycle is dropped: every cycle keeps a
+    # root, and it is the finding ranked first.
+    edges: dict[str, set[str]] = {}
+    for f in sorted(unique, key=order):
+        for code in f.explains:
+            if code in present and code != f.code and not _reaches(edges, code, f.code):
+                edges.setdefault(f.code, set()).add(code)
+    explained = {code for targets in edges.values() for code in targets}
 
     ranked: list[Finding] = []
     placed: set[int] = set()
+
+    def place(cause: Finding) -> None:
+        """The cause's own symptoms right after it, then what those explain and the cause does not."""
+        direct = [f for f in unique if f.code in edges.get(cause.code, ()) and id(f) not in placed]
+        for symptom in sorted(direct, key=order):
+            symptom.explained_by = cause.code
+            ranked.append(symptom)
+            placed.add(id(symptom))
+        for symptom in sorted(direct, key=order):
+            place(symptom)
+
     for root in sorted((f for f in unique if f.code not in explained), key=order):
         ranked.append(root)
         placed.add(id(root))
-        for symptom in sorted((f for f in unique if f.code in root.explains and id(f) not in placed), key=order):
-            symptom.explained_by = root.code
-            ranked.append(symptom)
-            placed.add(id(symptom))
+        place(root)
     ranked.extend(sorted((f for f in unique if id(f) not in placed), key=order))
     return ranked
+
+
+def _reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
+    """Whether ``goal`` can be reached from ``start`` along ``edges``."""
+    stack, seen = [start], {start}
+    while stack:
+        code = stack.pop()
+        if code == goal:
+            return True
+        for following in edges.get(code, ()):
+            if following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return False

@@ -70,14 +70,14 @@ def minimum_tenth(lrs: Sequence[float], losses: Sequence[float]) -> float | None
     return float(10 ** x[SKIP_START + int(np.argmin(y[SKIP_START:]))]) / 10
 
 
-def suggest(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
-    """rnndoctor's rule: the steepest fall of the smoothed loss on the falling side of the curve.
+def steepest_before_minimum(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
+    """The steepest fall of the smoothed loss on the falling side of the curve (rnndoctor's rule).
 
     Only the stretch before the loss minimum counts: past it the curve is dominated by the onset of
     divergence, whose sharp noisy swings pull the plain steepest-point rule to rates that are far too
     high (or, after a spike, far too low). Combined with the sweep's fixed yardstick batch this lands
-    closest to the grid-best rate of the rules compared in bench/RESULTS.md. Returns None when the loss
-    never falls meaningfully.
+    closest to the best rate of a brute-force grid of the candidates scored on the selection tasks of
+    bench/lr_rules.py (bench/lr_candidates.py). Returns None when the loss never falls meaningfully.
     """
     x, y = _usable(lrs, losses)
     if len(y) <= SKIP_START + 2:
@@ -93,8 +93,11 @@ def suggest(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
 MIN_RELATIVE_DROP = 0.02
 """Below this relative fall of the smoothed loss the sweep shows no learning and no rule applies."""
 
+suggest: Rule = steepest_before_minimum
+"""The rule rnndoctor suggests with, chosen on the selection tasks (bench/lr_candidates.py)."""
+
 RULES: dict[str, Rule] = {
-    "rnndoctor": suggest,
+    "rnndoctor": steepest_before_minimum,
     "steepest": steepest,
     "valley": valley,
     "minimum/10": minimum_tenth,

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from rnndoctor.findings import Finding
-from rnndoctor.registry import make_finding
+from rnndoctor.rules import get_rule
 from rnndoctor.session import Session, UserCodeError
 
 
@@ -48,20 +48,13 @@ def out_of_memory_finding(session: Session, error: BaseException, check: str) ->
     free_cached_memory()
     size, fits = largest_fitting_batch(session, session.sample("train").batches[0])
     free_cached_memory()
-    where = f" with batches of {size}" if size else ""
-    verdict = f"; a batch of {fits} fits" if fits else ""
-    fix = (
-        f"Use batches of at most {fits} (or accumulate gradients over {max(1, (size or fits) // fits)} smaller "
-        "batches), shorten the sequences, or reduce the hidden size."
-        if fits
-        else "Reduce the batch size, the sequence length or the hidden size, or run on a device with more memory."
-    )
-    return make_finding(
-        "RD001",
-        f"The {check} check ran out of {session.device.type.upper()} memory{where}{verdict}: "
-        f"{str(error).splitlines()[0][:200]}",
-        fix,
-        {"batch_size": size, "fitting_batch_size": fits, "device": str(session.device)},
-        confidence=0.9,
-        check=check,
-    )
+    words = {
+        "check": check,
+        "device_type": session.device.type.upper(),
+        "where": f" with batches of {size}" if size else "",
+        "error": str(error).splitlines()[0][:200],
+        "steps": max(1, (size or fits) // fits) if fits else None,
+    }
+    evidence = {"batch_size": size, "fitting_batch_size": fits, "device": str(session.device)}
+    variant = "out_of_memory_smaller_batch" if fits else "out_of_memory"
+    return get_rule("RD001").verdict(evidence, words, variant=variant, confidence=0.9, check=check)

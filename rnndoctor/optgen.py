@@ -49,10 +49,11 @@ def _checks() -> list[type[Check]]:
     return [c for c in registered_checks() if c.__module__.startswith("rnndoctor.checks.")]
 
 
-def _line(prefix: str, option: Option, comment: str = "# ") -> list[str]:
+def _line(prefix: str, option: Option, notes: bool = True) -> list[str]:
     head = f"{prefix}{option.name}: {yaml_number(option.default)}"
-    lines = [f"{head.ljust(max(COMMENT_COLUMN, len(head) + 1))}{comment}{option.summary}"]
-    lines += [" " * COMMENT_COLUMN + f"#   {note}" for note in option.notes]
+    lines = [f"{head.ljust(max(COMMENT_COLUMN, len(head) + 1))}# {option.summary}"]
+    if notes:
+        lines += [" " * COMMENT_COLUMN + f"#   {note}" for note in option.notes]
     return lines
 
 
@@ -83,8 +84,7 @@ def render_template_checks() -> str:
         head = f"  # {check.name}:" + (" {}" if not check.options else "")
         lines.append(f"{head.ljust(COMMENT_COLUMN)}# reports {codes}")
         for option in check.options:
-            head = f"  #   {option.name}: {yaml_number(option.default)}"
-            lines.append(f"{head.ljust(max(COMMENT_COLUMN, len(head) + 1))}# {option.summary}")
+            lines += _line("  #   ", option, notes=False)
     return "\n".join(lines) + "\n"
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rnndoctor.findings import Finding, Severity
 from rnndoctor.options import Option
-from rnndoctor.rules import get_rule
+from rnndoctor.rules import all_rules, get_rule
 from rnndoctor.rules.causes import explained_by
 
 if TYPE_CHECKING:
@@ -26,12 +26,6 @@ class CheckContext:
     options: dict[str, Any]
     check_name: str
     findings: list[Finding] = field(default_factory=list)
-
-    def report(self, code: str, message: str, fix: str, evidence: dict[str, Any] | None = None, **how: Any) -> Finding:
-        """Add a finding from this check; ``how`` takes make_finding's severity/confidence/explains."""
-        finding = make_finding(code, message, fix, evidence, check=self.check_name, **how)
-        self.findings.append(finding)
-        return finding
 
 
 def make_finding(
@@ -74,6 +68,8 @@ class Check:
 
     name: ClassVar[str]
     codes: ClassVar[tuple[str, ...]]
+    """The codes the check reports: the rules that name it in their ``checks`` (set at registration); a check
+    from another package whose rules are built in sets it itself."""
     cost: ClassVar[int] = 1
     """Relative cost (roughly forward/backward passes); cheap checks run first."""
     quick: ClassVar[bool] = False
@@ -96,6 +92,10 @@ _REGISTRY: dict[str, type[Check]] = {}
 
 
 def register(cls: type[Check]) -> type[Check]:
+    if "codes" not in cls.__dict__:
+        cls.codes = tuple(rule.code for rule in all_rules() if cls.name in rule.checks)
+    if not cls.codes:
+        raise ValueError(f"check {cls.name!r} reports no code: name it in its rules' `checks` or set `codes`")
     for code in cls.codes:
         get_rule(code)  # an unknown code is a programming error: fail at import time
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:

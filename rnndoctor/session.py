@@ -175,8 +175,10 @@ class Session:
         self._samples: dict[str, Sample] = {}
         self._sampling_errors: dict[str, Exception] = {}
         self._reference: Forward | None = None
-        self.notes: dict[str, Any] = {}
-        """Flags one check sets for later ones (an unsafe batch); shared measurements are facts instead."""
+        self.unsafe_inputs = False
+        """Set by the inputs check when the model receives token ids outside its tables: later checks skip."""
+        self.reference_crash_reported = False
+        """Whether a crash of the shared reference forward has been reported (once per run)."""
         self.baseline: Any = None
         """The user's model and optimizer state before any check (a `ModelState`, set by the engine)."""
         self.facts: dict[Any, Any] = {}
@@ -361,7 +363,7 @@ class Session:
         would index out of range (on CUDA a device-side assert ends the process), so checks that run the
         model skip, and the inputs check reports RD109. Read from the raw batches whichever check asks first;
         behind a ``forward`` function it is known once the inputs check has measured what the model receives."""
-        if self.notes.get("unsafe_inputs"):
+        if self.unsafe_inputs:
             return True
         if self._token_ids_outside is None:
             self._token_ids_outside = self._scan_token_ids()

@@ -15,14 +15,8 @@ from rnndoctor.config import load_defaults
 from rnndoctor.findings import Finding
 from rnndoctor.registry import SkipCheck
 from rnndoctor.session import Session
+from rnndoctor.state import ModelState, RngState
 from rnndoctor.stepping import LearningRate, rate_response, train_on, yardstick_loss
-
-SMOOTHING = 0.9
-"""Weight of the running average of the sweep's loss (with bias correction, as `lr_rules.smooth`)."""
-WARMUP_STEPS = 10
-"""The sweep does not call divergence before this many steps: the smoothed loss needs them to settle."""
-BEYOND_CONFIGURED = 3.0
-"""The sweep reaches at least this many times the configured rate, however high that is."""
 
 
 def diverged_from(smoothed: list[float], best: float, divergence: float) -> bool:
@@ -48,7 +42,15 @@ def require_rate_control(session: Session) -> None:
         )
 
 
-def range_test(session: Session, min_lr: float, max_lr: float, steps: int, divergence: float) -> judge.Sweep:
+def range_test(
+    session: Session,
+    min_lr: float,
+    max_lr: float,
+    steps: int,
+    divergence: float,
+    smoothing: float = 0.9,
+    warmup_steps: int = 10,
+) -> judge.Sweep:
     session.model.train()
     rate = LearningRate(session.optimizer)
     sample = session.sample("train").batches
@@ -72,10 +74,10 @@ def range_test(session: Session, min_lr: float, max_lr: float, steps: int, diver
             diverged = lr
             smoothed.append(math.inf)
             break
-        average = SMOOTHING * average + (1 - SMOOTHING) * loss
-        smoothed.append(average / (1 - SMOOTHING ** len(losses)))
+        average = smoothing * average + (1 - smoothing) * loss
+        smoothed.append(average / (1 - smoothing ** len(losses)))
         best = min(best, smoothed[-1])
-        if step >= WARMUP_STEPS and diverged_from(smoothed, best, divergence):
+        if step >= warmup_steps and diverged_from(smoothed, best, divergence):
             diverged = lr
             break
     finite = [s for s in smoothed if math.isfinite(s)]
@@ -89,6 +91,8 @@ class SweepOutcome:
     skipped: str | None = None
     """Why no sweep could run (the train_step sets its own rate, nonsense options)."""
     findings: list[Finding] = field(default_factory=list)
+    refined: judge.Sweep | None = None
+    """The second range test, run when the first showed no clear fall to suggest from."""
 
     @property
     def suggested_lr(self) -> float | None:
@@ -108,6 +112,26 @@ class SweepOutcome:
         return self.findings[0].code if self.findings else None
 
 
+def refinement_window(sweep: judge.Sweep, max_lr: float, decades: float) -> tuple[float, float]:
+    """Where to look again when the range test shows no clear fall: the ``decades`` below the rate where the
+    loss blew up (more steps per decade there, so slow learning shows), or, when it never blew up, the
+    ``decades`` beyond the end of the sweep (the best rate lies past it, as plain SGD on a language model
+    often has it)."""
+    if sweep.diverged_at is not None:
+        return sweep.diverged_at / 10**decades, sweep.diverged_at
+    return max_lr / 10, max_lr * 10 ** (decades - 1)
+
+
+def refined_suggestion(refined: judge.Sweep) -> float | None:
+    """The rule's suggestion on the second curve; when its fall begins at once (no stretch before the
+    minimum to read), a third of the rate with the lowest loss; None when that curve does not fall either."""
+    if refined.suggested_lr is not None:
+        return refined.suggested_lr
+    if not refined.shows_learning(lr_rules.MIN_RELATIVE_DROP) or not math.isfinite(refined.lowest[0]):
+        return None
+    return refined.lowest[0] / 3
+
+
 def sweep_options(session: Session) -> dict[str, Any] | None:
     """The lr_sweep check's options for this run (None when it is switched off)."""
     if "lr_sweep" in session.check_options:
@@ -122,19 +146,31 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
     if options is None:
         return None
     min_lr, max_lr, steps = float(options["min_lr"]), float(options["max_lr"]), int(options["steps"])
-    if not 0 < min_lr < max_lr or steps < WARMUP_STEPS + 2:
-        return SweepOutcome(skipped=f"needs 0 < min_lr < max_lr and at least {WARMUP_STEPS + 2} steps")
+    warmup, smoothing = int(options["warmup_steps"]), float(options["smoothing"])
+    if not 0 < min_lr < max_lr or steps < warmup + 2 or not 0 <= smoothing < 1:
+        return SweepOutcome(
+            skipped=f"needs 0 < min_lr < max_lr, at least warmup_steps + 2 = {warmup + 2} steps and 0 <= smoothing < 1"
+        )
     try:
         require_rate_control(session)
     except SkipCheck as exc:
         return SweepOutcome(skipped=str(exc))
     configured = LearningRate(session.optimizer).configured
-    if configured * BEYOND_CONFIGURED > max_lr:
+    beyond = float(options["beyond_configured"])
+    if configured * beyond > max_lr:
         # The sweep must reach the configured rate to say whether it diverges.
         per_decade = steps / math.log10(max_lr / min_lr)
-        max_lr = configured * BEYOND_CONFIGURED
+        max_lr = configured * beyond
         steps = math.ceil(per_decade * math.log10(max_lr / min_lr))
-    sweep = range_test(session, min_lr, max_lr, steps, float(options["divergence"]))
+    start, rng = ModelState(session.model, session.optimizer), RngState.capture()
+    sweep = range_test(session, min_lr, max_lr, steps, float(options["divergence"]), smoothing, warmup)
+    refined = None
+    if sweep.suggested_lr is None and len(sweep.lrs) > warmup:
+        start.restore()
+        rng.restore()
+        low, high = refinement_window(sweep, max_lr, float(options["refine_decades"]))
+        refined = range_test(session, low, high, steps, float(options["divergence"]), smoothing, warmup)
+        sweep.suggested_lr = refined_suggestion(refined)
     findings = judge.judge_learning_rate(
         sweep,
         float(options["too_low_factor"]),
@@ -144,4 +180,4 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
     )
     for finding in findings:
         finding.check = "lr_sweep"
-    return SweepOutcome(sweep, None, findings)
+    return SweepOutcome(sweep, None, findings, refined)

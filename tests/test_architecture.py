@@ -46,3 +46,30 @@ def test_checks_do_not_import_each_other() -> None:
             if name.startswith("rnndoctor.checks.") and not name.split(".")[-1].startswith("judge_")
         }
         assert not others, f"{module} imports {sorted(others)}: share a fact or a measurement module instead"
+
+
+def test_every_finding_is_rendered_by_its_rule() -> None:
+    """Judges hand evidence to their rule; only the rule writes prose (`Rule.verdict`)."""
+    allowed = {PACKAGE / "registry.py", PACKAGE / "rules" / "__init__.py"}
+    for path in PACKAGE.rglob("*.py"):
+        if path in allowed:
+            continue
+        calls = [
+            node.lineno
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "make_finding"
+        ]
+        assert not calls, f"{path.name}:{calls[0]} builds a finding's prose itself: declare a template on the rule"
+
+
+def test_every_rule_has_a_template_and_a_check_that_exists() -> None:
+    from rnndoctor.registry import registered_checks
+    from rnndoctor.rules import all_rules
+
+    names = {check.name for check in registered_checks()}
+    for rule in all_rules():
+        assert rule.message and rule.remedy, f"{rule.code} has no message/remedy template"
+        assert set(rule.checks) <= names, f"{rule.code} names unknown checks {set(rule.checks) - names}"
+        assert rule.checks or rule.code.startswith("RD0"), f"{rule.code} names no check that measures it"
+        for name, wording in rule.variants.items():
+            assert wording.message or wording.remedy, f"{rule.code} variant {name} changes nothing"

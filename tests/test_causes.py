@@ -64,3 +64,13 @@ def test_findings_that_name_each_other_still_rank_above_an_info() -> None:
     info = Finding("RD405", Severity.INFO, "t", "m", "f")
     ranked = rank([info, second, first])
     assert ranked[-1] is info
+
+
+def test_a_longer_cycle_of_claims_keeps_the_best_ranked_finding_as_root() -> None:
+    first = Finding("RD401", Severity.ERROR, "t", "m", "f", confidence=0.9, explains=("RD502",))
+    second = Finding("RD502", Severity.ERROR, "t", "m", "f", confidence=0.8, explains=("RD503",))
+    third = Finding("RD503", Severity.ERROR, "t", "m", "f", confidence=0.7, explains=("RD401",))
+    info = Finding("RD405", Severity.INFO, "t", "m", "f")
+    ranked = rank([third, info, second, first])
+    assert [f.code for f in ranked] == ["RD401", "RD502", "RD503", "RD405"]
+    assert ranked[0].explained_by is None and ranked[1].explained_by == "RD401"

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rnndoctor import diagnose
 from rnndoctor.cli import cli
+from rnndoctor.options import Option
 from rnndoctor.registry import Check, CheckContext, Outcome
 from tests.helpers import write_project
 
@@ -361,6 +362,41 @@ def test_checks_register_through_the_entry_point_group(monkeypatch: pytest.Monke
         assert PluginCheck.name not in {c.name for c in quick.checks}, "a check joins --quick only by opting in"
     finally:
         registry._REGISTRY.pop(PluginCheck.name, None)
+
+
+class PluginWithOption(Check):
+    name = "plugin_with_option"
+    codes = ("RD102",)
+    cost = 0
+    options = (Option("min_batches", 1, "batches the plugin wants"),)
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        return Outcome(f"plugin option min_batches={ctx.options['min_batches']}")
+
+
+def test_a_plugin_checks_options_are_set_under_checks(tmp_path: Path) -> None:
+    from rnndoctor import registry
+    from rnndoctor.config import ConfigError
+
+    registry.register(PluginWithOption)
+    try:
+        report = diagnose(
+            model=NormalizedLSTM(),
+            train_data=_loader(),
+            loss=nn.CrossEntropyLoss(),
+            select=["RD102"],
+            checks={"plugin_with_option": {"min_batches": 3}},
+        )
+        assert "min_batches=3" in next(c for c in report.checks if c.name == PluginWithOption.name).detail
+        with pytest.raises(ConfigError, match="unknown option"):
+            diagnose(
+                model=NormalizedLSTM(),
+                train_data=_loader(),
+                loss=nn.CrossEntropyLoss(),
+                checks={"plugin_with_option": {"min_batchez": 3}},
+            )
+    finally:
+        registry._REGISTRY.pop(PluginWithOption.name, None)
 
 
 def test_a_selection_no_check_can_run_is_a_setup_error(tmp_path: Path) -> None:

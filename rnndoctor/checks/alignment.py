@@ -17,15 +17,9 @@ import torch
 from rnndoctor.checks import judge_alignment as judge
 from rnndoctor.config import TIME_FIRST
 from rnndoctor.layout import AXIS1, FLAT_TIME_FIRST, ONE_SEQUENCE, Layout, SampleView, primary_tensor
+from rnndoctor.options import Option
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Forward, Session
-
-SAME = 0.9
-"""Share of positions where an input equals the target for it to count as the targets."""
-CHANGED = 1e-3
-"""Relative change of the output at the perturbed step that counts as a dependency..."""
-UNCHANGED = 1e-6
-"""...while outputs before it move by less than this (the model reads the sequence causally)."""
 
 
 class Arguments:
@@ -153,10 +147,41 @@ def other_reading(targets: torch.Tensor, view: SampleView, samples: int) -> torc
 @register
 class AlignmentCheck(Check):
     name = "alignment"
-    codes = ("RD214", "RD309")
     cost = 3
     quick = True
     description = "targets the model already reads: unshifted LM targets, unshifted teacher forcing, transposed targets"
+    options = (
+        Option(
+            "same_share",
+            0.9,
+            "RD214/RD309: share of positions where a model argument equals the targets",
+            meaning=(
+                "Share of positions at which a model argument (or the targets read in the other axis order) equals "
+                "the targets for it to count as the targets themselves."
+            ),
+            guards=("RD214", "RD309"),
+        ),
+        Option(
+            "changed",
+            1e-3,
+            "RD214/RD309: relative output change at the perturbed step that counts as reading it",
+            meaning=(
+                "Relative change of the outputs at a step when the target-like argument is perturbed there, above "
+                "which the model reads the target it is asked to predict."
+            ),
+            guards=("RD214", "RD309"),
+        ),
+        Option(
+            "unchanged",
+            1e-6,
+            "RD214/RD309: while outputs before that step move less than this (a causal model)",
+            meaning=(
+                "The outputs before the perturbed step must move less than this, so the model reads the sequence "
+                "causally and the perturbed target is what reaches the output."
+            ),
+            guards=("RD214", "RD309"),
+        ),
+    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
@@ -172,6 +197,7 @@ class AlignmentCheck(Check):
         wanted = targets_view.canonical(targets.detach())
         ignore = getattr(session.loss_fn, "ignore_index", None)
         metrics: dict[str, Any] = {"arguments": len(arguments.tensors)}
+        same = float(ctx.options["same_share"])
         first_key = next(iter(arguments.tensors), None)
         for key, tensor in arguments.tensors.items():
             found = samples_first(tensor.detach(), layout, key == first_key)
@@ -180,7 +206,7 @@ class AlignmentCheck(Check):
             canonical, transposed = found
             share = equal_share(canonical, wanted, ignore if isinstance(ignore, int) else None)
             metrics[f"equal_share[{key}]"] = round(share, 4)
-            if share < SAME:
+            if share < same:
                 continue
             step = min(canonical.shape[1], wanted.shape[1]) // 2
             dependency = step_dependency(session, raw, key, canonical, transposed, base, step)
@@ -188,7 +214,7 @@ class AlignmentCheck(Check):
                 continue
             at, before = dependency
             metrics[f"dependency[{key}]"] = {"at_step": at, "before_step": before}
-            if at > CHANGED and before < UNCHANGED:
+            if at > float(ctx.options["changed"]) and before < float(ctx.options["unchanged"]):
                 leak = judge.TargetLeak(str(key), key == first_key, share, step, at, canonical.is_floating_point())
                 ctx.findings.extend(judge.judge_target_leak(leak))
         main = arguments.tensors.get(first_key) if first_key is not None else None
@@ -199,5 +225,5 @@ class AlignmentCheck(Check):
                 own = max(next_token_share(inputs, wanted), equal_share(inputs, wanted, None))
                 other = max(next_token_share(inputs, alternative), equal_share(inputs, alternative, None))
                 metrics.update(next_token_share=own, other_order_share=other)
-                ctx.findings.extend(judge.judge_transposed_targets(own, other, layout.label, SAME))
+                ctx.findings.extend(judge.judge_transposed_targets(own, other, layout.label, same))
         return Outcome(f"{len(arguments.tensors)} model argument(s) compared with the targets", metrics)

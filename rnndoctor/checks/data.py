@@ -49,8 +49,8 @@ def reference_forward(ctx: CheckContext) -> Forward | None:
     try:
         return session.reference()
     except UserCodeError as exc:
-        if not session.notes.get("reference_crash_reported"):
-            session.notes["reference_crash_reported"] = True
+        if not session.reference_crash_reported:
+            session.reference_crash_reported = True
             ctx.findings.append(diagnose_crash(exc.stage, exc.original, ctx.check_name))
         return None
 
@@ -86,7 +86,6 @@ def class_ids(targets: torch.Tensor, task: Task, output_shape: tuple[int, ...] |
 @register
 class LabelsCheck(Check):
     name = "labels"
-    codes = ("RD101", "RD102", "RD103", "RD104", "RD110")
     cost = 2
     quick = True
     description = "label distribution, class-id range, target encoding, train/val label shift"
@@ -353,7 +352,6 @@ class FeatureAccumulator:
 @register
 class InputsCheck(Check):
     name = "inputs"
-    codes = ("RD105", "RD106", "RD107", "RD108", "RD109")
     cost = 1
     quick = True
     description = "non-finite values, feature scales, constant features, padding, token id range"
@@ -474,7 +472,7 @@ class InputsCheck(Check):
             metrics.update(token_min=token_min, token_max=token_max, embedding_rows=table_size)
             found_tokens = judge.judge_token_range(token_max, token_min, table_size, name, out_of_table, token_total)
             if found_tokens:
-                session.notes["unsafe_inputs"] = True
+                session.unsafe_inputs = True
             ctx.findings.extend(found_tokens)
         stats = features.stats("inputs", shape)
         if stats is not None:
@@ -590,7 +588,6 @@ def sample_fingerprints(batch: Batch, layout: Layout | None, pad: int | None) ->
 @register
 class LeakageCheck(Check):
     name = "leakage"
-    codes = ("RD111",)
     cost = 3
     quick = True
     description = "identical samples in the training and validation data"

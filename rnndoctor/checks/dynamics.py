@@ -29,7 +29,6 @@ from rnndoctor.sweep import SweepOutcome, learning_rate_sweep
 @register
 class LrSweepCheck(Check):
     name = "lr_sweep"
-    codes = ("RD501", "RD502")
     cost = 8
     quick = False
     description = "learning-rate range test with the configured optimizer"
@@ -54,6 +53,41 @@ class LrSweepCheck(Check):
             "divergence",
             4.0,
             "stop once the smoothed loss exceeds this many times its lowest value",
+        ),
+        Option(
+            "smoothing",
+            0.9,
+            "weight of the running average the sweep's loss is smoothed with",
+            meaning=(
+                "Weight of the past in the exponential running average of the sweep's loss (bias-corrected); the "
+                "divergence test and the suggestion read the smoothed curve."
+            ),
+        ),
+        Option(
+            "warmup_steps",
+            10,
+            "no divergence is called before this many sweep steps",
+            meaning="The sweep does not stop for divergence before this many steps: the smoothed loss needs them.",
+        ),
+        Option(
+            "refine_decades",
+            3.0,
+            "width of the second sweep run when the first shows no clear fall",
+            meaning=(
+                "When the range test gives no suggestion, a second one with as many steps runs over this many "
+                "decades: below the rate where the loss blew up, or beyond the end of the first sweep if it never "
+                "did, so that a suggestion is found where the first curve was too coarse or too short."
+            ),
+        ),
+        Option(
+            "beyond_configured",
+            3.0,
+            "the sweep reaches at least this many times the configured rate",
+            meaning=(
+                "However high the configured rate, the sweep goes at least this factor beyond it (keeping its steps "
+                "per decade), so that it can tell whether that rate diverges."
+            ),
+            guards=("RD502",),
         ),
         Option(
             "too_low_factor",
@@ -92,7 +126,7 @@ class LrSweepCheck(Check):
         ctx.findings.extend(outcome.findings)
         min_lr = float(ctx.options["min_lr"])
         lr_min = sweep.lowest[0]
-        metrics = {
+        metrics: dict[str, Any] = {
             "suggested_lr": sweep.suggested_lr,
             "configured_lr": sweep.configured_lr,
             "lowest_loss_lr": lr_min,
@@ -112,10 +146,31 @@ class LrSweepCheck(Check):
                 )
             ],
         }
+        refined = outcome.refined
+        if refined is not None:
+            metrics["refined_range"] = [refined.lrs[0], refined.lrs[-1]]
+            metrics["plots"].append(
+                plot(
+                    "second range test (the first showed no clear fall)",
+                    refined.lrs,
+                    refined.smoothed,
+                    x_label="learning rate",
+                    y_label="smoothed loss",
+                    log_x=True,
+                    marks={"suggested": sweep.suggested_lr} if sweep.suggested_lr else {},
+                )
+            )
         suggested = f"{sweep.suggested_lr:.2g}" if sweep.suggested_lr is not None else "none"
         stop = f", stopped at divergence ({sweep.diverged_at:.2g})" if sweep.diverged_at else ""
+        second = (
+            f"; a second sweep from {refined.lrs[0]:.2g} to {refined.lrs[-1]:.2g} found no clear fall either"
+            if refined is not None and sweep.suggested_lr is None
+            else f"; suggested from a second sweep ({refined.lrs[0]:.2g} to {refined.lrs[-1]:.2g})"
+            if refined is not None
+            else ""
+        )
         return Outcome(
-            f"{len(sweep.lrs)} steps from {min_lr:g} to {sweep.lrs[-1]:.2g}{stop}; suggested {suggested}, "
+            f"{len(sweep.lrs)} steps from {min_lr:g} to {sweep.lrs[-1]:.2g}{stop}{second}; suggested {suggested}, "
             f"configured {sweep.configured_lr:.2g}",
             metrics,
         )
@@ -212,7 +267,6 @@ def zeroed_inputs(session: Session, raw: Any) -> Any | None:
 @register
 class OverfitBatchCheck(Check):
     name = "overfit_batch"
-    codes = ("RD503", "RD504", "RD505", "RD506")
     cost = 9
     quick = False
     description = "can the model memorize one batch, and does it need its inputs to?"

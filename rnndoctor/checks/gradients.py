@@ -20,13 +20,6 @@ from rnndoctor.recurrence import cell_kind, recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Session
 
-SIGMOID_SATURATION = math.log(0.99 / 0.01)
-"""|z| beyond which sigmoid(z) is below 0.01 or above 0.99."""
-TANH_SATURATION = math.atanh(0.99)
-"""|z| beyond which |tanh(z)| exceeds 0.99."""
-SATURATION_SAMPLES = 8
-SATURATION_STEPS = 100
-
 
 def backward_on(session: Session, raw: Any) -> tuple[float, HeadRecorder]:
     """Backpropagate the loss of one batch; a summed loss is divided by its element count first, so the
@@ -131,7 +124,6 @@ def update_stats(session: Session) -> judge.UpdateStats | None:
 @register
 class GradientsCheck(Check):
     name = "gradients"
-    codes = ("RD210", "RD401", "RD402", "RD405")
     cost = 4
     quick = True
     description = "gradient norms, parameters without gradient, size of one optimizer step"
@@ -204,23 +196,38 @@ class GradientsCheck(Check):
 
 
 class SaturationCounter:
-    def __init__(self) -> None:
+    """Counts units whose output is within ``1 - level`` of a bound: sigmoid beyond ``1 - level``/``level``,
+    tanh beyond ``±level``."""
+
+    def __init__(self, level: float) -> None:
+        self.level = level
+        self.sigmoid_bound = math.log(level / (1 - level))
+        """|z| beyond which sigmoid(z) is outside (1 - level, level)."""
+        self.tanh_bound = math.atanh(level)
+        """|z| beyond which |tanh(z)| exceeds level."""
         self.saturated: dict[str, int] = {}
         self.total: dict[str, int] = {}
 
-    def add(self, key: str, preactivation: torch.Tensor, threshold: float) -> None:
-        self.saturated[key] = self.saturated.get(key, 0) + int((preactivation.abs() > threshold).sum())
-        self.total[key] = self.total.get(key, 0) + preactivation.numel()
+    def _add(self, key: str, saturated: torch.Tensor, count: int) -> None:
+        self.saturated[key] = self.saturated.get(key, 0) + int(saturated.sum())
+        self.total[key] = self.total.get(key, 0) + count
+
+    def add_sigmoid(self, key: str, preactivation: torch.Tensor) -> None:
+        self._add(key, preactivation.abs() > self.sigmoid_bound, preactivation.numel())
+
+    def add_tanh(self, key: str, preactivation: torch.Tensor) -> None:
+        self._add(key, preactivation.abs() > self.tanh_bound, preactivation.numel())
 
     def add_closed_forget_gate(self, key: str, preactivation: torch.Tensor) -> None:
         """A forget gate saturated open (sigmoid near 1) keeps the cell state: that is what a forget-gate
         bias of 1 or chrono initialization aim for. Only a gate saturated shut forgets everything."""
-        self.saturated[key] = self.saturated.get(key, 0) + int((preactivation < -SIGMOID_SATURATION).sum())
-        self.total[key] = self.total.get(key, 0) + preactivation.numel()
+        self._add(key, preactivation < -self.sigmoid_bound, preactivation.numel())
 
-    def add_outputs(self, key: str, values: torch.Tensor, low: float, high: float) -> None:
-        self.saturated[key] = self.saturated.get(key, 0) + int(((values < low) | (values > high)).sum())
-        self.total[key] = self.total.get(key, 0) + values.numel()
+    def add_tanh_outputs(self, key: str, values: torch.Tensor) -> None:
+        self._add(key, values.abs() > self.level, values.numel())
+
+    def add_sigmoid_outputs(self, key: str, values: torch.Tensor) -> None:
+        self._add(key, (values < 1 - self.level) | (values > self.level), values.numel())
 
     def shares(self) -> dict[str, float]:
         return {k: self.saturated[k] / self.total[k] for k in self.total if self.total[k]}
@@ -252,9 +259,9 @@ def unroll_gates(name: str, module: nn.RNNBase, x: torch.Tensor, counter: Satura
                 if kind == "LSTM":
                     i, f, g, o = (gi + gh).chunk(4, dim=1)
                     for gate, z in (("input gate", i), ("output gate", o)):
-                        counter.add(f"{key} {gate}", z, SIGMOID_SATURATION)
+                        counter.add_sigmoid(f"{key} {gate}", z)
                     counter.add_closed_forget_gate(f"{key} forget gate", f)
-                    counter.add(f"{key} cell input", g, TANH_SATURATION)
+                    counter.add_tanh(f"{key} cell input", g)
                     c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                     h = torch.sigmoid(o) * torch.tanh(c)
                     if w_hr is not None:
@@ -262,16 +269,16 @@ def unroll_gates(name: str, module: nn.RNNBase, x: torch.Tensor, counter: Satura
                 elif kind == "GRU":
                     ri, zi, ni = gi.chunk(3, dim=1)
                     rh, zh, nh = gh.chunk(3, dim=1)
-                    counter.add(f"{key} reset gate", ri + rh, SIGMOID_SATURATION)
-                    counter.add(f"{key} update gate", zi + zh, SIGMOID_SATURATION)
+                    counter.add_sigmoid(f"{key} reset gate", ri + rh)
+                    counter.add_sigmoid(f"{key} update gate", zi + zh)
                     r, z = torch.sigmoid(ri + rh), torch.sigmoid(zi + zh)
                     candidate = ni + r * nh
-                    counter.add(f"{key} candidate", candidate, TANH_SATURATION)
+                    counter.add_tanh(f"{key} candidate", candidate)
                     h = (1 - z) * torch.tanh(candidate) + z * h
                 else:
                     pre = gi + gh
                     if kind == "RNN_TANH":
-                        counter.add(f"{key} tanh", pre, TANH_SATURATION)
+                        counter.add_tanh(f"{key} tanh", pre)
                         h = torch.tanh(pre)
                     else:
                         h = torch.relu(pre)
@@ -284,7 +291,6 @@ def unroll_gates(name: str, module: nn.RNNBase, x: torch.Tensor, counter: Satura
 @register
 class SaturationCheck(Check):
     name = "saturation"
-    codes = ("RD209",)
     cost = 2
     quick = True
     description = "saturated tanh/sigmoid units and LSTM/GRU gates at initialization"
@@ -293,7 +299,31 @@ class SaturationCheck(Check):
             "max_saturated_share",
             0.5,
             "RD209: share of saturated units in a layer or gate at initialization",
-            meaning="Share of units of a layer or gate beyond sigmoid 0.01/0.99 or tanh ±0.99.",
+            meaning="Share of units of a layer or gate that are saturated (see `saturated_output`).",
+            guards=("RD209",),
+        ),
+        Option(
+            "saturated_output",
+            0.99,
+            "RD209: a unit is saturated beyond sigmoid 1-x/x or tanh ±x",
+            meaning=(
+                "A unit counts as saturated when its sigmoid output is below 1 - x or above x, or its tanh output "
+                "beyond ±x: its derivative is then under 1 - x² (tanh) or x(1 - x) (sigmoid)."
+            ),
+            guards=("RD209",),
+        ),
+        Option(
+            "samples",
+            8,
+            "RD209: samples of the first batch whose gates are recomputed",
+            meaning="Samples of the first training batch whose gate pre-activations are recomputed and counted.",
+            guards=("RD209",),
+        ),
+        Option(
+            "steps",
+            100,
+            "RD209: time steps of each sample that are unrolled",
+            meaning="Time steps of each of those samples that are unrolled (enough to reach a steady state).",
             guards=("RD209",),
         ),
     )
@@ -301,14 +331,15 @@ class SaturationCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         model = session.model
-        counter = SaturationCounter()
+        counter = SaturationCounter(float(ctx.options["saturated_output"]))
+        samples, steps = int(ctx.options["samples"]), int(ctx.options["steps"])
         captured: list[tuple[str, nn.RNNBase, torch.Tensor]] = []
         handles = []
         for name, module in model.named_modules():
             if isinstance(module, nn.RNNBase):
-                handles.append(module.register_forward_pre_hook(_capture_input(name, module, captured)))
+                handles.append(module.register_forward_pre_hook(_capture_input(name, module, captured, samples, steps)))
             elif isinstance(module, nn.RNNCellBase):
-                handles.append(module.register_forward_pre_hook(_count_cell_gates(name, module, counter)))
+                handles.append(module.register_forward_pre_hook(_count_cell_gates(name, module, counter, samples)))
             elif isinstance(module, (nn.Tanh, nn.Sigmoid)):
                 handles.append(module.register_forward_hook(_count_activation(name, module, counter)))
         try:
@@ -322,9 +353,7 @@ class SaturationCheck(Check):
         shares = counter.shares()
         if not shares:
             raise SkipCheck("no recurrent layers or tanh/sigmoid activations to inspect")
-        stats = judge.SaturationStats(
-            shares, min(SATURATION_SAMPLES, max((x.shape[0] for _, _, x in captured), default=0))
-        )
+        stats = judge.SaturationStats(shares, min(samples, max((x.shape[0] for _, _, x in captured), default=0)))
         ctx.findings.extend(judge.judge_saturation(stats, float(ctx.options["max_saturated_share"])))
         worst = max(shares.items(), key=lambda kv: kv[1])
         return Outcome(
@@ -333,7 +362,9 @@ class SaturationCheck(Check):
         )
 
 
-def _capture_input(name: str, module: nn.RNNBase, captured: list[tuple[str, nn.RNNBase, torch.Tensor]]) -> Any:
+def _capture_input(
+    name: str, module: nn.RNNBase, captured: list[tuple[str, nn.RNNBase, torch.Tensor]], samples: int, steps: int
+) -> Any:
     def hook(mod: nn.Module, args: tuple[Any, ...]) -> None:
         if not args or any(n == name for n, _, _ in captured):
             return
@@ -343,12 +374,12 @@ def _capture_input(name: str, module: nn.RNNBase, captured: list[tuple[str, nn.R
         elif isinstance(x, torch.Tensor) and x.dim() == 3 and not module.batch_first:
             x = x.transpose(0, 1)
         if isinstance(x, torch.Tensor) and x.dim() == 3 and x.is_floating_point():
-            captured.append((name, module, x.detach()[:SATURATION_SAMPLES, :SATURATION_STEPS].cpu()))
+            captured.append((name, module, x.detach()[:samples, :steps].cpu()))
 
     return hook
 
 
-def _count_cell_gates(name: str, module: nn.RNNCellBase, counter: SaturationCounter) -> Any:
+def _count_cell_gates(name: str, module: nn.RNNCellBase, counter: SaturationCounter, samples: int) -> Any:
     """Gate pre-activations of a cell at every call (every time step), from its input and state."""
     kind = cell_kind(module)
 
@@ -358,25 +389,25 @@ def _count_cell_gates(name: str, module: nn.RNNCellBase, counter: SaturationCoun
             return
         state = args[1] if len(args) > 1 else None
         h = state[0] if isinstance(state, (tuple, list)) else state
-        x = x.detach().double()[:SATURATION_SAMPLES]
+        x = x.detach().double()[:samples]
         gates = x @ module.weight_ih.detach().double().T
         if isinstance(h, torch.Tensor):
-            gates = gates + h.detach().double()[:SATURATION_SAMPLES] @ module.weight_hh.detach().double().T
+            gates = gates + h.detach().double()[:samples] @ module.weight_hh.detach().double().T
         if module.bias:
             gates = gates + module.bias_ih.detach().double() + module.bias_hh.detach().double()
         key = name or "cell"
         if kind == "LSTM":
             i, f, g, o = gates.chunk(4, dim=-1)
             for gate, z in (("input gate", i), ("output gate", o)):
-                counter.add(f"{key} {gate}", z, SIGMOID_SATURATION)
+                counter.add_sigmoid(f"{key} {gate}", z)
             counter.add_closed_forget_gate(f"{key} forget gate", f)
-            counter.add(f"{key} cell input", g, TANH_SATURATION)
+            counter.add_tanh(f"{key} cell input", g)
         elif kind == "GRU":
             r, z, _ = gates.chunk(3, dim=-1)
-            counter.add(f"{key} reset gate", r, SIGMOID_SATURATION)
-            counter.add(f"{key} update gate", z, SIGMOID_SATURATION)
+            counter.add_sigmoid(f"{key} reset gate", r)
+            counter.add_sigmoid(f"{key} update gate", z)
         elif getattr(module, "nonlinearity", "tanh") == "tanh":
-            counter.add(f"{key} tanh", gates, TANH_SATURATION)
+            counter.add_tanh(f"{key} tanh", gates)
 
     return hook
 
@@ -386,8 +417,8 @@ def _count_activation(name: str, module: nn.Module, counter: SaturationCounter) 
         if isinstance(output, torch.Tensor):
             values = output.detach().cpu().double()
             if isinstance(module, nn.Tanh):
-                counter.add_outputs(f"{name} (tanh)", values, -0.99, 0.99)
+                counter.add_tanh_outputs(f"{name} (tanh)", values)
             else:
-                counter.add_outputs(f"{name} (sigmoid)", values, 0.01, 0.99)
+                counter.add_sigmoid_outputs(f"{name} (sigmoid)", values)
 
     return hook

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, get_rule, snippet
+from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 
 @dataclass
@@ -47,19 +46,8 @@ def judge_transposed_targets(own: float, other: float, layout: str, threshold: f
     """RD309: the targets match the inputs (as next tokens, or equal) only when read in the other order."""
     if other < threshold or own >= threshold / 2:
         return []
-    return [
-        make_finding(
-            "RD309",
-            f"Read in the order the inputs use ({layout}), the targets are the next input token at only "
-            f"{own:.0%} of positions; read with batch and time swapped, at {other:.0%}. The inputs and the "
-            "targets were laid out differently (one transposed or flattened in the other order), so every "
-            "prediction is scored against a token from another sequence or another step.",
-            "Build inputs and targets in the same layout, and flatten both the same way:\n\n```python\n"
-            "data, target = source[i:i + T], source[i + 1:i + 1 + T]      # both (T, N)\n"
-            "loss = loss_fn(output.view(-1, V), target.reshape(-1))        # both flattened time-major\n```",
-            {"next_token_share": own, "other_order_share": other, "layout": layout},
-        )
-    ]
+    evidence = {"next_token_share": own, "other_order_share": other, "layout": layout}
+    return [get_rule("RD309").verdict(evidence, variant="transposed")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,6 +57,7 @@ def judge_transposed_targets(own: float, other: float, layout: str, threshold: f
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD214",
+        checks=("alignment",),
         message=(
             "The model's argument {argument} (a decoder input) equals the targets at {equal_share:.0%} of "
             "positions, and " + _PROBE + ": the decoder is given the very token it must predict. Teacher forcing "
@@ -115,6 +104,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD309",
+        checks=("alignment",),
         message=(
             "The targets equal the model's input {values} at {equal_share:.0%} of positions, and " + _PROBE + ": "
             "each step is asked to predict what it is reading. A language model (or forecaster) needs its "
@@ -127,6 +117,22 @@ RULES: tuple[Rule, ...] = (
             "            # or source[i:i + T] for (T, N) batches\ntarget = tokens[:, 1:]         "
             "# or source[i + 1:i + 1 + T]\n```"
         ),
+        variants={
+            "transposed": Wording(
+                message=(
+                    "Read in the order the inputs use ({layout}), the targets are the next input token at only "
+                    "{next_token_share:.0%} of positions; read with batch and time swapped, at "
+                    "{other_order_share:.0%}. The inputs and the targets were laid out differently (one transposed or "
+                    "flattened in the other order), so every prediction is scored against a token from another "
+                    "sequence or another step."
+                ),
+                remedy=(
+                    "Build inputs and targets in the same layout, and flatten both the same way:\n\n```python\n"
+                    "data, target = source[i:i + T], source[i + 1:i + 1 + T]      # both (T, N)\n"
+                    "loss = loss_fn(output.view(-1, V), target.reshape(-1))        # both flattened time-major\n```"
+                ),
+            )
+        },
         title="targets are not aligned with the inputs (equal to them, unshifted, or transposed apart)",
         severity=Severity.ERROR,
         what=(

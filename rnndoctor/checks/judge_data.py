@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, get_rule, snippet
+from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 
 @dataclass
@@ -110,27 +109,19 @@ def judge_imbalance(stats: LabelStats, ratio_threshold: float, min_per_class: in
     majority_share = majority_count / stats.total
     minority_share = minority_count / stats.total
     severity = Severity.INFO if stats.task_kind == "per-timestep tagging" else None
-    weights = "weights = counts.sum() / (len(counts) * counts.float())"
+    evidence = {
+        "majority_class": majority,
+        "majority_share": majority_share,
+        "minority_class": minority,
+        "minority_share": minority_share,
+        "ratio": ratio,
+        "counts": dict(sorted(stats.counts.items())),
+        "samples": stats.total,
+    }
     return [
-        make_finding(
-            "RD102",
-            f"Class {majority} makes up {majority_share:.1%} of the sampled targets and class {minority} "
-            f"only {minority_share:.1%} ({ratio:.1f}x fewer). Predicting class {majority} everywhere "
-            f"already scores {majority_share:.1%} accuracy, so accuracy alone will hide a model that "
-            "ignores the rare classes.",
-            "Weight the loss by inverse class frequency or resample the training set, and track a "
-            "balanced metric (balanced accuracy, macro F1):\n\n"
-            f"```python\ncounts = torch.bincount(train_targets)\n{weights}\n"
-            f"loss_fn = nn.{stats.loss or 'CrossEntropyLoss'}(weight=weights)\n```",
-            {
-                "majority_class": majority,
-                "majority_share": majority_share,
-                "minority_class": minority,
-                "minority_share": minority_share,
-                "ratio": ratio,
-                "counts": dict(sorted(stats.counts.items())),
-                "samples": stats.total,
-            },
+        get_rule("RD102").verdict(
+            evidence,
+            {"loss": stats.loss or "CrossEntropyLoss"},
             severity=severity,
             confidence=min(1.0, 0.5 + math.log10(ratio / ratio_threshold + 1)),
         )
@@ -142,40 +133,21 @@ def judge_class_range(stats: RangeStats) -> list[Finding]:
     if stats.out_of_range == 0:
         return []
     one_based = stats.min_id >= 1 and stats.max_id == stats.num_classes
-    if one_based:
-        cause = (
-            f"The ids run from {stats.min_id} to {stats.max_id}: they look 1-based, while "
-            f"{stats.loss or 'the loss'} expects 0 to {stats.num_classes - 1}."
-        )
-        fix = "Shift the labels to start at 0:\n\n```python\ntargets = targets - 1\n```"
-    else:
-        cause = (
-            f"The ids span {stats.min_id}..{stats.max_id} but the model outputs {stats.num_classes} "
-            f"classes (valid ids 0..{stats.num_classes - 1})."
-        )
-        fix = (
-            "Size the output layer to the number of classes, or remap the labels to 0..C-1:\n\n"
-            "```python\nnum_classes = int(train_targets.max()) + 1\n"
-            "model.fc = nn.Linear(hidden_size, num_classes)\n```"
-        )
-        if stats.min_id < 0:
-            fix += f"\n\nNegative ids are only allowed as the loss's ignore_index (currently {stats.ignore_index})."
-    return [
-        make_finding(
-            "RD103",
-            f"{stats.out_of_range} of {stats.total} sampled targets are outside the model's output range. "
-            f"{cause} On the CPU the loss raises 'Target out of bounds'; on CUDA it is a device-side assert.",
-            fix,
-            {
-                "num_classes": stats.num_classes,
-                "min_id": stats.min_id,
-                "max_id": stats.max_id,
-                "out_of_range": stats.out_of_range,
-                "targets": stats.total,
-                "one_based": one_based,
-            },
-        )
-    ]
+    evidence = {
+        "num_classes": stats.num_classes,
+        "min_id": stats.min_id,
+        "max_id": stats.max_id,
+        "out_of_range": stats.out_of_range,
+        "targets": stats.total,
+        "one_based": one_based,
+    }
+    negative = (
+        f"\n\nNegative ids are only allowed as the loss's ignore_index (currently {stats.ignore_index})."
+        if stats.min_id < 0
+        else ""
+    )
+    words = {"loss": stats.loss or "the loss", "last_id": stats.num_classes - 1, "negative": negative}
+    return [get_rule("RD103").verdict(evidence, words, variant="one_based" if one_based else None)]
 
 
 def shift_p_value(train_units: np.ndarray, val_units: np.ndarray, permutations: int, seed: int) -> float:
@@ -225,28 +197,19 @@ def judge_label_shift(
         return []
     biggest = max(range(len(classes)), key=lambda i: abs(p_train[i] - p_val[i]))
     only_val = [c for c in classes if train.counts.get(c, 0) == 0]
-    message = (
-        f"The label distributions differ by a total-variation distance of {tvd:.2f}, more than two samples of "
-        f"one stream differ (p = {p_value:.1e}). The largest gap is class {classes[biggest]}: "
-        f"{p_train[biggest]:.1%} of training targets vs {p_val[biggest]:.1%} of validation targets."
-    )
-    if only_val:
-        message += f" Classes {only_val} appear in validation but not in the training sample."
-    return [
-        make_finding(
-            "RD110",
-            message + " Validation scores will not reflect how the model does on the training distribution.",
-            "Split the data with stratification so both sets hold the same class mix:\n\n"
-            "```python\nfrom sklearn.model_selection import train_test_split\n"
-            "train_idx, val_idx = train_test_split(indices, test_size=0.2, stratify=labels, random_state=0)\n```",
-            {
-                "total_variation": tvd,
-                "p_value": p_value,
-                "train_distribution": dict(zip(classes, p_train, strict=False)),
-                "val_distribution": dict(zip(classes, p_val, strict=False)),
-            },
-        )
-    ]
+    evidence = {
+        "total_variation": tvd,
+        "p_value": p_value,
+        "train_distribution": dict(zip(classes, p_train, strict=False)),
+        "val_distribution": dict(zip(classes, p_val, strict=False)),
+    }
+    words = {
+        "gap_class": classes[biggest],
+        "gap_train": p_train[biggest],
+        "gap_val": p_val[biggest],
+        "only_val": f" Classes {only_val} appear in validation but not in the training sample." if only_val else "",
+    }
+    return [get_rule("RD110").verdict(evidence, words)]
 
 
 def judge_regression_shift(
@@ -259,16 +222,8 @@ def judge_regression_shift(
     smd = abs(train_mean - val_mean) / pooled
     if smd < smd_threshold:
         return []
-    return [
-        make_finding(
-            "RD110",
-            f"Regression targets average {train_mean:.4g} (std {train_std:.4g}) in training but "
-            f"{val_mean:.4g} (std {val_std:.4g}) in validation: a standardized difference of {smd:.2f}.",
-            "Make sure both splits come from the same period or population, or shuffle before "
-            "splitting; for time series, expect this shift and normalize with training statistics.",
-            {"train_mean": train_mean, "train_std": train_std, "val_mean": val_mean, "val_std": val_std, "smd": smd},
-        )
-    ]
+    evidence = {"train_mean": train_mean, "train_std": train_std, "val_mean": val_mean, "val_std": val_std, "smd": smd}
+    return [get_rule("RD110").verdict(evidence, variant="regression")]
 
 
 def judge_scales(stats: FeatureStats, max_abs_mean: float, max_std: float, std_ratio: float) -> list[Finding]:
@@ -289,33 +244,19 @@ def judge_scales(stats: FeatureStats, max_abs_mean: float, max_std: float, std_r
         reasons.append(f"feature scales differ by a factor of {ratio:.3g}")
     if not reasons:
         return []
-    features = len(stats.std)
     where = f"{stats.input_name} {list(stats.shape)}" if stats.shape else stats.input_name
-    return [
-        make_finding(
-            "RD106",
-            f"The inputs are not normalized: {'; '.join(reasons)} (values span {stats.minimum:.4g} to "
-            f"{stats.maximum:.4g} over {features} feature(s) of {where}). Large inputs saturate the "
-            "tanh/sigmoid gates of an RNN at initialization, so gradients vanish and the loss stalls; "
-            "features on very different scales make one dominate the updates.",
-            "Standardize each feature with statistics of the training set (and apply the same to "
-            "validation and test data):\n\n"
-            "```python\nmean = train_x.mean(dim=(0, 1), keepdim=True)\n"
-            "std = train_x.std(dim=(0, 1), keepdim=True).clamp_min(1e-8)\n"
-            "x = (x - mean) / std\n```\n\nFor prices, model returns or log-prices instead of raw values.",
-            {
-                "max_abs_mean": abs(stats.mean[worst_mean]),
-                "worst_mean_feature": worst_mean,
-                "max_std": stats.std[worst_std],
-                "worst_std_feature": worst_std,
-                "std_ratio": ratio,
-                "min_value": stats.minimum,
-                "max_value": stats.maximum,
-                "features": features,
-                "positions": stats.count,
-            },
-        )
-    ]
+    evidence = {
+        "max_abs_mean": abs(stats.mean[worst_mean]),
+        "worst_mean_feature": worst_mean,
+        "max_std": stats.std[worst_std],
+        "worst_std_feature": worst_std,
+        "std_ratio": ratio,
+        "min_value": stats.minimum,
+        "max_value": stats.maximum,
+        "features": len(stats.std),
+        "positions": stats.count,
+    }
+    return [get_rule("RD106").verdict(evidence, {"reasons": "; ".join(reasons), "where": where})]
 
 
 def judge_constant_features(stats: FeatureStats, tolerance: float) -> list[Finding]:
@@ -356,28 +297,16 @@ def judge_padding(stats: PaddingStats, max_share: float, max_ratio: float) -> li
         return []
     ordered = sorted(lengths)
     median = ordered[len(ordered) // 2]
-    return [
-        make_finding(
-            "RD108",
-            f"{share:.0%} of the sampled time steps are padding (lengths {min(lengths)} to {max(lengths)}, "
-            f"median {median}, padded to {stats.max_steps}; from {stats.source}). The RNN spends most of its "
-            "compute on padding, and unless every read-out and the loss are masked, padding leaks into "
-            "the result.",
-            "Bucket sequences of similar length into the same batch and pack them:\n\n"
-            "```python\npacked = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,\n"
-            "                                              enforce_sorted=False)\n"
-            "out, (h_n, c_n) = self.lstm(packed)\n```",
-            {
-                "padding_share": share,
-                "min_length": min(lengths),
-                "median_length": median,
-                "max_length": max(lengths),
-                "padded_length": stats.max_steps,
-                "length_ratio": ratio,
-                "source": stats.source,
-            },
-        )
-    ]
+    evidence = {
+        "padding_share": share,
+        "min_length": min(lengths),
+        "median_length": median,
+        "max_length": max(lengths),
+        "padded_length": stats.max_steps,
+        "length_ratio": ratio,
+        "source": stats.source,
+    }
+    return [get_rule("RD108").verdict(evidence)]
 
 
 def judge_token_range(
@@ -386,26 +315,16 @@ def judge_token_range(
     """RD109: token ids at or above the embedding table size, or negative."""
     if out_of_range == 0:
         return []
-    return [
-        make_finding(
-            "RD109",
-            f"{out_of_range} of {total} sampled token ids fall outside the embedding table '{module}' "
-            f"({num_embeddings} rows, valid ids 0..{num_embeddings - 1}); the ids span {min_id}..{max_id}. "
-            "On the CPU this raises 'index out of range in self'; on CUDA a device-side assert that "
-            "poisons the whole process.",
-            "Size the embedding from the vocabulary (counting padding and unknown tokens):\n\n"
-            f"```python\nself.{module or 'embedding'} = nn.Embedding(len(vocab), embedding_dim, padding_idx=pad_id)"
-            "\n# and map unseen tokens to an <unk> id instead of a new number\n```",
-            {
-                "max_id": max_id,
-                "min_id": min_id,
-                "num_embeddings": num_embeddings,
-                "module": module,
-                "out_of_range": out_of_range,
-                "tokens": total,
-            },
-        )
-    ]
+    evidence = {
+        "max_id": max_id,
+        "min_id": min_id,
+        "num_embeddings": num_embeddings,
+        "module": module,
+        "out_of_range": out_of_range,
+        "tokens": total,
+    }
+    words = {"last_id": num_embeddings - 1, "attribute": module or "embedding"}
+    return [get_rule("RD109").verdict(evidence, words)]
 
 
 def judge_non_finite(name: str, nan: int, inf: int, total: int) -> list[Finding]:
@@ -424,26 +343,16 @@ def judge_leakage(stats: LeakStats, min_share: float, min_duplicates: int, chanc
     estimated = min(1.0, observed / coverage)
     if estimated < min_share or observed <= chance_factor * stats.train_duplicate_share:
         return []
-    return [
-        make_finding(
-            "RD111",
-            f"{stats.overlap} of {stats.val_samples} sampled validation samples also occur in the "
-            f"{stats.train_samples} training samples checked (an estimated {estimated:.0%} of the "
-            "validation set). Validation scores on leaked samples measure memory, not generalization.",
-            "Deduplicate before splitting, and split by a group key (user, document, time window) when "
-            "near-identical sequences exist:\n\n"
-            "```python\nunique = {tuple(seq): label for seq, label in samples}\n```",
-            {
-                "overlap": stats.overlap,
-                "val_samples": stats.val_samples,
-                "train_samples": stats.train_samples,
-                "estimated_share": estimated,
-                "train_duplicate_share": stats.train_duplicate_share,
-                "train_coverage": stats.train_coverage,
-                "example_val_indices": stats.examples[:5],
-            },
-        )
-    ]
+    evidence = {
+        "overlap": stats.overlap,
+        "val_samples": stats.val_samples,
+        "train_samples": stats.train_samples,
+        "estimated_share": estimated,
+        "train_duplicate_share": stats.train_duplicate_share,
+        "train_coverage": stats.train_coverage,
+        "example_val_indices": stats.examples[:5],
+    }
+    return [get_rule("RD111").verdict(evidence)]
 
 
 def _chi_square_homogeneity(a: list[int], b: list[int]) -> tuple[float, int]:
@@ -520,41 +429,30 @@ class TargetEncoding:
 
 def judge_target_encoding(enc: TargetEncoding) -> list[Finding]:
     """RD104: the targets' dtype or layout cannot work with the loss (most of these crash in torch)."""
-    problem, fix = _encoding_problem(enc)
+    problem = _encoding_problem(enc)
     if problem is None:
         return []
-    return [
-        make_finding(
-            "RD104",
-            f"{enc.loss} gets targets of dtype {enc.dtype} and shape {list(enc.target_shape)}"
-            + (f" for outputs of shape {list(enc.output_shape)}" if enc.output_shape else "")
-            + f": {problem}",
-            fix,
-            {
-                "loss": enc.loss,
-                "target_dtype": enc.dtype,
-                "target_shape": list(enc.target_shape),
-                "output_shape": list(enc.output_shape) if enc.output_shape else None,
-                "target_min": enc.min_value,
-                "target_max": enc.max_value,
-            },
-        )
-    ]
+    evidence = {
+        "loss": enc.loss,
+        "target_dtype": enc.dtype,
+        "target_shape": list(enc.target_shape),
+        "output_shape": list(enc.output_shape) if enc.output_shape else None,
+        "target_min": enc.min_value,
+        "target_max": enc.max_value,
+    }
+    outputs = f" for outputs of shape {list(enc.output_shape)}" if enc.output_shape else ""
+    return [get_rule("RD104").verdict(evidence, {"outputs": outputs}, variant=problem or None)]
 
 
-def _encoding_problem(enc: TargetEncoding) -> tuple[str | None, str]:
+def _encoding_problem(enc: TargetEncoding) -> str | None:
+    """The RD104 wording that names what is wrong with the targets: a variant's name, "" for the rule's own
+    (class ids stored as floats), None when the targets fit the loss."""
     same_shape = enc.output_shape is not None and enc.target_shape == enc.output_shape
     if enc.family == "index":
         if same_shape and enc.one_hot and (not enc.is_float or enc.loss == "NLLLoss"):
-            return (
-                "they are one-hot rows, but the loss expects one class id per sample.",
-                "Turn the one-hot rows into class ids:\n\n```python\ntargets = targets.argmax(dim=1)\n```",
-            )
+            return "one_hot"
         if same_shape and not enc.is_float:
-            return (
-                "integer targets of the outputs' shape are read as class probabilities, which must be float.",
-                "Give one class id per sample (`targets.argmax(dim=1)` for one-hot rows).",
-            )
+            return "int_probabilities"
         if (
             enc.output_shape is not None
             and len(enc.target_shape) == len(enc.output_shape)
@@ -562,43 +460,23 @@ def _encoding_problem(enc: TargetEncoding) -> tuple[str | None, str]:
             and enc.target_shape[-1] == 1
             and not same_shape
         ):
-            return (
-                "the targets carry an extra axis of size 1; the loss wants shape (N,).",
-                "Drop the extra axis:\n\n```python\ntargets = targets.squeeze(-1).long()\n```",
-            )
+            return "extra_axis"
         if enc.is_float and not same_shape:
-            if enc.integer_valued:
-                return (
-                    "class ids stored as floats; the loss needs int64 (long) ids.",
-                    "Cast the targets when building the batch:\n\n```python\ntargets = targets.long()\n```",
-                )
-            return (
-                "real-valued targets, but this loss needs integer class ids.",
-                "Use a regression loss such as nn.MSELoss for real-valued targets, or convert them to class ids.",
-            )
+            return "" if enc.integer_valued else "real_valued"
         if not enc.is_float and enc.dtype not in ("torch.int64", "torch.uint8"):
-            return (
-                "the loss needs int64 (long) class ids.",
-                "Cast the targets:\n\n```python\ntargets = targets.long()\n```",
-            )
+            return "int_ids"
     if enc.family == "binary":
         if not enc.is_float:
-            return (
-                "integer targets; this loss computes in floating point and refuses integer targets.",
-                "Cast the targets to float:\n\n```python\ntargets = targets.float()\n```",
-            )
+            return "binary_int"
         if enc.min_value < 0 or enc.max_value > 1:
-            return (
-                f"values span {enc.min_value:g}..{enc.max_value:g}, but binary targets must lie in [0, 1].",
-                "Map the labels to 0/1 (for -1/+1 labels: `targets = (targets > 0).float()`; for 1/2: "
-                "`targets = targets - 1`).",
-            )
+            return "binary_range"
     if enc.family == "regression" and not enc.is_float:
-        return (
-            "integer targets; the backward pass of this loss fails with a dtype error.",
-            "Cast the targets to the outputs' dtype:\n\n```python\ntargets = targets.float()\n```",
-        )
-    return None, ""
+        return "regression_int"
+    return None
+
+
+_TARGETS = "{loss} gets targets of dtype {target_dtype} and shape {target_shape}{outputs}: "
+"""The start of every RD104 message: what the loss got."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -608,6 +486,7 @@ def _encoding_problem(enc: TargetEncoding) -> tuple[str | None, str]:
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD101",
+        checks=("labels",),
         message=(
             "All {count} sampled training targets ({sample}) are class {class}{outputs} A model that always predicts "
             "it scores 100% on this data and learns nothing; on real data that holds other classes it is wrong on "
@@ -658,6 +537,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD102",
+        checks=("labels",),
+        message=(
+            "Class {majority_class} makes up {majority_share:.1%} of the sampled targets and class {minority_class} "
+            "only {minority_share:.1%} ({ratio:.1f}x fewer). Predicting class {majority_class} everywhere already "
+            "scores {majority_share:.1%} accuracy, so accuracy alone will hide a model that ignores the rare classes."
+        ),
+        remedy=(
+            "Weight the loss by inverse class frequency or resample the training set, and track a balanced metric "
+            "(balanced accuracy, macro F1):\n\n```python\ncounts = torch.bincount(train_targets)\n"
+            "weights = counts.sum() / (len(counts) * counts.float())\nloss_fn = nn.{loss}(weight=weights)\n```"
+        ),
         title="strong class imbalance",
         severity=Severity.WARNING,
         what=(
@@ -697,6 +587,34 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD103",
+        checks=("labels",),
+        message=(
+            "{out_of_range} of {targets} sampled targets are outside the model's output range. The ids span "
+            "{min_id}..{max_id} but the model outputs {num_classes} classes (valid ids 0..{last_id}). On the CPU the "
+            "loss raises 'Target out of bounds'; on CUDA it is a device-side assert."
+        ),
+        remedy=(
+            "Size the output layer to the number of classes, or remap the labels to 0..C-1:\n\n"
+            "```python\nnum_classes = int(train_targets.max()) + 1\nmodel.fc = nn.Linear(hidden_size, num_classes)\n"
+            "```{negative}"
+        ),
+        variants={
+            "one_based": Wording(
+                message=(
+                    "{out_of_range} of {targets} sampled targets are outside the model's output range. The ids run "
+                    "from {min_id} to {max_id}: they look 1-based, while {loss} expects 0 to {last_id}. On the CPU "
+                    "the loss raises 'Target out of bounds'; on CUDA it is a device-side assert."
+                ),
+                remedy="Shift the labels to start at 0:\n\n```python\ntargets = targets - 1\n```",
+            ),
+            "crash": Wording(
+                message=(
+                    "The {stage_words} raised an error: a class id is outside the range of classes the model outputs. "
+                    "{error}"
+                ),
+                remedy="Make the output layer as wide as the number of classes, or remap labels to 0..C-1.",
+            ),
+        },
         title="class ids outside the model's output range",
         severity=Severity.ERROR,
         what=(
@@ -739,6 +657,57 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD104",
+        checks=("labels",),
+        message=_TARGETS + "class ids stored as floats; the loss needs int64 (long) ids.",
+        remedy="Cast the targets when building the batch:\n\n```python\ntargets = targets.long()\n```",
+        variants={
+            "one_hot": Wording(
+                message=_TARGETS + "they are one-hot rows, but the loss expects one class id per sample.",
+                remedy="Turn the one-hot rows into class ids:\n\n```python\ntargets = targets.argmax(dim=1)\n```",
+            ),
+            "int_probabilities": Wording(
+                message=(
+                    _TARGETS
+                    + "integer targets of the outputs' shape are read as class probabilities, which must be float."
+                ),
+                remedy="Give one class id per sample (`targets.argmax(dim=1)` for one-hot rows).",
+            ),
+            "extra_axis": Wording(
+                message=_TARGETS + "the targets carry an extra axis of size 1; the loss wants shape (N,).",
+                remedy="Drop the extra axis:\n\n```python\ntargets = targets.squeeze(-1).long()\n```",
+            ),
+            "real_valued": Wording(
+                message=_TARGETS + "real-valued targets, but this loss needs integer class ids.",
+                remedy=(
+                    "Use a regression loss such as nn.MSELoss for real-valued targets, or convert them to class ids."
+                ),
+            ),
+            "int_ids": Wording(
+                message=_TARGETS + "the loss needs int64 (long) class ids.",
+                remedy="Cast the targets:\n\n```python\ntargets = targets.long()\n```",
+            ),
+            "binary_int": Wording(
+                message=_TARGETS + "integer targets; this loss computes in floating point and refuses integer targets.",
+                remedy="Cast the targets to float:\n\n```python\ntargets = targets.float()\n```",
+            ),
+            "binary_range": Wording(
+                message=_TARGETS + "values span {target_min:g}..{target_max:g}, but binary targets must lie in [0, 1].",
+                remedy=(
+                    "Map the labels to 0/1 (for -1/+1 labels: `targets = (targets > 0).float()`; for 1/2: "
+                    "`targets = targets - 1`)."
+                ),
+            ),
+            "regression_int": Wording(
+                message=_TARGETS + "integer targets; the backward pass of this loss fails with a dtype error.",
+                remedy="Cast the targets to the outputs' dtype:\n\n```python\ntargets = targets.float()\n```",
+            ),
+            "crash": Wording(
+                message=(
+                    "The {stage_words} raised an error: the targets' dtype or layout does not fit the loss. {error}"
+                ),
+                remedy="Give class-index losses int64 ids of shape (N,), and BCE/regression losses float targets.",
+            ),
+        },
         title="target dtype or encoding does not fit the loss",
         severity=Severity.ERROR,
         what=(
@@ -777,6 +746,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD105",
+        checks=("inputs",),
         message=(
             "The sampled {where} hold {nan} NaN and {inf} infinite values out of {values}. One such value makes the "
             "loss NaN, and the first optimizer step then writes NaN into every weight."
@@ -824,6 +794,19 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD106",
+        checks=("inputs",),
+        message=(
+            "The inputs are not normalized: {reasons} (values span {min_value:.4g} to {max_value:.4g} over "
+            "{features} feature(s) of {where}). Large inputs saturate the tanh/sigmoid gates of an RNN at "
+            "initialization, so gradients vanish and the loss stalls; features on very different scales make one "
+            "dominate the updates."
+        ),
+        remedy=(
+            "Standardize each feature with statistics of the training set (and apply the same to validation and "
+            "test data):\n\n```python\nmean = train_x.mean(dim=(0, 1), keepdim=True)\n"
+            "std = train_x.std(dim=(0, 1), keepdim=True).clamp_min(1e-8)\nx = (x - mean) / std\n```\n\n"
+            "For prices, model returns or log-prices instead of raw values."
+        ),
         title="inputs not normalized (large or disparate feature scales)",
         severity=Severity.WARNING,
         what=(
@@ -877,6 +860,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD107",
+        checks=("inputs",),
         message=(
             "{count} of {features} input features never change over {positions} sampled positions: {shown}. They "
             "carry no information{harm}"
@@ -921,6 +905,18 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD108",
+        checks=("inputs",),
+        message=(
+            "{padding_share:.0%} of the sampled time steps are padding (lengths {min_length} to {max_length}, median "
+            "{median_length}, padded to {padded_length}; from {source}). The RNN spends most of its compute on "
+            "padding, and unless every read-out and the loss are masked, padding leaks into the result."
+        ),
+        remedy=(
+            "Bucket sequences of similar length into the same batch and pack them:\n\n"
+            "```python\npacked = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,\n"
+            "                                              enforce_sorted=False)\n"
+            "out, (h_n, c_n) = self.lstm(packed)\n```"
+        ),
         title="batches are mostly padding / extreme length spread",
         severity=Severity.INFO,
         what=(
@@ -963,6 +959,25 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD109",
+        checks=("inputs",),
+        message=(
+            "{out_of_range} of {tokens} sampled token ids fall outside the embedding table '{module}' "
+            "({num_embeddings} rows, valid ids 0..{last_id}); the ids span {min_id}..{max_id}. On the CPU this raises "
+            "'index out of range in self'; on CUDA a device-side assert that poisons the whole process."
+        ),
+        remedy=(
+            "Size the embedding from the vocabulary (counting padding and unknown tokens):\n\n"
+            "```python\nself.{attribute} = nn.Embedding(len(vocab), embedding_dim, padding_idx=pad_id)\n"
+            "# and map unseen tokens to an <unk> id instead of a new number\n```"
+        ),
+        variants={
+            "crash": Wording(
+                message="The {stage_words} raised an error: a token id is outside the embedding table. {error}",
+                remedy=(
+                    "Size nn.Embedding to the vocabulary (num_embeddings = max id + 1) or map unknown tokens to <unk>."
+                ),
+            ),
+        },
         title="token ids outside the embedding table",
         severity=Severity.ERROR,
         what=(
@@ -1001,6 +1016,30 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD110",
+        checks=("labels",),
+        message=(
+            "The label distributions differ by a total-variation distance of {total_variation:.2f}, more than two "
+            "samples of one stream differ (p = {p_value:.1e}). The largest gap is class {gap_class}: "
+            "{gap_train:.1%} of training targets vs {gap_val:.1%} of validation targets.{only_val} Validation "
+            "scores will not reflect how the model does on the training distribution."
+        ),
+        remedy=(
+            "Split the data with stratification so both sets hold the same class mix:\n\n"
+            "```python\nfrom sklearn.model_selection import train_test_split\n"
+            "train_idx, val_idx = train_test_split(indices, test_size=0.2, stratify=labels, random_state=0)\n```"
+        ),
+        variants={
+            "regression": Wording(
+                message=(
+                    "Regression targets average {train_mean:.4g} (std {train_std:.4g}) in training but "
+                    "{val_mean:.4g} (std {val_std:.4g}) in validation: a standardized difference of {smd:.2f}."
+                ),
+                remedy=(
+                    "Make sure both splits come from the same period or population, or shuffle before splitting; "
+                    "for time series, expect this shift and normalize with training statistics."
+                ),
+            )
+        },
         title="train and validation label distributions differ",
         severity=Severity.WARNING,
         what=(
@@ -1043,6 +1082,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD111",
+        checks=("leakage",),
+        message=(
+            "{overlap} of {val_samples} sampled validation samples also occur in the {train_samples} training "
+            "samples checked (an estimated {estimated_share:.0%} of the validation set). Validation scores on leaked "
+            "samples measure memory, not generalization."
+        ),
+        remedy=(
+            "Deduplicate before splitting, and split by a group key (user, document, time window) when "
+            "near-identical sequences exist:\n\n"
+            "```python\nunique = {{tuple(seq): label for seq, label in samples}}\n```"
+        ),
         title="identical samples in train and validation",
         severity=Severity.WARNING,
         what=(

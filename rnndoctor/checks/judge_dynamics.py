@@ -6,8 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, snippet
+from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 
 @dataclass
@@ -114,50 +113,21 @@ def judge_learning_rate(
         "initial_loss": sweep.initial,
         "lowest_loss": loss_min,
     }
-    advice = f"lr={suggestion:.2g}" if suggestion is not None else "a learning rate inside the falling stretch"
-    fix = (
-        f"Use the suggested rate:\n\n```python\noptimizer = torch.optim.{sweep.optimizer}(model.parameters(), "
-        f"{advice})\n```\n\nThe learning-rate curve is in the report's plots (`--plots DIR` for PNGs)."
-    )
-    high_fix = (
-        fix + " To keep a high rate on a recurrent net, clip the gradient norm between backward and step "
-        "(`torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)`): the sweep trains with your own "
-        "train_step, so clipping there is measured."
-    )
+    words: dict[str, object] = {
+        "optimizer": sweep.optimizer,
+        "advice": f"lr={suggestion:.2g}" if suggestion is not None else "a learning rate inside the falling stretch",
+        "suggests": f" The sweep suggests {suggestion:.2g}." if suggestion is not None else "",
+    }
     if onset is not None and lr < onset / low_factor:
         gap = math.log10(onset / lr)
-        return [
-            make_finding(
-                "RD501",
-                f"The configured learning rate {lr:.2g} ({sweep.optimizer}) is {gap:.1f} decades below where the "
-                f"loss starts to fall in the range test ({onset:.2g}); at this rate each step changes the weights "
-                "so little that the loss stays flat for thousands of steps."
-                + (f" The sweep suggests {suggestion:.2g}." if suggestion is not None else ""),
-                fix,
-                evidence,
-                confidence=min(1.0, 0.6 + 0.2 * gap),
-            )
-        ]
+        return [get_rule("RD501").verdict(evidence, {**words, "gap": gap}, confidence=min(1.0, 0.6 + 0.2 * gap))]
     beyond_divergence = sweep.diverged_at is not None and lr >= sweep.diverged_at
     past_minimum = math.isfinite(lr_min) and lr > lr_min * high_factor
     if beyond_divergence or past_minimum:
-        where = (
-            f"at or beyond {sweep.diverged_at:.2g}, where the loss diverged in the range test"
-            if beyond_divergence and sweep.diverged_at is not None
-            else f"{math.log10(lr / lr_min):.1f} decades above the rate with the lowest loss ({lr_min:.2g}), "
-            "where the loss rises again"
-        )
-        return [
-            make_finding(
-                "RD502",
-                f"The configured learning rate {lr:.2g} ({sweep.optimizer}) sits {where}. Training will "
-                "oscillate, stall at a high loss or produce NaN."
-                + (f" The sweep suggests {suggestion:.2g}." if suggestion is not None else ""),
-                high_fix,
-                evidence,
-                confidence=0.9 if beyond_divergence else 0.7,
-            )
-        ]
+        if beyond_divergence:
+            return [get_rule("RD502").verdict(evidence, words, confidence=0.9)]
+        words["decades"] = math.log10(lr / lr_min)
+        return [get_rule("RD502").verdict(evidence, words, variant="past_minimum", confidence=0.7)]
     return []
 
 
@@ -178,24 +148,16 @@ def judge_overfit(
     a warning that blames the learning rate when only the retry at another rate learned.
     """
     findings: list[Finding] = []
+    evidence: dict[str, object]
     if configured.moved <= still:
-        findings.append(
-            make_finding(
-                "RD505",
-                f"Training on one fixed batch for {configured.steps} steps at lr={configured.lr:.2g} moved the loss "
-                f"from {configured.initial_loss:.4g} to {configured.final_loss:.4g} (a relative change of "
-                f"{configured.moved:.1e}): no learning signal reaches the weights.",
-                "Check that the loss depends on trainable parameters (no detach, no frozen model, a learning rate "
-                "above zero) and that the optimizer holds the model's parameters.",
-                {
-                    "initial_loss": configured.initial_loss,
-                    "final_loss": configured.final_loss,
-                    "relative_change": configured.moved,
-                    "steps": configured.steps,
-                    "lr": configured.lr,
-                },
-            )
-        )
+        evidence = {
+            "initial_loss": configured.initial_loss,
+            "final_loss": configured.final_loss,
+            "relative_change": configured.moved,
+            "steps": configured.steps,
+            "lr": configured.lr,
+        }
+        findings.append(get_rule("RD505").verdict(evidence))
 
     def learns(run: FitResult) -> bool:
         return run.fitted or run.dropped >= learned_share or run.still_falling
@@ -204,64 +166,44 @@ def judge_overfit(
     if learns(configured):
         return findings
     if configured.predicted_classes == 1 and (configured.target_classes or 0) > 1:
-        findings.append(
-            make_finding(
-                "RD504",
-                f"After {configured.steps} steps on one batch the model predicts a single class for every sample, "
-                f"while the batch holds {configured.target_classes} classes: it settled on the majority answer.",
-                "Look for what makes the input uninformative (normalization, a detached encoder, padding read "
-                "instead of content) and balance the classes if one dominates.",
-                {
-                    "predicted_classes": configured.predicted_classes,
-                    "target_classes": configured.target_classes,
-                    "accuracy": configured.accuracy,
-                },
-            )
-        )
+        evidence = {
+            "predicted_classes": configured.predicted_classes,
+            "target_classes": configured.target_classes,
+            "accuracy": configured.accuracy,
+        }
+        findings.append(get_rule("RD504").verdict(evidence, {"steps": configured.steps}))
     fixed_by_lr = retry is not None and learns(retry)
     if not fixed_by_lr and any(run.dropped >= stuck_share for run in runs):
         return findings
+    evidence = {
+        "initial_loss": configured.initial_loss,
+        "final_loss": configured.final_loss,
+        "steps": configured.steps,
+        "accuracy": configured.accuracy,
+        "lr": configured.lr,
+        "retry_lr": retry.lr if retry else None,
+        "retry_final_loss": retry.final_loss if retry else None,
+        "retry_fitted": retry.fitted if retry else None,
+    }
+    rule = get_rule("RD503")
     if fixed_by_lr and retry is not None:
-        message = (
-            f"At the configured lr={configured.lr:.2g} the model cannot fit a single batch in {configured.steps} "
-            f"steps (loss {configured.initial_loss:.4g} -> {configured.final_loss:.4g}), but at lr={retry.lr:.2g} "
-            f"it {'fits it' if retry.fitted else 'learns it'} ({retry.initial_loss:.4g} -> {retry.final_loss:.4g} "
-            f"in {retry.steps} steps): the learning rate, not the model, is the problem."
+        words: dict[str, object] = {
+            "learns": "fits it" if retry.fitted else "learns it",
+            "retry_initial_loss": retry.initial_loss,
+            "retry_steps": retry.steps,
+        }
+        verdict = rule.verdict(
+            evidence, words, variant="learning_rate", severity=Severity.WARNING, confidence=0.6, explains=("RD505",)
         )
-        severity = Severity.WARNING
     else:
-        tried = f" and at lr={retry.lr:.2g} (loss {retry.final_loss:.4g})" if retry is not None else ""
-        message = (
-            f"The model cannot fit one fixed batch: after {configured.steps} steps at lr={configured.lr:.2g} the "
-            f"loss went from {configured.initial_loss:.4g} to {configured.final_loss:.4g}"
-            + (f", batch accuracy {configured.accuracy:.0%}" if configured.accuracy is not None else "")
-            + f"{tried}. A sound setup memorizes one batch easily; this one has a bug between inputs, model, "
-            "loss and targets."
-        )
-        severity = None
-    findings.append(
-        make_finding(
-            "RD503",
-            message,
-            "Fix the findings ranked above first; then overfit one batch by hand:\n\n```python\n"
-            "x, y = next(iter(train_loader))\nfor step in range(300):\n    optimizer.zero_grad()\n"
-            "    loss = loss_fn(model(x), y)\n    loss.backward()\n    optimizer.step()\nprint(loss.item())  "
-            "# should approach 0\n```",
-            {
-                "initial_loss": configured.initial_loss,
-                "final_loss": configured.final_loss,
-                "steps": configured.steps,
-                "accuracy": configured.accuracy,
-                "lr": configured.lr,
-                "retry_lr": retry.lr if retry else None,
-                "retry_final_loss": retry.final_loss if retry else None,
-                "retry_fitted": retry.fitted if retry else None,
-            },
-            severity=severity,
-            confidence=0.6 if fixed_by_lr else 0.8,
-            explains=("RD505",),
-        )
-    )
+        words = {
+            "batch_accuracy": (
+                f", batch accuracy {configured.accuracy:.0%}" if configured.accuracy is not None else ""
+            ),
+            "tried": f" and at lr={retry.lr:.2g} (loss {retry.final_loss:.4g})" if retry is not None else "",
+        }
+        verdict = rule.verdict(evidence, words, severity=None, confidence=0.8, explains=("RD505",))
+    findings.append(verdict)
     return findings
 
 
@@ -283,23 +225,13 @@ def judge_input_ignored(
     scale = max(abs(blind.initial_loss - blind.final_loss), abs(blind.final_loss), 1e-12)
     if gain > tolerance * scale:
         return []
-    return [
-        make_finding(
-            "RD506",
-            f"With every input replaced by zeros the model fits the batch just as well (final loss "
-            f"{blind.final_loss:.4g}) as with the real inputs ({normal.final_loss:.4g}): its outputs do not "
-            "depend on the input, only on biases.",
-            "Trace the input through forward: a variable overwritten, the wrong tensor read out (padding, an "
-            "unused branch), a detached or zero-multiplied path.",
-            {
-                "final_loss_real_inputs": normal.final_loss,
-                "final_loss_zero_inputs": blind.final_loss,
-                "steps": normal.steps,
-                "input_sensitivity": sensitivity,
-            },
-            explains=("RD503", "RD504", "RD505"),
-        )
-    ]
+    evidence = {
+        "final_loss_real_inputs": normal.final_loss,
+        "final_loss_zero_inputs": blind.final_loss,
+        "steps": normal.steps,
+        "input_sensitivity": sensitivity,
+    }
+    return [get_rule("RD506").verdict(evidence, explains=("RD503", "RD504", "RD505"))]
 
 
 @dataclass
@@ -355,37 +287,23 @@ def judge_chance_level(run: ShortRun, retry: ShortRun | None, chance: Chance, ma
         "lr": run.lr,
         "epochs": len(losses),
     }
+    if retry is not None and not at_chance(retry, chance, margin):
+        return []  # another rate leaves chance: the learning-rate checks own that verdict
     accuracy = next((a for a in reversed(run.accuracies) if a is not None), None)
-    measured = (
-        f"After {len(losses)} epochs over the sampled training batches at lr={run.lr:.2g} the training loss is "
-        f"{losses[-1]:.4g}, at chance level ({chance.loss:.4g}, {chance.basis})"
-        + (
+    words = {
+        "final_loss": losses[-1],
+        "accuracy": (
             f", with accuracy {accuracy:.0%} against a majority share of {chance.majority:.0%}"
             if accuracy is not None and chance.majority is not None
             else ""
-        )
-        + "."
-    )
-    if retry is not None and not at_chance(retry, chance, margin):
-        return []  # another rate leaves chance: the learning-rate checks own that verdict
-    tried = (
-        f" A second run at lr={retry.lr:.2g} stayed there too ({retry.finite[-1]:.4g})."
-        if retry and retry.finite
-        else ""
-    )
-    return [
-        make_finding(
-            "RD507",
-            f"{measured}{tried} The model finds nothing in the inputs that predicts the targets beyond their "
-            "overall distribution. With the data, the wiring and the learning rate passing their checks, the "
-            "usual cause is targets that do not belong to their samples (labels shuffled or sorted apart from "
-            "the inputs, a join on the wrong key).",
-            "Print a few (input, target) pairs and check them by hand; shuffle samples and labels together:"
-            "\n\n```python\nperm = torch.randperm(len(x))\nx, y = x[perm], y[perm]     # one permutation for both\n```",
-            evidence,
-            confidence=0.7,
-        )
-    ]
+        ),
+        "tried": (
+            f" A second run at lr={retry.lr:.2g} stayed there too ({retry.finite[-1]:.4g})."
+            if retry and retry.finite
+            else ""
+        ),
+    }
+    return [get_rule("RD507").verdict(evidence, words, confidence=0.7)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,6 +313,16 @@ def judge_chance_level(run: ShortRun, retry: ShortRun | None, chance: Chance, ma
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD501",
+        checks=("lr_sweep",),
+        message=(
+            "The configured learning rate {configured_lr:.2g} ({optimizer}) is {gap:.1f} decades below where the "
+            "loss starts to fall in the range test ({onset_lr:.2g}); at this rate each step changes the weights so "
+            "little that the loss stays flat for thousands of steps.{suggests}"
+        ),
+        remedy=(
+            "Use the suggested rate:\n\n```python\noptimizer = torch.optim.{optimizer}(model.parameters(), "
+            "{advice})\n```\n\nThe learning-rate curve is in the report's plots (`--plots DIR` for PNGs)."
+        ),
         title="learning rate too low",
         severity=Severity.ERROR,
         what=(
@@ -430,6 +358,43 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD502",
+        checks=("lr_sweep",),
+        message=(
+            "The configured learning rate {configured_lr:.2g} ({optimizer}) sits at or beyond {diverged_at:.2g}, "
+            "where the loss diverged in the range test. Training will oscillate, stall at a high loss or produce "
+            "NaN.{suggests}"
+        ),
+        remedy=(
+            "Use the suggested rate:\n\n```python\noptimizer = torch.optim.{optimizer}(model.parameters(), "
+            "{advice})\n```\n\nThe learning-rate curve is in the report's plots (`--plots DIR` for PNGs). To keep a "
+            "high rate on a recurrent net, clip the gradient norm between backward and step "
+            "(`torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)`): the sweep trains with your own "
+            "train_step, so clipping there is measured."
+        ),
+        variants={
+            "past_minimum": Wording(
+                message=(
+                    "The configured learning rate {configured_lr:.2g} ({optimizer}) sits {decades:.1f} decades above "
+                    "the rate with the lowest loss ({lowest_loss_lr:.2g}), where the loss rises again. Training will "
+                    "oscillate, stall at a high loss or produce NaN.{suggests}"
+                ),
+            ),
+            "curve_diverging": Wording(
+                message=(
+                    "The training loss fell to {lowest_loss:.4g} and then rose to {last_loss:.4g} ({rise:.0%} above "
+                    "its minimum): training diverges, the typical sign of a learning rate too high for the later stage."
+                ),
+                remedy="Lower the learning rate (or decay it), and clip gradients.",
+            ),
+            "curve_oscillating": Wording(
+                message=(
+                    "The training loss oscillates: {reversal_share:.0%} of epoch-to-epoch changes reverse direction, "
+                    "with a median swing of {median_swing:.0%}. Steps overshoot the minimum: the learning rate is too "
+                    "high."
+                ),
+                remedy="Lower the learning rate by 3-10x or add a decaying schedule.",
+            ),
+        },
         title="learning rate too high",
         severity=Severity.ERROR,
         what=(
@@ -469,6 +434,28 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD503",
+        checks=("overfit_batch",),
+        message=(
+            "The model cannot fit one fixed batch: after {steps} steps at lr={lr:.2g} the loss went from "
+            "{initial_loss:.4g} to {final_loss:.4g}{batch_accuracy}{tried}. A sound setup memorizes one batch easily; "
+            "this one has a bug between inputs, model, loss and targets."
+        ),
+        remedy=(
+            "Fix the findings ranked above first; then overfit one batch by hand:\n\n```python\n"
+            "x, y = next(iter(train_loader))\nfor step in range(300):\n    optimizer.zero_grad()\n"
+            "    loss = loss_fn(model(x), y)\n    loss.backward()\n    optimizer.step()\nprint(loss.item())  "
+            "# should approach 0\n```"
+        ),
+        variants={
+            "learning_rate": Wording(
+                message=(
+                    "At the configured lr={lr:.2g} the model cannot fit a single batch in {steps} steps (loss "
+                    "{initial_loss:.4g} -> {final_loss:.4g}), but at lr={retry_lr:.2g} it {learns} "
+                    "({retry_initial_loss:.4g} -> {retry_final_loss:.4g} in {retry_steps} steps): the learning "
+                    "rate, not the model, is the problem."
+                ),
+            ),
+        },
         title="cannot overfit a single batch",
         severity=Severity.ERROR,
         what=(
@@ -519,6 +506,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD504",
+        checks=("overfit_batch",),
+        message=(
+            "After {steps} steps on one batch the model predicts a single class for every sample, while the batch "
+            "holds {target_classes} classes: it settled on the majority answer."
+        ),
+        remedy=(
+            "Look for what makes the input uninformative (normalization, a detached encoder, padding read instead "
+            "of content) and balance the classes if one dominates."
+        ),
         title="predictions collapse to one class",
         severity=Severity.WARNING,
         what=(
@@ -555,6 +551,27 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD505",
+        checks=("overfit_batch",),
+        message=(
+            "Training on one fixed batch for {steps} steps at lr={lr:.2g} moved the loss from {initial_loss:.4g} to "
+            "{final_loss:.4g} (a relative change of {relative_change:.1e}): no learning signal reaches the weights."
+        ),
+        remedy=(
+            "Check that the loss depends on trainable parameters (no detach, no frozen model, a learning rate above "
+            "zero) and that the optimizer holds the model's parameters."
+        ),
+        variants={
+            "curve": Wording(
+                message=(
+                    "The training loss stays at {last_loss:.4g}{chance} over {epochs} epochs (relative change "
+                    "{relative_change:.1e}): nothing is learned."
+                ),
+                remedy=(
+                    "Run `rnndoctor check` on the setup: a flat loss comes from a learning rate far too low, a "
+                    "detached or frozen model, collapsed labels or inputs that carry no signal."
+                ),
+            ),
+        },
         title="loss does not move at all",
         severity=Severity.ERROR,
         what=(
@@ -598,6 +615,16 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD506",
+        checks=("overfit_batch",),
+        message=(
+            "With every input replaced by zeros the model fits the batch just as well (final loss "
+            "{final_loss_zero_inputs:.4g}) as with the real inputs ({final_loss_real_inputs:.4g}): its outputs do "
+            "not depend on the input, only on biases."
+        ),
+        remedy=(
+            "Trace the input through forward: a variable overwritten, the wrong tensor read out (padding, an unused "
+            "branch), a detached or zero-multiplied path."
+        ),
         title="model ignores its input",
         severity=Severity.ERROR,
         what=(
@@ -638,6 +665,18 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD507",
+        checks=("overfitting",),
+        message=(
+            "After {epochs} epochs over the sampled training batches at lr={lr:.2g} the training loss is "
+            "{final_loss:.4g}, at chance level ({chance_loss:.4g}, {chance_basis}){accuracy}.{tried} The model finds "
+            "nothing in the inputs that predicts the targets beyond their overall distribution. With the data, the "
+            "wiring and the learning rate passing their checks, the usual cause is targets that do not belong to "
+            "their samples (labels shuffled or sorted apart from the inputs, a join on the wrong key)."
+        ),
+        remedy=(
+            "Print a few (input, target) pairs and check them by hand; shuffle samples and labels together:\n\n"
+            "```python\nperm = torch.randperm(len(x))\nx, y = x[perm], y[perm]     # one permutation for both\n```"
+        ),
         title="training stays at chance level in the short run",
         severity=Severity.ERROR,
         what=(

@@ -7,8 +7,7 @@ import math
 from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, get_rule, snippet
+from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 
 @dataclass
@@ -74,43 +73,26 @@ def judge_exploding(stats: GradientStats, exploding_norm: float) -> list[Finding
     bad = [name for name, value in stats.norms.items() if not math.isfinite(value)]
     if bad:
         first = bad[-1]
-        return [
-            make_finding(
-                "RD401",
-                f"{len(bad)} parameter(s) get NaN or infinite gradients after one backward pass; nearest the "
-                f"output: '{first}'"
-                + (
-                    f" (the loss itself is {stats.loss})"
-                    if stats.loss is not None and not math.isfinite(stats.loss)
-                    else ""
-                )
-                + ". The first optimizer step writes NaN into the weights and training is lost.",
-                "Find the operation that overflows (log of 0, division by a zero length, exp of a large "
-                "value) and guard it; clip gradients as a safety net:\n\n```python\n"
-                "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n```",
-                {"non_finite_parameters": bad[:10], "count": len(bad), "first_from_output": first, "loss": stats.loss},
-            )
-        ]
+        loss_note = (
+            f" (the loss itself is {stats.loss})" if stats.loss is not None and not math.isfinite(stats.loss) else ""
+        )
+        evidence = {
+            "non_finite_parameters": bad[:10],
+            "count": len(bad),
+            "first_from_output": first,
+            "loss": stats.loss,
+        }
+        return [get_rule("RD401").verdict(evidence, {"loss_note": loss_note}, variant="non_finite")]
     if stats.total_norm <= exploding_norm:
         return []
     largest = max(stats.norms.items(), key=lambda kv: kv[1])
-    return [
-        make_finding(
-            "RD401",
-            f"The total gradient norm after one backward pass is {stats.total_norm:.3g} (largest: "
-            f"'{largest[0]}' with {largest[1]:.3g}). At this size a single step throws the weights far from "
-            "where they were, and the loss jumps or becomes NaN.",
-            "Clip the gradient norm in the training loop, and look for the cause (unscaled inputs, a "
-            "recurrent weight scale above 1, a loss summed instead of averaged):\n\n```python\n"
-            "loss.backward()\ntorch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\noptimizer.step()\n```",
-            {
-                "total_norm": stats.total_norm,
-                "largest_parameter": largest[0],
-                "largest_norm": largest[1],
-                "threshold": exploding_norm,
-            },
-        )
-    ]
+    evidence = {
+        "total_norm": stats.total_norm,
+        "largest_parameter": largest[0],
+        "largest_norm": largest[1],
+        "threshold": exploding_norm,
+    }
+    return [get_rule("RD401").verdict(evidence)]
 
 
 def judge_vanishing_layers(stats: GradientStats, ratio_threshold: float) -> list[Finding]:
@@ -137,70 +119,38 @@ def judge_no_gradient(stats: GradientStats) -> list[Finding]:
     if stats.no_grad:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.no_grad)
         modules = sorted({n.rsplit(".", 1)[0] if "." in n else n for n in stats.no_grad})
-        findings.append(
-            make_finding(
-                "RD210",
-                f"{len(stats.no_grad)} trainable parameter tensor(s) in {', '.join(modules[:6])} "
-                f"({count} values, {count / total:.0%} of the model) get no gradient from the loss. They are "
-                "detached (.detach(), .data, torch.no_grad, a numpy round-trip) or never used in forward, "
-                "so they never learn.",
-                "Find where the graph is cut between these modules and the loss:\n\n```python\n"
-                "features = self.encoder(x)            # not self.encoder(x).detach()\n"
-                "for name, p in model.named_parameters():\n    print(name, p.grad is None)\n```",
-                {
-                    "parameters": stats.no_grad[:20],
-                    "modules": modules,
-                    "values": count,
-                    "share_of_model": count / total,
-                },
-            )
-        )
+        evidence = {
+            "parameters": stats.no_grad[:20],
+            "modules": modules,
+            "values": count,
+            "share_of_model": count / total,
+        }
+        words = {"tensors": len(stats.no_grad), "where": ", ".join(modules[:6])}
+        findings.append(get_rule("RD210").verdict(evidence, words))
     if stats.unused:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.unused)
         modules = sorted({n.rsplit(".", 1)[0] if "." in n else n for n in stats.unused})
+        evidence = {
+            "parameters": stats.unused[:20],
+            "modules": modules,
+            "values": count,
+            "share_of_model": count / total,
+        }
+        words = {"tensors": len(stats.unused), "where": ", ".join(modules[:6]), "first_module": modules[0]}
         findings.append(
-            make_finding(
-                "RD210",
-                f"{len(stats.unused)} trainable parameter tensor(s) in {', '.join(modules[:6])} ({count} values, "
-                f"{count / total:.0%} of the model) belong to modules that never run in forward, so they get no "
-                "gradient from this loss. Fine for a head of a task switched off; a bug if the module was meant "
-                "to be part of the model.",
-                "Call the module in forward, or leave its parameters out of the optimizer while it is unused:"
-                "\n\n```python\noptimizer = torch.optim.Adam(\n    (p for n, p in model.named_parameters() "
-                f"if not n.startswith('{modules[0]}.')), lr=1e-3)\n```",
-                {"parameters": stats.unused[:20], "modules": modules, "values": count, "share_of_model": count / total},
-                severity=Severity.WARNING,
-                confidence=0.5,
-            )
+            get_rule("RD210").verdict(evidence, words, variant="unused", severity=Severity.WARNING, confidence=0.5)
         )
     deliberate = bool(stats.frozen_in_optimizer) and set(stats.frozen_in_optimizer) <= set(stats.frozen_embeddings)
     if stats.frozen_in_optimizer and not deliberate:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.frozen_in_optimizer)
-        findings.append(
-            make_finding(
-                "RD210",
-                f"{len(stats.frozen_in_optimizer)} parameter tensor(s) have requires_grad=False but were "
-                f"given to the optimizer ({', '.join(stats.frozen_in_optimizer[:4])}...): frozen, probably by "
-                "mistake, since the optimizer was meant to train them.",
-                "Unfreeze them, or leave them out of the optimizer if freezing is intended:\n\n```python\n"
-                "for p in model.encoder.parameters():\n    p.requires_grad_(True)\n```",
-                {"parameters": stats.frozen_in_optimizer[:20], "values": count},
-                severity=Severity.WARNING,
-            )
-        )
+        evidence = {"parameters": stats.frozen_in_optimizer[:20], "values": count}
+        words = {"tensors": len(stats.frozen_in_optimizer), "named": ", ".join(stats.frozen_in_optimizer[:4])}
+        findings.append(get_rule("RD210").verdict(evidence, words, variant="frozen", severity=Severity.WARNING))
     if stats.not_in_optimizer:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.not_in_optimizer)
-        findings.append(
-            make_finding(
-                "RD210",
-                f"{len(stats.not_in_optimizer)} trainable parameter tensor(s) ({count} values) are not in the "
-                f"optimizer, e.g. {', '.join(stats.not_in_optimizer[:4])}: they get gradients but are never "
-                "updated. The optimizer was built before these modules were added or replaced.",
-                "Build the optimizer after the model is complete:\n\n```python\nmodel.head = nn.Linear(h, c)\n"
-                "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n```",
-                {"parameters": stats.not_in_optimizer[:20], "values": count},
-            )
-        )
+        evidence = {"parameters": stats.not_in_optimizer[:20], "values": count}
+        words = {"tensors": len(stats.not_in_optimizer), "named": ", ".join(stats.not_in_optimizer[:4])}
+        findings.append(get_rule("RD210").verdict(evidence, words, variant="not_in_optimizer"))
     return findings
 
 
@@ -212,32 +162,18 @@ def judge_update_ratio(stats: UpdateStats, low: float, high: float) -> list[Find
     median = values[len(values) // 2]
     if low <= median <= high:
         return []
-    direction = "large" if median > high else "small"
-    effect = (
-        "each step rewrites a sizeable part of the weights: training is unstable or diverges"
-        if median > high
-        else "each step changes the weights by a negligible fraction: the loss will barely move"
-    )
-    lr = f" at lr={stats.lr:g}" if stats.lr is not None else ""
+    at_lr = f" at lr={stats.lr:g}" if stats.lr is not None else ""
     current = stats.lr or 1e-3
     suggested = current * 1e-3 / median if median > 0 else current * 1e3
-    return [
-        make_finding(
-            "RD405",
-            f"One {stats.optimizer} step{lr} changes the weights by a median of {median:.2g} of their norm "
-            f"(healthy is around 1e-3, between {low:g} and {high:g}): too {direction}; {effect}.",
-            "Adjust the learning rate by the factor that brings the ratio near 1e-3, then confirm with the "
-            f"learning-rate sweep:\n\n```python\noptimizer = torch.optim.{stats.optimizer}(model.parameters(), "
-            f"lr={suggested:.1g})\n```",
-            {
-                "median_ratio": median,
-                "min_ratio": values[0],
-                "max_ratio": values[-1],
-                "lr": stats.lr,
-                "optimizer": stats.optimizer,
-            },
-        )
-    ]
+    evidence = {
+        "median_ratio": median,
+        "min_ratio": values[0],
+        "max_ratio": values[-1],
+        "lr": stats.lr,
+        "optimizer": stats.optimizer,
+    }
+    words = {"at_lr": at_lr, "low": low, "high": high, "suggested": suggested}
+    return [get_rule("RD405").verdict(evidence, words, variant=None if median > high else "too_small")]
 
 
 def judge_saturation(stats: SaturationStats, max_share: float) -> list[Finding]:
@@ -272,36 +208,20 @@ def judge_rate_control(
     """RD408: the step moves the weights the same at the optimizer's rate and at half of it."""
     if follows_rate:
         return []
-    if calls_optimizer_step:
-        cause = (
-            "It calls optimizer.step(), so something inside it sets the rate itself (a scheduler such as "
-            "OneCycleLR stepped in the train_step, or a rate written into param_groups)."
-        )
-        fix = "Step schedulers outside the train_step (once per epoch or per step in your loop), not inside it."
-    else:
-        cause = (
-            "It never calls optimizer.step(): it updates the weights by hand with a rate of its own "
-            "(p.data.add_(p.grad, alpha=-lr))."
-        )
-        fix = (
-            f"Let the optimizer make the update, or read its rate in the manual update:\n\n```python\n"
-            f"optimizer.step()   # optimizer = torch.optim.{optimizer}(model.parameters(), lr=...)\n"
-            "# or: lr = optimizer.param_groups[0]['lr']; p.data.add_(p.grad, alpha=-lr)\n```"
-        )
-    return [
-        make_finding(
-            "RD408",
-            f"The train_step moved the weights by {update:.4g} at the configured learning rate and by "
-            f"{half_rate_update:.4g} at half of it: it ignores the optimizer's rate. {cause} rnndoctor cannot "
-            "sweep or change the rate, so the learning-rate checks were skipped.",
-            fix,
-            {
-                "update_norm": update,
-                "update_norm_at_half_rate": half_rate_update,
-                "calls_optimizer_step": calls_optimizer_step,
-            },
-        )
-    ]
+    evidence = {
+        "update_norm": update,
+        "update_norm_at_half_rate": half_rate_update,
+        "calls_optimizer_step": calls_optimizer_step,
+    }
+    variant = None if calls_optimizer_step else "manual_update"
+    return [get_rule("RD408").verdict(evidence, {"optimizer": optimizer}, variant=variant)]
+
+
+_RATE_IGNORED = (
+    "The train_step moved the weights by {update_norm:.4g} at the configured learning rate and by "
+    "{update_norm_at_half_rate:.4g} at half of it: it ignores the optimizer's rate. "
+)
+_RATE_SKIPPED = " rnndoctor cannot sweep or change the rate, so the learning-rate checks were skipped."
 
 
 def judge_clipping_order(stats: StepStats) -> list[Finding]:
@@ -323,6 +243,7 @@ def judge_clipping_order(stats: StepStats) -> list[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD209",
+        checks=("saturation",),
         message=(
             "At initialization {share:.0%} of the units in {worst} are saturated (sigmoid below 0.01 or above 0.99, "
             "tanh beyond ±0.99); {layers} layer/gate(s) exceed {max_share:.0%}. Saturated units pass almost no "
@@ -370,6 +291,52 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD210",
+        checks=("gradients",),
+        message=(
+            "{tensors} trainable parameter tensor(s) in {where} ({values} values, {share_of_model:.0%} of the model) "
+            "get no gradient from the loss. They are detached (.detach(), .data, torch.no_grad, a numpy round-trip) "
+            "or never used in forward, so they never learn."
+        ),
+        remedy=(
+            "Find where the graph is cut between these modules and the loss:\n\n```python\n"
+            "features = self.encoder(x)            # not self.encoder(x).detach()\n"
+            "for name, p in model.named_parameters():\n    print(name, p.grad is None)\n```"
+        ),
+        variants={
+            "unused": Wording(
+                message=(
+                    "{tensors} trainable parameter tensor(s) in {where} ({values} values, {share_of_model:.0%} of the "
+                    "model) belong to modules that never run in forward, so they get no gradient from this loss. Fine "
+                    "for a head of a task switched off; a bug if the module was meant to be part of the model."
+                ),
+                remedy=(
+                    "Call the module in forward, or leave its parameters out of the optimizer while it is unused:"
+                    "\n\n```python\noptimizer = torch.optim.Adam(\n    (p for n, p in model.named_parameters() "
+                    "if not n.startswith('{first_module}.')), lr=1e-3)\n```"
+                ),
+            ),
+            "frozen": Wording(
+                message=(
+                    "{tensors} parameter tensor(s) have requires_grad=False but were given to the optimizer "
+                    "({named}...): frozen, probably by mistake, since the optimizer was meant to train them."
+                ),
+                remedy=(
+                    "Unfreeze them, or leave them out of the optimizer if freezing is intended:\n\n```python\n"
+                    "for p in model.encoder.parameters():\n    p.requires_grad_(True)\n```"
+                ),
+            ),
+            "not_in_optimizer": Wording(
+                message=(
+                    "{tensors} trainable parameter tensor(s) ({values} values) are not in the optimizer, e.g. "
+                    "{named}: they get gradients but are never updated. The optimizer was built before these modules "
+                    "were added or replaced."
+                ),
+                remedy=(
+                    "Build the optimizer after the model is complete:\n\n```python\nmodel.head = nn.Linear(h, c)\n"
+                    "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n```"
+                ),
+            ),
+        },
         title="parameters receive no gradient (detached, frozen, unused)",
         severity=Severity.ERROR,
         what=(
@@ -411,6 +378,41 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD401",
+        checks=("gradients",),
+        message=(
+            "The total gradient norm after one backward pass is {total_norm:.3g} (largest: '{largest_parameter}' with "
+            "{largest_norm:.3g}). At this size a single step throws the weights far from where they were, and the "
+            "loss jumps or becomes NaN."
+        ),
+        remedy=(
+            "Clip the gradient norm in the training loop, and look for the cause (unscaled inputs, a recurrent "
+            "weight scale above 1, a loss summed instead of averaged):\n\n```python\nloss.backward()\n"
+            "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\noptimizer.step()\n```"
+        ),
+        variants={
+            "non_finite": Wording(
+                message=(
+                    "{count} parameter(s) get NaN or infinite gradients after one backward pass; nearest the output: "
+                    "'{first_from_output}'{loss_note}. The first optimizer step writes NaN into the weights and "
+                    "training is lost."
+                ),
+                remedy=(
+                    "Find the operation that overflows (log of 0, division by a zero length, exp of a large value) "
+                    "and guard it; clip gradients as a safety net:\n\n```python\n"
+                    "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n```"
+                ),
+            ),
+            "curve": Wording(
+                message=(
+                    "The loss becomes NaN or infinite at epoch {first_epoch:g}: gradients exploded or a value "
+                    "overflowed, and every weight is now NaN."
+                ),
+                remedy=(
+                    "Clip gradients, lower the learning rate, and check inputs and the loss for values that overflow "
+                    "(log of 0, division by a zero length)."
+                ),
+            ),
+        },
         title="exploding or non-finite gradients",
         severity=Severity.ERROR,
         what=(
@@ -450,6 +452,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD402",
+        checks=("gradients",),
         message=(
             "The earliest recurrent weights ('{earliest}') get gradients {ratio:.2g} times as large as the last "
             "layer's ('{last}'): the signal fades on its way down the stack, so the lower layers barely learn."
@@ -505,6 +508,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD404",
+        checks=("training_step",),
         message=(
             "Running the training step twice on the same batch at the same weights leaves gradients {grad_growth:.2f}x "
             "those of one call ({zero_grad_calls} zero_grad call(s) seen in {steps} steps): gradients accumulate "
@@ -555,6 +559,26 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD405",
+        checks=("gradients",),
+        message=(
+            "One {optimizer} step{at_lr} changes the weights by a median of {median_ratio:.2g} of their norm "
+            "(healthy is around 1e-3, between {low:g} and {high:g}): too large; each step rewrites a sizeable part "
+            "of the weights: training is unstable or diverges."
+        ),
+        remedy=(
+            "Adjust the learning rate by the factor that brings the ratio near 1e-3, then confirm with the "
+            "learning-rate sweep:\n\n```python\noptimizer = torch.optim.{optimizer}(model.parameters(), "
+            "lr={suggested:.1g})\n```"
+        ),
+        variants={
+            "too_small": Wording(
+                message=(
+                    "One {optimizer} step{at_lr} changes the weights by a median of {median_ratio:.2g} of their norm "
+                    "(healthy is around 1e-3, between {low:g} and {high:g}): too small; each step changes the "
+                    "weights by a negligible fraction: the loss will barely move."
+                )
+            )
+        },
         title="update-to-weight ratio out of range",
         severity=Severity.WARNING,
         what=(
@@ -597,6 +621,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD406",
+        checks=("training_step",),
         message=(
             "{eval_mode_steps} of {steps} optimizer steps ran with {named} in eval mode: dropout is off and batch "
             "norm uses frozen running statistics while training, so the model trains without regularization and "
@@ -648,6 +673,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD407",
+        checks=("training_step",),
         message=(
             "In the train_step {seen}, and nowhere before it: the clipping rescales gradients that the step has "
             "already applied, so no update is ever clipped. Exploding gradients reach the weights as if there "
@@ -692,6 +718,25 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD408",
+        checks=("training_step",),
+        message=(
+            _RATE_IGNORED + "It calls optimizer.step(), so something inside it sets the rate itself (a scheduler "
+            "such as OneCycleLR stepped in the train_step, or a rate written into param_groups)." + _RATE_SKIPPED
+        ),
+        remedy="Step schedulers outside the train_step (once per epoch or per step in your loop), not inside it.",
+        variants={
+            "manual_update": Wording(
+                message=(
+                    _RATE_IGNORED + "It never calls optimizer.step(): it updates the weights by hand with a rate of "
+                    "its own (p.data.add_(p.grad, alpha=-lr))." + _RATE_SKIPPED
+                ),
+                remedy=(
+                    "Let the optimizer make the update, or read its rate in the manual update:\n\n```python\n"
+                    "optimizer.step()   # optimizer = torch.optim.{optimizer}(model.parameters(), lr=...)\n"
+                    "# or: lr = optimizer.param_groups[0]['lr']; p.data.add_(p.grad, alpha=-lr)\n```"
+                ),
+            )
+        },
         title="the training step updates weights without the optimizer's learning rate",
         severity=Severity.INFO,
         what=(

@@ -6,13 +6,11 @@ import math
 from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.registry import make_finding
-from rnndoctor.rules import Rule, get_rule, snippet
+from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 CLASS_LIKE_MAX_VALUES = 20
-"""Integer targets with at most this many distinct values look like class ids (RD301)."""
-CLASS_IDS_MIN = 3
-"""One number per sample taking exactly the values 0..K-1, K at least this: class ids, not a quantity (RD301)."""
+"""The default of the loss check's ``class_like_max_values`` option: integer targets with at most this many
+distinct values look like class ids (RD301)."""
 
 
 @dataclass
@@ -53,18 +51,21 @@ class LossMeasurement:
     ignore_index: int | None = None
 
 
-def judge_regression_on_classes(m: LossMeasurement) -> list[Finding]:
-    """RD301: a regression loss on targets that are class ids or one-hot rows."""
+def judge_regression_on_classes(
+    m: LossMeasurement, max_values: int = CLASS_LIKE_MAX_VALUES, min_class_ids: int = 3
+) -> list[Finding]:
+    """RD301: a regression loss on targets that are class ids (at most ``max_values`` distinct integers; one
+    per sample taking exactly 0..K-1 with K >= ``min_class_ids``) or one-hot rows."""
     if m.family != "regression" or not m.target_integer_valued:
         return []
     values = m.target_values
-    if not values or len(values) > CLASS_LIKE_MAX_VALUES or len(values) < 2:
+    if not values or len(values) > max_values or len(values) < 2:
         return []
     per_sample = len(m.target_shape) == 1 or (len(m.target_shape) == 2 and m.target_shape[-1] == 1)
     binary = set(values) <= {0.0, 1.0} and per_sample
     one_hot = m.target_one_hot and m.output_shape == m.target_shape
     many_outputs = len(m.output_shape) >= 2 and m.output_shape[-1] > 1 and m.output_shape != m.target_shape
-    class_ids = per_sample and len(values) >= CLASS_IDS_MIN and values == [float(i) for i in range(len(values))]
+    class_ids = per_sample and len(values) >= min_class_ids and values == [float(i) for i in range(len(values))]
     if not (one_hot or many_outputs or binary or class_ids):
         return []
     if one_hot:
@@ -76,126 +77,77 @@ def judge_regression_on_classes(m: LossMeasurement) -> list[Finding]:
     else:
         cause = "the targets are 0/1 labels"
     severity = Severity.WARNING if (binary and not one_hot and not many_outputs) else None
-    return [
-        make_finding(
-            "RD301",
-            f"{m.loss} is a regression loss, but {cause} (values {_values(values)}). Squared error on class ids "
-            "treats class 2 as 'twice' class 1 and gives weak, saturating gradients for probabilities, so "
-            "accuracy plateaus.",
-            "Use a classification loss on raw scores:\n\n```python\nloss_fn = nn.CrossEntropyLoss()"
-            "          # outputs (N, C) logits, targets (N,) int64 ids\n"
-            "# for 0/1 labels: nn.BCEWithLogitsLoss() with float targets of the outputs' shape\n```",
-            {
-                "loss": m.loss,
-                "target_values": values[:CLASS_LIKE_MAX_VALUES],
-                "output_shape": list(m.output_shape),
-                "target_shape": list(m.target_shape),
-            },
-            severity=severity,
-            confidence=0.8 if severity is None else 0.5,
-        )
-    ]
+    evidence = {
+        "loss": m.loss,
+        "target_values": values[:max_values],
+        "output_shape": list(m.output_shape),
+        "target_shape": list(m.target_shape),
+    }
+    words = {"cause": cause, "values": _values(values)}
+    return [get_rule("RD301").verdict(evidence, words, severity=severity, confidence=0.8 if severity is None else 0.5)]
 
 
 def judge_probabilities_into_logit_loss(m: LossMeasurement) -> list[Finding]:
     """RD302: softmax-ed rows into CrossEntropyLoss, or sigmoid-ed values into BCEWithLogitsLoss."""
     if m.loss == "CrossEntropyLoss" and m.rows_are_probabilities:
-        what, fix_line = "rows that are already probabilities (each in [0, 1], summing to 1)", "softmax"
+        variant = None
     elif m.loss == "BCEWithLogitsLoss" and m.last_op.startswith("Sigmoid"):
-        what, fix_line = f"values already squashed into [{m.output_min:.3g}, {m.output_max:.3g}]", "sigmoid"
+        variant = "sigmoid"
     else:
         return []
     floor = None
     if m.loss == "CrossEntropyLoss" and m.num_classes:
         c = m.num_classes
         floor = -math.log(math.e / (math.e + c - 1))
-    message = (
-        f"{m.loss} applies {'log-softmax' if fix_line == 'softmax' else 'a sigmoid'} itself, but the model "
-        f"already outputs {what} (last operation: {m.last_op or 'unknown'}). The {fix_line} is applied twice: "
-        "gradients shrink, and the loss cannot go below a floor"
-        + (f" of {floor:.3f} for {m.num_classes} classes" if floor is not None else "")
-        + " even when every prediction is right."
-    )
-    return [
-        make_finding(
-            "RD302",
-            message,
-            f"Return raw scores from forward and let the loss apply the {fix_line}; apply it yourself only "
-            "when you need probabilities at inference:\n\n```python\n"
-            f"return self.{_head(m)}(h)            # not torch.{fix_line}(self.{_head(m)}(h), ...)\n"
-            f"probs = torch.{fix_line}(model(x){', dim=-1' if fix_line == 'softmax' else ''})"
-            "  # at inference only\n```",
-            {
-                "loss": m.loss,
-                "output_min": m.output_min,
-                "output_max": m.output_max,
-                "last_op": m.last_op,
-                "loss_floor": floor,
-            },
-        )
-    ]
+    evidence = {
+        "loss": m.loss,
+        "output_min": m.output_min,
+        "output_max": m.output_max,
+        "last_op": m.last_op,
+        "loss_floor": floor,
+    }
+    words = {
+        "op": m.last_op or "unknown",
+        "floor": f" of {floor:.3f} for {m.num_classes} classes" if floor is not None else "",
+        "head": _head(m),
+    }
+    return [get_rule("RD302").verdict(evidence, words, variant=variant)]
 
 
 def judge_scores_into_probability_loss(m: LossMeasurement) -> list[Finding]:
     """RD303: BCELoss on unbounded outputs; NLLLoss, KLDivLoss or a CTC loss on outputs that are not
     log-probabilities."""
     log_prob_loss = "ctc" in m.loss.lower() or m.loss == "KLDivLoss"
+    rule = get_rule("RD303")
     if log_prob_loss and len(m.output_shape) >= 2 and not m.last_axis_log_probabilities:
-        what = "probabilities (softmax)" if m.rows_are_probabilities else "raw scores"
-        return [
-            make_finding(
-                "RD303",
-                f"{m.loss} expects log-probabilities over the classes (log_softmax on the last axis of the "
-                f"{list(m.output_shape)} outputs), but the outputs are {what}: their logsumexp over that axis is "
-                f"not 0 (outputs span {m.output_min:.3g} to {m.output_max:.3g}). The loss is then not a "
-                "log-likelihood: it can go negative and its gradients do not train a distribution.",
-                "End the model with log_softmax over the class axis:\n\n```python\n"
-                f"return torch.log_softmax(self.{_head(m)}(h), dim=-1)\n```",
-                {
-                    "loss": m.loss,
-                    "output_min": m.output_min,
-                    "output_max": m.output_max,
-                    "probabilities": m.rows_are_probabilities,
-                },
-            )
-        ]
+        evidence = {
+            "loss": m.loss,
+            "output_min": m.output_min,
+            "output_max": m.output_max,
+            "probabilities": m.rows_are_probabilities,
+        }
+        words = {
+            "shape": list(m.output_shape),
+            "what": "probabilities (softmax)" if m.rows_are_probabilities else "raw scores",
+            "head": _head(m),
+        }
+        return [rule.verdict(evidence, words, variant="log_probabilities")]
     if m.loss == "BCELoss" and (m.output_min < 0 or m.output_max > 1):
-        return [
-            make_finding(
-                "RD303",
-                f"BCELoss expects probabilities in [0, 1], but the outputs span {m.output_min:.3g} to "
-                f"{m.output_max:.3g}: they are raw scores. BCELoss raises on them (or, after clamping, "
-                "trains on nonsense).",
-                "Use the loss that takes raw scores (it is also numerically stabler):\n\n"
-                "```python\nloss_fn = nn.BCEWithLogitsLoss()\n```",
-                {"loss": m.loss, "output_min": m.output_min, "output_max": m.output_max},
-            )
-        ]
+        evidence = {"loss": m.loss, "output_min": m.output_min, "output_max": m.output_max}
+        return [rule.verdict(evidence, variant="bce")]
     if m.loss == "NLLLoss" and not m.rows_are_log_probabilities and not _log_probabilities_on_wrong_axis(m):
-        if m.rows_are_probabilities:
-            cause = (
-                "they are probabilities (softmax), so the loss is minus a probability: it goes negative and "
-                "stops near -1 without learning the log-likelihood"
-            )
-        else:
-            cause = "they are raw scores, so the loss is unbounded below and rewards ever larger scores"
-        return [
-            make_finding(
-                "RD303",
-                f"NLLLoss expects log-probabilities (log_softmax outputs), but {cause}"
-                + (f" (loss at initialization {m.loss_value:.4g})." if m.loss_value is not None else "."),
-                "Either end the model with log_softmax, or keep raw scores and use CrossEntropyLoss:\n\n"
-                "```python\nreturn torch.log_softmax(self.head(h), dim=-1)   # with nn.NLLLoss()\n"
-                f"# or: return self.{_head(m)}(h) with nn.CrossEntropyLoss()\n```",
-                {
-                    "loss": m.loss,
-                    "output_min": m.output_min,
-                    "output_max": m.output_max,
-                    "probabilities": m.rows_are_probabilities,
-                    "loss_value": m.loss_value,
-                },
-            )
-        ]
+        evidence = {
+            "loss": m.loss,
+            "output_min": m.output_min,
+            "output_max": m.output_max,
+            "probabilities": m.rows_are_probabilities,
+            "loss_value": m.loss_value,
+        }
+        words = {
+            "at_init": f" (loss at initialization {m.loss_value:.4g})" if m.loss_value is not None else "",
+            "head": _head(m),
+        }
+        return [rule.verdict(evidence, words, variant="nll_probabilities" if m.rows_are_probabilities else None)]
     return []
 
 
@@ -233,44 +185,29 @@ def judge_class_axis(m: LossMeasurement, balance_tolerance: float) -> list[Findi
         return []
     n, second, last = m.output_shape[0], m.output_shape[1], m.output_shape[-1]
     silent = m.loss_error is None
-    message = (
-        f"{m.loss} reads classes from axis 1 of its input, but the outputs are {list(m.output_shape)} "
-        f"(batch, time, classes) with targets {list(m.target_shape)}: the loss treats the {second} time "
-        f"steps as classes and the {last} class scores as time steps."
-    )
+    evidence = {
+        "loss": m.loss,
+        "output_shape": list(m.output_shape),
+        "target_shape": list(m.target_shape),
+        "gradient_imbalance": m.class_axis_gradient_balance,
+        "head": m.head_name,
+        "silent": silent,
+        "batch": n,
+    }
+    words: dict[str, object] = {"steps": second, "classes": last, "error": m.loss_error}
     if silent:
-        measured = (
+        words["why"] = (
+            f"Because time steps and classes are both {second}, nothing raises"
+            if second == last
+            else "Nothing raises (the loss takes the shapes)"
+        )
+        words["measured"] = (
             f"the loss's gradient does not sum to zero along the head's output axis (imbalance "
             f"{m.class_axis_gradient_balance:.2g})"
             if gradient_says
             else "the outputs are log-probabilities along the last axis, not along axis 1"
         )
-        why = (
-            f"Because time steps and classes are both {second}, nothing raises"
-            if second == last
-            else "Nothing raises (the loss takes the shapes)"
-        )
-        message += f" {why}: the model trains on scrambled targets. (Measured: {measured}.)"
-    else:
-        message += f" The loss raises: {m.loss_error}"
-    return [
-        make_finding(
-            "RD305",
-            message,
-            "Move the class axis to position 1 (or flatten time into the batch):\n\n```python\n"
-            "loss = loss_fn(logits.permute(0, 2, 1), targets)        # (N, C, T) vs (N, T)\n"
-            "# or: loss_fn(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))\n```",
-            {
-                "loss": m.loss,
-                "output_shape": list(m.output_shape),
-                "target_shape": list(m.target_shape),
-                "gradient_imbalance": m.class_axis_gradient_balance,
-                "head": m.head_name,
-                "silent": silent,
-                "batch": n,
-            },
-        )
-    ]
+    return [get_rule("RD305").verdict(evidence, words, variant=None if silent else "raises")]
 
 
 def judge_padding_scored(m: LossMeasurement, max_share: float) -> list[Finding]:
@@ -307,28 +244,9 @@ def judge_initial_loss(m: LossMeasurement, ratio: float, margin: float, regressi
             return []
     elif m.loss_value < chance * ratio or m.loss_value - chance < margin:
         return []
-    if m.family == "regression":
-        advice = (
-            "The model starts far from the targets' scale: standardize the targets (and invert the scaling "
-            "at prediction time):\n\n```python\ny_mean, y_std = train_y.mean(), train_y.std()\n"
-            "loss = loss_fn(model(x), (y - y_mean) / y_std)\n```"
-        )
-    else:
-        advice = (
-            "Bring the logits to a small scale at initialization: normalize the inputs and start the output "
-            f"layer small:\n\n```python\nnn.init.zeros_(model.{_head(m)}.bias)\n"
-            f"nn.init.normal_(model.{_head(m)}.weight, std=0.01)\n```"
-        )
-    return [
-        make_finding(
-            "RD307",
-            f"The loss at initialization is {m.loss_value:.4g}, {m.loss_value / chance:.1f}x the chance level "
-            f"of {chance:.4g} ({basis}). The first updates go into shrinking oversized outputs instead of "
-            "learning the task, and the large early gradients can destabilize training.",
-            advice,
-            {"initial_loss": m.loss_value, "chance_loss": chance, "basis": basis, "ratio": m.loss_value / chance},
-        )
-    ]
+    evidence = {"initial_loss": m.loss_value, "chance_loss": chance, "basis": basis, "ratio": m.loss_value / chance}
+    variant = "regression" if m.family == "regression" else None
+    return [get_rule("RD307").verdict(evidence, {"head": _head(m)}, variant=variant)]
 
 
 def judge_multilabel_on_single_label(m: LossMeasurement) -> list[Finding]:
@@ -390,6 +308,16 @@ def _squeeze_hint(output_shape: tuple[int, ...], target_shape: tuple[int, ...]) 
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD301",
+        checks=("loss",),
+        message=(
+            "{loss} is a regression loss, but {cause} (values {values}). Squared error on class ids treats class 2 "
+            "as 'twice' class 1 and gives weak, saturating gradients for probabilities, so accuracy plateaus."
+        ),
+        remedy=(
+            "Use a classification loss on raw scores:\n\n```python\nloss_fn = nn.CrossEntropyLoss()"
+            "          # outputs (N, C) logits, targets (N,) int64 ids\n"
+            "# for 0/1 labels: nn.BCEWithLogitsLoss() with float targets of the outputs' shape\n```"
+        ),
         title="regression loss on class-like targets",
         severity=Severity.ERROR,
         what=(
@@ -429,6 +357,34 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD302",
+        checks=("loss",),
+        message=(
+            "{loss} applies log-softmax itself, but the model already outputs rows that are already probabilities "
+            "(each in [0, 1], summing to 1) (last operation: {op}). The softmax is applied twice: gradients shrink, "
+            "and the loss cannot go below a floor{floor} even when every prediction is right."
+        ),
+        remedy=(
+            "Return raw scores from forward and let the loss apply the softmax; apply it yourself only when you "
+            "need probabilities at inference:\n\n```python\n"
+            "return self.{head}(h)            # not torch.softmax(self.{head}(h), ...)\n"
+            "probs = torch.softmax(model(x), dim=-1)  # at inference only\n```"
+        ),
+        variants={
+            "sigmoid": Wording(
+                message=(
+                    "{loss} applies a sigmoid itself, but the model already outputs values already squashed into "
+                    "[{output_min:.3g}, {output_max:.3g}] (last operation: {op}). The sigmoid is applied twice: "
+                    "gradients shrink, and the loss cannot go below a floor{floor} even when every prediction is "
+                    "right."
+                ),
+                remedy=(
+                    "Return raw scores from forward and let the loss apply the sigmoid; apply it yourself only when "
+                    "you need probabilities at inference:\n\n```python\n"
+                    "return self.{head}(h)            # not torch.sigmoid(self.{head}(h), ...)\n"
+                    "probs = torch.sigmoid(model(x))  # at inference only\n```"
+                ),
+            ),
+        },
         title="probabilities fed to a loss that expects logits",
         severity=Severity.ERROR,
         what=(
@@ -467,6 +423,55 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD303",
+        checks=("loss",),
+        message=(
+            "NLLLoss expects log-probabilities (log_softmax outputs), but they are raw scores, so the loss is "
+            "unbounded below and rewards ever larger scores{at_init}."
+        ),
+        remedy=(
+            "Either end the model with log_softmax, or keep raw scores and use CrossEntropyLoss:\n\n"
+            "```python\nreturn torch.log_softmax(self.head(h), dim=-1)   # with nn.NLLLoss()\n"
+            "# or: return self.{head}(h) with nn.CrossEntropyLoss()\n```"
+        ),
+        variants={
+            "nll_probabilities": Wording(
+                message=(
+                    "NLLLoss expects log-probabilities (log_softmax outputs), but they are probabilities (softmax), "
+                    "so the loss is minus a probability: it goes negative and stops near -1 without learning the "
+                    "log-likelihood{at_init}."
+                ),
+            ),
+            "log_probabilities": Wording(
+                message=(
+                    "{loss} expects log-probabilities over the classes (log_softmax on the last axis of the {shape} "
+                    "outputs), but the outputs are {what}: their logsumexp over that axis is not 0 (outputs span "
+                    "{output_min:.3g} to {output_max:.3g}). The loss is then not a log-likelihood: it can go "
+                    "negative and its gradients do not train a distribution."
+                ),
+                remedy=(
+                    "End the model with log_softmax over the class axis:\n\n```python\n"
+                    "return torch.log_softmax(self.{head}(h), dim=-1)\n```"
+                ),
+            ),
+            "bce": Wording(
+                message=(
+                    "BCELoss expects probabilities in [0, 1], but the outputs span {output_min:.3g} to "
+                    "{output_max:.3g}: they are raw scores. BCELoss raises on them (or, after clamping, trains on "
+                    "nonsense)."
+                ),
+                remedy=(
+                    "Use the loss that takes raw scores (it is also numerically stabler):\n\n"
+                    "```python\nloss_fn = nn.BCEWithLogitsLoss()\n```"
+                ),
+            ),
+            "crash": Wording(
+                message=(
+                    "The {stage_words} raised an error: the loss expects probabilities but got unbounded scores. "
+                    "{error}"
+                ),
+                remedy="Use nn.BCEWithLogitsLoss on raw scores instead of nn.BCELoss.",
+            ),
+        },
         title="raw scores fed to a loss that expects probabilities or log-probabilities",
         severity=Severity.ERROR,
         what=(
@@ -504,8 +509,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD304",
+        checks=("loss",),
         message=("{loss} gets outputs of shape {output_shape} and targets of shape {target_shape}: {detail}."),
         remedy=("Make the shapes equal before the loss:\n\n```python\n{squeeze}\n```"),
+        variants={
+            "crash": Wording(
+                message="The {stage_words} raised an error: the outputs and targets have different shapes. {error}",
+                remedy="Make outputs and targets the same shape, e.g. `outputs.squeeze(-1)` for one output per sample.",
+            ),
+        },
         title="output and target shapes differ (silent broadcasting)",
         severity=Severity.ERROR,
         what=(
@@ -539,6 +551,34 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD305",
+        checks=("loss",),
+        message=(
+            "{loss} reads classes from axis 1 of its input, but the outputs are {output_shape} (batch, time, classes) "
+            "with targets {target_shape}: the loss treats the {steps} time steps as classes and the {classes} class "
+            "scores as time steps. {why}: the model trains on scrambled targets. (Measured: {measured}.)"
+        ),
+        remedy=(
+            "Move the class axis to position 1 (or flatten time into the batch):\n\n```python\n"
+            "loss = loss_fn(logits.permute(0, 2, 1), targets)        # (N, C, T) vs (N, T)\n"
+            "# or: loss_fn(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))\n```"
+        ),
+        variants={
+            "raises": Wording(
+                message=(
+                    "{loss} reads classes from axis 1 of its input, but the outputs are {output_shape} (batch, time, "
+                    "classes) with targets {target_shape}: the loss treats the {steps} time steps as classes and the "
+                    "{classes} class scores as time steps. The loss raises: {error}"
+                ),
+            ),
+            "crash": Wording(
+                message=(
+                    "The {stage_words} raised an error: the loss reads the class scores from the wrong axis. {error}"
+                ),
+                remedy=(
+                    "Put the class axis second for per-timestep losses: `loss_fn(logits.permute(0, 2, 1), targets)`."
+                ),
+            ),
+        },
         title="class axis misplaced for a per-timestep loss",
         severity=Severity.ERROR,
         what=(
@@ -578,6 +618,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD306",
+        checks=("loss",),
         message=(
             "{padded_scored} of {padded_positions} padded time steps have real targets that {loss} ({ignore}) scores. "
             "The model is trained to predict padding, which inflates accuracy and pulls the hidden state toward "
@@ -623,6 +664,26 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD307",
+        checks=("loss",),
+        message=(
+            "The loss at initialization is {initial_loss:.4g}, {ratio:.1f}x the chance level of {chance_loss:.4g} "
+            "({basis}). The first updates go into shrinking oversized outputs instead of learning the task, and the "
+            "large early gradients can destabilize training."
+        ),
+        remedy=(
+            "Bring the logits to a small scale at initialization: normalize the inputs and start the output layer "
+            "small:\n\n```python\nnn.init.zeros_(model.{head}.bias)\nnn.init.normal_(model.{head}.weight, std=0.01)"
+            "\n```"
+        ),
+        variants={
+            "regression": Wording(
+                remedy=(
+                    "The model starts far from the targets' scale: standardize the targets (and invert the scaling "
+                    "at prediction time):\n\n```python\ny_mean, y_std = train_y.mean(), train_y.std()\n"
+                    "loss = loss_fn(model(x), (y - y_mean) / y_std)\n```"
+                ),
+            ),
+        },
         title="loss at initialization far from chance level",
         severity=Severity.WARNING,
         what=(
@@ -661,6 +722,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD308",
+        checks=("loss",),
         message=(
             "{loss} scores each of the {classes} outputs as an independent yes/no label, but every target row is "
             "one-hot: exactly one class is true. The outputs are not pushed to compete, so predictions may mark "

@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.registry import make_finding
 from rnndoctor.render.plots import sparkline
 from rnndoctor.rules import Rule, get_rule, snippet
 
@@ -89,20 +88,7 @@ def judge_mixing(stats: ProbeStats, tolerance: float) -> list[Finding]:
         "steps": stats.steps,
     }
     if swapped and stats.steps >= 2:
-        return [
-            make_finding(
-                "RD202",
-                f"The output for sample {worst.sample} depends on time step {worst.sample} of all "
-                f"{worst.samples_touched} samples and on nothing else: the model treats the batch axis as time "
-                "and the time axis as the batch (a batch_first mismatch). Each prediction mixes the whole "
-                "batch at one time step.",
-                "Make the recurrent layer's layout match the data:\n\n```python\n"
-                "self.rnn = nn.LSTM(input_size, hidden_size, batch_first=True)   # data is (batch, time, features)\n"
-                "```",
-                evidence,
-                confidence=0.95,
-            )
-        ]
+        return [get_rule("RD202").verdict(evidence, variant="probe", confidence=0.95)]
     return [get_rule("RD207").verdict(evidence, {"others": worst.samples_touched - 1})]
 
 
@@ -152,6 +138,7 @@ def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: in
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD206",
+        checks=("probes",),
         message=(
             "Appending {added_steps} padding steps to every sequence (true lengths unchanged) changes the outputs by "
             "up to {max_relative_change:.2g} (relative) over {samples} samples: the model reads padding. Typical "
@@ -204,6 +191,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD207",
+        checks=("probes",),
         message=(
             "The output for sample {worst_sample} receives {gradient_share_on_other_samples:.1%} of its input gradient "
             "from {others} other sample(s) in the batch (in eval mode, so not batch norm): samples are mixed. "
@@ -255,6 +243,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD211",
+        checks=("probes",),
         message=(
             "The model reads '{layer}' (bidirectional) only at each sequence's last step ({last_step_share:.0%} of "
             "the gradient sits there). At that step the backward direction has seen a single input, so half of "
@@ -303,6 +292,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD403",
+        checks=("probes",),
         message=(
             "The gradient reaching the inputs falls by {orders:g} orders of magnitude within {effective_memory} "
             "step(s) of the end of {steps}-step sequences: effectively the model only learns from the last "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import Rule, get_rule, snippet
+from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 
 @dataclass
@@ -173,6 +173,7 @@ def judge_carried_state(attributes: list[str], error: str | None) -> list[Findin
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD201",
+        checks=("structure",),
         message=(
             "'{layer}' ({kind}) was built with input_size={input_size} but receives {received_features} features per "
             "step (input shape {received_shape}). The forward pass raises before any training."
@@ -181,6 +182,18 @@ RULES: tuple[Rule, ...] = (
             "Build the layer from the data's feature size:\n\n```python\nself.{attr} = nn.{kind}(input_size="
             "{received_features}, hidden_size={hidden_size}{bf})\n# or derive it: input_size=x.shape[-1]\n```"
         ),
+        variants={
+            "crash": Wording(
+                message=(
+                    "The {stage_words} raised an error: the inputs' feature size does not match the RNN's input_size. "
+                    "{error}"
+                ),
+                remedy=(
+                    "Make the RNN's input_size equal the last axis of the inputs (`nn.LSTM(input_size=x.shape[-1], "
+                    "...)`)."
+                ),
+            ),
+        },
         title="input feature size differs from the RNN's input_size",
         severity=Severity.ERROR,
         what=(
@@ -221,6 +234,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD202",
+        checks=(
+            "structure",
+            "probes",
+        ),
         message=(
             "'{layer}' has batch_first={batch_first}, so it reads axis {read_axis} of its {input_shape} input as the "
             "batch, but the batch of {batch_size} samples is on axis {axis_holding_batch}. It runs over the "
@@ -232,6 +249,21 @@ RULES: tuple[Rule, ...] = (
             "{flag})\n```\n\nor transpose the inputs with `x.transpose(0, 1)` (and read the outputs with the "
             "matching layout)."
         ),
+        variants={
+            "probe": Wording(
+                message=(
+                    "The output for sample {worst_sample} depends on time step {worst_sample} of all "
+                    "{samples_touched} samples and on nothing else: the model treats the batch axis as time and the "
+                    "time axis as the batch (a batch_first mismatch). Each prediction mixes the whole batch at one "
+                    "time step."
+                ),
+                remedy=(
+                    "Make the recurrent layer's layout match the data:\n\n```python\n"
+                    "self.rnn = nn.LSTM(input_size, hidden_size, batch_first=True)"
+                    "   # data is (batch, time, features)\n```"
+                ),
+            )
+        },
         title="time and batch axes swapped (batch_first mismatch)",
         severity=Severity.ERROR,
         what=(
@@ -271,6 +303,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD203",
+        checks=("structure",),
         message=(
             "'{layer}' is a vanilla nn.RNN run over {steps} time steps. Its gradient is a product of {steps} "
             "Jacobians, so it vanishes (or explodes) long before reaching the start of the sequence: the model "
@@ -315,6 +348,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD204",
+        checks=("structure",),
         message=(
             "'{layer}' is nn.RNN(nonlinearity='relu'). Unlike tanh, ReLU does not bound the hidden state, so any "
             "recurrent gain above 1 compounds over time steps into huge activations and gradients (NaN loss) "
@@ -367,6 +401,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD205",
+        checks=("structure",),
         message=(
             "'{layer}' has dropout={dropout} and num_layers=1. The RNN's dropout acts only between stacked "
             "layers, so here it does nothing and the model is not regularized as intended."
@@ -412,6 +447,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD208",
+        checks=("structure",),
         message=(
             "The recurrent weights of '{layer}' have spectral radius {spectral_radius:.3g} (block {block}); healthy "
             "initializations sit near 0.5-1. At this scale {effect}."
@@ -464,6 +500,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD212",
+        checks=("structure",),
         message=(
             "The model stores its hidden state in {where} and feeds it into the next batch without detaching it: "
             "the second backward pass raised '{error}'. Training crashes on the second batch, or, with "
@@ -474,6 +511,18 @@ RULES: tuple[Rule, ...] = (
             "```python\nif self.hidden is not None:\n    self.hidden = tuple(h.detach() for h in self.hidden)\n"
             "out, self.hidden = self.lstm(x, self.hidden)\n```"
         ),
+        variants={
+            "crash": Wording(
+                message=(
+                    "The {stage_words} raised an error: a hidden state kept from an earlier batch still points into "
+                    "that batch's freed graph. {error}"
+                ),
+                remedy=(
+                    "Detach the carried state at the start of each batch: `self.hidden = tuple(h.detach() for h in "
+                    "self.hidden)`."
+                ),
+            ),
+        },
         title="hidden state carried across batches without detach",
         severity=Severity.ERROR,
         what=(
@@ -524,6 +573,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD213",
+        checks=("structure",),
         message=(
             "'{attribute}' is a plain Python {container} holding {modules} module(s) with {unregistered_parameters} "
             "parameters ({share_of_model:.0%} of the model). PyTorch does not register them: they are missing "

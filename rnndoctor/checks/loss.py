@@ -25,7 +25,9 @@ PROBABILITY_TOLERANCE = 1e-3
 """How far from 1 a row may sum (and logsumexp from 0) and still count as (log-)probabilities."""
 
 
-def measure(session: Session, raw: Any) -> tuple[judge.LossMeasurement, UserCodeError | None]:
+def measure(
+    session: Session, raw: Any, max_values: int = judge.CLASS_LIKE_MAX_VALUES
+) -> tuple[judge.LossMeasurement, UserCodeError | None]:
     """Measure one batch; the loss's own error, if it raised, is returned rather than raised."""
     session.model.train()
     recorder = HeadRecorder(session.model)
@@ -53,7 +55,7 @@ def measure(session: Session, raw: Any) -> tuple[judge.LossMeasurement, UserCode
         target_shape=tuple(targets.shape),
         target_is_float=t.is_floating_point(),
         target_integer_valued=integer_valued,
-        target_values=[float(v) for v in distinct[: judge.CLASS_LIKE_MAX_VALUES + 1]],
+        target_values=[float(v) for v in distinct[: max_values + 1]],
         target_one_hot=t.dim() >= 2 and is_one_hot(t, dim=-1),
         output_min=float(finite.min()) if finite.numel() else math.nan,
         output_max=float(finite.max()) if finite.numel() else math.nan,
@@ -189,11 +191,30 @@ def _add_padding(m: judge.LossMeasurement, forward: Forward, session: Session) -
 @register
 class LossCheck(Check):
     name = "loss"
-    codes = ("RD301", "RD302", "RD303", "RD304", "RD305", "RD306", "RD307", "RD308")
     cost = 3
     quick = True
     description = "loss/target compatibility on one real batch"
     options = (
+        Option(
+            "class_like_max_values",
+            judge.CLASS_LIKE_MAX_VALUES,
+            "RD301: integer targets with at most this many distinct values look like class ids",
+            meaning=(
+                "A regression loss on integer targets with at most this many distinct values is judged as a loss "
+                "applied to class ids; with more values the targets are taken as counts or quantities."
+            ),
+            guards=("RD301",),
+        ),
+        Option(
+            "min_class_ids",
+            3,
+            "RD301: one value per sample taking exactly 0..K-1 with K at least this reads as class ids",
+            meaning=(
+                "One target per sample taking exactly the values 0..K-1, K at least this, reads as class ids "
+                "regressed as numbers (two values, 0/1, are judged as binary labels instead)."
+            ),
+            guards=("RD301",),
+        ),
         Option(
             "class_axis_balance",
             0.001,
@@ -240,13 +261,13 @@ class LossCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        m, loss_error = measure(session, session.sample("train").batches[0])
+        m, loss_error = measure(session, session.sample("train").batches[0], int(options["class_like_max_values"]))
         findings = [
             *judge.judge_class_axis(m, float(options["class_axis_balance"])),
             *judge.judge_broadcast(m),
             *judge.judge_probabilities_into_logit_loss(m),
             *judge.judge_scores_into_probability_loss(m),
-            *judge.judge_regression_on_classes(m),
+            *judge.judge_regression_on_classes(m, int(options["class_like_max_values"]), int(options["min_class_ids"])),
             *judge.judge_multilabel_on_single_label(m),
             *judge.judge_padding_scored(m, float(options["max_padded_scored_share"])),
         ]

@@ -116,7 +116,6 @@ def chance_level(session: Session, task: Task) -> judge.Chance | None:
 @register
 class OverfittingCheck(Check):
     name = "overfitting"
-    codes = ("RD507", "RD601")
     cost = 10
     quick = False
     description = "a short training run: does the loss leave chance level, does validation loss turn?"

@@ -21,9 +21,6 @@ from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Forward, Session
 
-PROBED_SAMPLES = 4
-TIME_PROFILE_MIN_STEPS = 20
-
 
 class DifferentiableInputs:
     """Runs the model with a leaf tensor standing for its input: the tensor the model receives, for float
@@ -89,11 +86,12 @@ class DifferentiableInputs:
 
 
 def probe_indices(n: int) -> list[int]:
-    return sorted({0, n // 3, (2 * n) // 3, n - 1})[:PROBED_SAMPLES]
+    """The first, last and two middle samples: four probes reach both ends of the batch."""
+    return sorted({0, n // 3, (2 * n) // 3, n - 1})
 
 
 def measure_dependencies(
-    probe: DifferentiableInputs, outputs: torch.Tensor, view: SampleView, lengths: list[int]
+    probe: DifferentiableInputs, outputs: torch.Tensor, view: SampleView, lengths: list[int], min_profile_steps: int
 ) -> tuple[judge.ProbeStats, judge.TimeProfile | None]:
     """``outputs`` samples-first (the view's canonical form)."""
     n = outputs.shape[0]
@@ -123,7 +121,7 @@ def measure_dependencies(
     stats.steps = steps
     profile = None
     shortest = min(len(p) for p in own_profiles) if own_profiles else 0
-    if shortest >= TIME_PROFILE_MIN_STEPS:
+    if shortest >= min_profile_steps:
         stacked = torch.stack([p[:shortest] for p in own_profiles])
         profile = judge.TimeProfile([float(v) for v in stacked.mean(dim=0)], shortest)
     return stats, profile
@@ -205,7 +203,6 @@ def batch_lengths(session: Session, model_input: torch.Tensor, layout: Layout, r
 @register
 class ProbesCheck(Check):
     name = "probes"
-    codes = ("RD202", "RD206", "RD207", "RD211", "RD403")
     cost = 5
     quick = True
     description = "gradient dependency probes: batch mixing, padding leaks, bidirectional read-out, memory"
@@ -245,6 +242,16 @@ class ProbesCheck(Check):
             meaning="An effective memory shorter than this is reported (on sequences at least 4x as long).",
             guards=("RD403",),
         ),
+        Option(
+            "min_profile_steps",
+            20,
+            "RD403: memory is judged only on sequences at least this long",
+            meaning=(
+                "The gradient's fall over time is measured only when every probed sequence has at least this many "
+                "steps; on shorter ones there is no long-range dependency to lose."
+            ),
+            guards=("RD403",),
+        ),
     )
 
     def run(self, ctx: CheckContext) -> Outcome:
@@ -280,7 +287,7 @@ class ProbesCheck(Check):
         found = batch_lengths(session, reference.model_input, layout, raw, probe.tokens)
         steps = layout.steps or 1
         lengths = found[0] if found is not None else [steps] * layout.samples
-        dependency, profile = measure_dependencies(probe, outputs, view, lengths)
+        dependency, profile = measure_dependencies(probe, outputs, view, lengths, int(options["min_profile_steps"]))
         ctx.findings.extend(judge.judge_mixing(dependency, float(options["mixing_tolerance"])))
         readouts = measure_bidirectional(probe, result.outputs, captured, lengths)
         ctx.findings.extend(judge.judge_bidirectional_readout(readouts, float(options["last_step_share"])))

@@ -176,7 +176,6 @@ def probe_carried_state(session: Session, raw: Any) -> tuple[list[str], str | No
 @register
 class StructureCheck(Check):
     name = "structure"
-    codes = ("RD201", "RD202", "RD203", "RD204", "RD205", "RD208", "RD212", "RD213")
     cost = 2
     quick = True
     description = "recurrent layers as declared and as fed, hidden-state handling, registered modules"

@@ -166,7 +166,6 @@ def measure_step(session: Session) -> judge.StepStats:
 @register
 class TrainingStepCheck(Check):
     name = "training_step"
-    codes = ("RD404", "RD406", "RD407", "RD408")
     cost = 6
     quick = True
     description = "the configured train_step: gradient accumulation, eval-mode updates, clipping order, rate"

@@ -10,10 +10,20 @@ from __future__ import annotations
 import functools
 import importlib
 import textwrap
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from rnndoctor.findings import Finding, Severity
+
+
+@dataclass(frozen=True)
+class Wording:
+    """Another shape of a rule's finding (the cause differs, so the message or fix differs); an empty message
+    or remedy keeps the rule's own."""
+
+    message: str = ""
+    remedy: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class Rule:
     """A short code snippet showing the broken pattern."""
     after: str
     """The same snippet, fixed."""
+    checks: tuple[str, ...] = ()
+    """The checks whose measurements this rule judges (a check reports exactly the codes that name it)."""
     explains: tuple[str, ...] = ()
     """Codes of symptoms a finding of this rule accounts for when both are present (the cause graph)."""
     message: str = ""
@@ -40,15 +52,27 @@ class Rule:
     their findings from a structured verdict instead of prose written in the judge."""
     remedy: str = ""
     """The finding's fix, a template over the same evidence."""
+    variants: Mapping[str, Wording] = field(default_factory=dict, hash=False)
+    """Other shapes of the finding, by name, chosen by the judge with ``verdict(..., variant=name)``."""
 
-    def verdict(self, evidence: dict[str, Any], words: dict[str, Any] | None = None, **how: Any) -> Finding:
+    def verdict(
+        self,
+        evidence: dict[str, Any],
+        words: dict[str, Any] | None = None,
+        variant: str | None = None,
+        **how: Any,
+    ) -> Finding:
         """A finding of this rule rendered from ``evidence`` (the measured facts, kept in the report) and
-        ``words`` (names and phrases the templates need but the evidence should not carry); ``how`` takes
-        severity, confidence and check."""
+        ``words`` (names and phrases the templates need but the evidence should not carry), in the wording
+        named ``variant`` or the rule's own; ``how`` takes severity, confidence, explains and check."""
         from rnndoctor.registry import make_finding
 
+        message, remedy = self.message, self.remedy
+        if variant is not None:
+            wording = self.variants[variant]
+            message, remedy = wording.message or message, wording.remedy or remedy
         fields = {**evidence, **(words or {})}
-        return make_finding(self.code, self.message.format(**fields), self.remedy.format(**fields), evidence, **how)
+        return make_finding(self.code, message.format(**fields), remedy.format(**fields), evidence, **how)
 
     @property
     def family(self) -> str:
@@ -73,7 +97,8 @@ class Rule:
             [
                 f"# {self.code}: {self.title}",
                 "",
-                f"Default severity: **{self.severity.label}** · family: {self.family}",
+                f"Default severity: **{self.severity.label}** · family: {self.family}"
+                + (f" · reported by the {', '.join(f'`{c}`' for c in self.checks)} check" if self.checks else ""),
                 "",
                 "## What it detects",
                 "",
