@@ -1,11 +1,23 @@
-"""How close does each learning-rate suggestion rule land to the best rate found by brute force?
+"""How good is each learning-rate suggestion? rnndoctor against the other finders and the candidate rules.
 
-For every task: one rnndoctor range test (the real `lr_sweep` check), every rule applied to that same
-curve, and a grid of short training runs (several seeds, averaged) whose lowest final loss defines the
-grid-best rate. Prints a table and writes JSON.
+For every task of bench/tasks.py:
 
-    python bench/lr_rules.py                 # full run (a few minutes on 2 CPU cores)
-    python bench/lr_rules.py --smoke         # two tasks, coarse grid: a CI-sized check that it runs
+1. **ground truth**: training runs at each rate of a quarter-decade grid (1e-5 ... 100), several seeds; the
+   score of a rate is the mean loss over the last steps, averaged over seeds, and the grid-best rate has the
+   lowest score. Cached in bench/results/lr_grid.json (keyed by task and settings), so a rerun only sweeps.
+2. **rnndoctor**: the real `lr_sweep` check (through `rnndoctor.diagnose`) on several seeds, its suggestion, and
+   every candidate rule of bench/lr_candidates.py applied to the same curves.
+3. **the other finders**, each through its own library with its defaults (bench/competitors.py).
+
+Each suggestion is scored by its distance in decades to the grid-best rate and by its **regret**: the loss at
+the suggestion (interpolated in log-rate between grid points; trained directly outside the grid) over the best
+grid loss, minus one. A **hit** is a regret of 10 % or less. A finder that gives no suggestion scores a miss.
+Results are reported per split: the selection tasks (rnndoctor's rule was chosen on them) and the evaluation
+tasks (written after the choice, never used to tune anything).
+
+    python bench/lr_rules.py                       # every task (grid cached after the first run)
+    python bench/lr_rules.py --split evaluation    # one split
+    python bench/lr_rules.py --smoke               # two tasks, coarse grid, one seed: CI checks that it runs
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -25,12 +38,17 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from competitors import FINDERS
+from lr_candidates import CANDIDATES
 from tasks import Task, all_tasks
 
 from rnndoctor import diagnose, lr_rules
 
+RESULTS = Path(__file__).with_name("results")
+HIT_REGRET = 0.10
 
-def sweep_curve(task: Task, seed: int) -> tuple[list[float], list[float], float]:
+
+def rnndoctor_sweep(task: Task, seed: int) -> dict[str, Any]:
     torch.manual_seed(seed)
     model = task.model()
     optimizer = task.optimizer(model.parameters(), lr=1e-3, **task.optimizer_args)
@@ -40,38 +58,17 @@ def sweep_curve(task: Task, seed: int) -> tuple[list[float], list[float], float]
     )
     seconds = time.perf_counter() - started
     sweep = next(c for c in report.checks if c.name == "lr_sweep")
-    figure = sweep.metrics["plots"][0]
-    points = [(x, y) for x, y in zip(figure["x"], figure["y"], strict=True) if y is not None]
-    return [p[0] for p in points], [p[1] for p in points], seconds
-
-
-def training_loss_curve(task: Task, seed: int, steps: int = 100, beta: float = 0.98) -> tuple[list[float], list[float]]:
-    """The curve other LR finders record: the loss of the batch just trained on, smoothed with beta=0.98
-    (torch-lr-finder's and Lightning's default), stopped once it exceeds 4x its best."""
-    torch.manual_seed(seed)
-    model = task.model()
-    optimizer = task.optimizer(model.parameters(), lr=1e-7, **task.optimizer_args)
-    loss_fn = task.loss()
-    lrs, smoothed, average, best = [], [], 0.0, math.inf
-    for step in range(steps):
-        lr = 1e-7 * (1e8) ** (step / (steps - 1))
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x, y = task.batches[step % len(task.batches)]
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            break
-        loss.backward()
-        optimizer.step()
-        average = beta * average + (1 - beta) * value
-        smoothed.append(average / (1 - beta ** (step + 1)))
-        lrs.append(lr)
-        best = min(best, smoothed[-1])
-        if step > 10 and smoothed[-1] > 4 * best:
-            break
-    return lrs, smoothed
+    curves = [
+        [(x, y) for x, y in zip(figure["x"], figure["y"], strict=True) if y is not None]
+        for figure in sweep.metrics.get("plots", [])
+    ]
+    return {
+        "suggestion": sweep.metrics.get("suggested_lr"),
+        "seconds": seconds,
+        "status": sweep.status,
+        "curve": curves[0] if curves else [],
+        "refined": len(curves) > 1,
+    }
 
 
 def train_loss(task: Task, lr: float, steps: int, seed: int, tail: int) -> float:
@@ -79,83 +76,210 @@ def train_loss(task: Task, lr: float, steps: int, seed: int, tail: int) -> float
     model = task.model()
     optimizer = task.optimizer(model.parameters(), lr=lr, **task.optimizer_args)
     loss_fn = task.loss()
+    model.train()
     losses = []
     for step in range(steps):
-        x, y = task.batches[step % len(task.batches)]
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        if not torch.isfinite(loss):
+        value = task.train_step(model, optimizer, loss_fn, task.batches[step % len(task.batches)])
+        if not math.isfinite(value):
             return math.inf
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss.detach()))
+        losses.append(value)
     return float(np.mean(losses[-tail:]))
 
 
-def grid_best(task: Task, grid: list[float], steps: int, seeds: list[int], tail: int) -> tuple[float, dict[str, float]]:
-    scores = {}
-    for lr in grid:
-        values = [train_loss(task, lr, steps, seed, tail) for seed in seeds]
-        scores[f"{lr:.3g}"] = float(np.mean(values)) if all(map(math.isfinite, values)) else math.inf
-    best = min(grid, key=lambda lr: scores[f"{lr:.3g}"])
-    return best, scores
+def mean_loss(task: Task, lr: float, settings: dict[str, Any]) -> float:
+    steps = task.grid_steps or settings["steps"]
+    values = [train_loss(task, lr, steps, seed, max(1, steps // 5)) for seed in settings["seeds"]]
+    return float(np.mean(values)) if all(map(math.isfinite, values)) else math.inf
+
+
+def ground_truth(task: Task, settings: dict[str, Any], cache: dict[str, Any]) -> dict[str, float]:
+    key = f"{task.name}|{task.grid_steps or settings['steps']}|{settings['seeds']}|{len(settings['grid'])}"
+    if key not in cache:
+        cache[key] = {f"{lr:.4g}": mean_loss(task, lr, settings) for lr in settings["grid"]}
+    scores: dict[str, float] = cache[key]
+    return scores
+
+
+def loss_at(
+    lr: float, scores: dict[str, float], task: Task, settings: dict[str, Any], extra: dict[str, float]
+) -> float:
+    rates = sorted(float(k) for k in scores)
+    logs = np.log10(rates)
+    values = [scores[f"{r:.4g}"] for r in rates]
+    x = math.log10(lr)
+    if x < logs[0] - 1e-9 or x > logs[-1] + 1e-9:
+        key = f"{lr:.4g}"
+        if key not in extra:
+            extra[key] = mean_loss(task, lr, settings)
+        return extra[key]
+    i = int(np.searchsorted(logs, x))
+    if i == 0 or abs(logs[i] - x) < 1e-9:
+        return values[i]
+    low, high = values[i - 1], values[i]
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return math.inf
+    weight = (x - logs[i - 1]) / (logs[i] - logs[i - 1])
+    return float(low + weight * (high - low))
+
+
+def score(suggestion: float | None, best_lr: float, best_loss: float, at: Any) -> dict[str, Any]:
+    if suggestion is None or not suggestion > 0:
+        return {"suggestion": None, "decades": None, "regret": None, "hit": False}
+    loss = at(suggestion)
+    regret = loss / best_loss - 1 if math.isfinite(loss) and best_loss > 0 else math.inf
+    return {
+        "suggestion": suggestion,
+        "decades": lr_rules.decades(suggestion, best_lr),
+        "regret": regret,
+        "hit": regret <= HIT_REGRET,
+    }
+
+
+def summary(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    scored = [r["scores"][name] for r in rows if name in r["scores"]]
+    per_task = [
+        {
+            "decades": _mean([s["decades"] for s in task_scores if s["decades"] is not None]),
+            "regret": _median([s["regret"] for s in task_scores if s["regret"] is not None]),
+            "missing": sum(s["suggestion"] is None for s in task_scores),
+            "hits": sum(s["hit"] for s in task_scores) / max(len(task_scores), 1),
+        }
+        for task_scores in scored
+    ]
+    decades = [t["decades"] for t in per_task if t["decades"] is not None]
+    regrets = [t["regret"] if t["regret"] is not None else math.inf for t in per_task]
+    return {
+        "tasks": len(per_task),
+        "mean_decades": _mean(decades),
+        "median_regret": _median(regrets),
+        "hit_rate": _mean([t["hits"] for t in per_task]),
+        "missing": sum(t["missing"] for t in per_task),
+        "runs": sum(len(s) for s in scored),
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def _median(values: list[float]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return float(statistics.median(kept)) if kept else None
+
+
+def run_task(task: Task, settings: dict[str, Any], cache: dict[str, Any]) -> dict[str, Any]:
+    scores_of_grid = ground_truth(task, settings, cache)
+    best_key = min(scores_of_grid, key=lambda k: scores_of_grid[k])
+    best_lr, best_loss = float(best_key), scores_of_grid[best_key]
+    extra: dict[str, float] = {}
+
+    def at(lr: float) -> float:
+        return loss_at(lr, scores_of_grid, task, settings, extra)
+
+    scores: dict[str, list[dict[str, Any]]] = {}
+    seconds: dict[str, list[float]] = {}
+    errors: dict[str, str] = {}
+    for seed in settings["sweep_seeds"]:
+        sweep = rnndoctor_sweep(task, seed)
+        scores.setdefault("rnndoctor", []).append(score(sweep["suggestion"], best_lr, best_loss, at))
+        seconds.setdefault("rnndoctor", []).append(sweep["seconds"])
+        lrs = [p[0] for p in sweep["curve"]]
+        losses = [p[1] for p in sweep["curve"]]
+        for name, candidate in CANDIDATES.items():
+            scores.setdefault(f"candidate: {name}", []).append(score(candidate(lrs, losses), best_lr, best_loss, at))
+        for name, finder in FINDERS.items():
+            if name in settings["skip"]:
+                continue
+            result = finder(task, seed)
+            if result is None:
+                continue
+            scores.setdefault(name, []).append(score(result.suggestion, best_lr, best_loss, at))
+            seconds.setdefault(name, []).append(result.seconds)
+            if result.error:
+                errors[name] = result.error
+    return {
+        "task": task.name,
+        "split": task.split,
+        "description": task.description,
+        "hidden": task.hidden,
+        "optimizer": task.optimizer.__name__,
+        "grid_best": best_lr,
+        "grid_best_loss": best_loss,
+        "scores": scores,
+        "seconds": {k: float(np.mean(v)) for k, v in seconds.items()},
+        "errors": errors,
+        "extra_points": extra,
+    }
+
+
+def print_table(rows: list[dict[str, Any]], split: str) -> None:
+    chosen = [r for r in rows if r["split"] == split]
+    if not chosen:
+        return
+    names = list(dict.fromkeys(name for r in chosen for name in r["scores"]))
+    print(f"\n{split} tasks ({len(chosen)}): mean decades | median regret | hit rate | missing suggestions")
+    for name in names:
+        s = summary(chosen, name)
+        print(
+            f"  {name:45s} {_fmt(s['mean_decades'])} | {_fmt(s['median_regret'], '.1%')} | "
+            f"{_fmt(s['hit_rate'], '.0%')} | {s['missing']}/{s['runs']}"
+        )
+
+
+def _fmt(value: float | None, spec: str = ".2f") -> str:
+    if value is None:
+        return "n/a"
+    if not math.isfinite(value):
+        return "inf"
+    return format(value, spec)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--smoke", action="store_true", help="two tasks and a coarse grid")
-    parser.add_argument("--output", default=str(Path(__file__).with_name("results") / "lr_rules.json"))
-    parser.add_argument("--sweep-seeds", type=int, default=3, help="range tests per task (rules are scored on each)")
-    parser.add_argument("--reuse-grid", metavar="JSON", help="take the grid-best rates from an earlier run's JSON")
+    parser.add_argument("--smoke", action="store_true", help="two tasks, coarse grid, one seed")
+    parser.add_argument("--split", choices=("selection", "evaluation", "all"), default="all")
+    parser.add_argument("--task", action="append", default=[], help="only these tasks (repeatable)")
+    parser.add_argument("--sweep-seeds", type=int, default=3, help="range tests per task and finder")
+    parser.add_argument("--skip", action="append", default=[], help="leave a finder out (repeatable)")
+    parser.add_argument("--output", default=str(RESULTS / "lr_rules.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    tasks = all_tasks()
+    tasks = [t for t in all_tasks() if args.split in ("all", t.split)]
+    if args.task:
+        tasks = [t for t in tasks if t.name in args.task]
     if args.smoke:
-        tasks = tasks[:2]
-        grid = [10 ** (e / 2) for e in range(-10, 1)]
-        steps, seeds, tail = 40, [0], 10
+        tasks = [t for t in tasks if t.split == "selection"][:1] + [t for t in tasks if t.split == "evaluation"][:1]
+        settings = {"grid": [10 ** (e / 2) for e in range(-10, 5)], "steps": 40, "seeds": [0], "sweep_seeds": [0]}
     else:
-        grid = [10 ** (e / 4) for e in range(-20, 1)]
-        steps, seeds, tail = 200, [0, 1, 2], 40
-    earlier = {}
-    if args.reuse_grid:
-        earlier = {row["task"]: row for row in json.loads(Path(args.reuse_grid).read_text())["tasks"]}
-    rows: list[dict[str, Any]] = []
+        settings = {
+            "grid": [10 ** (e / 4) for e in range(-20, 9)],
+            "steps": 200,
+            "seeds": [0, 1, 2],
+            "sweep_seeds": list(range(args.sweep_seeds)),
+        }
+    settings["skip"] = args.skip
+    cache_path = RESULTS / ("lr_grid_smoke.json" if args.smoke else "lr_grid.json")
+    cache: dict[str, Any] = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    rows = []
     for task in tasks:
-        curves = [sweep_curve(task, seed=seed) for seed in range(1 if args.smoke else args.sweep_seeds)]
-        if task.name in earlier:
-            best, scores = earlier[task.name]["grid_best"], earlier[task.name]["grid_scores"]
-        else:
-            best, scores = grid_best(task, grid, steps, seeds, tail)
-        per_seed = [{name: rule(lrs, losses) for name, rule in lr_rules.RULES.items()} for lrs, losses, _ in curves]
-        for seed, suggestions_of_seed in enumerate(per_seed):
-            lrs, losses = training_loss_curve(task, seed)
-            suggestions_of_seed["steepest on training-loss curve"] = lr_rules.steepest(lrs, losses)
-            suggestions_of_seed["valley on training-loss curve"] = lr_rules.valley(lrs, losses)
-        suggestions = per_seed[0]
-        distances = {name: float(np.mean([lr_rules.decades(s[name], best) for s in per_seed])) for name in per_seed[0]}
-        rows.append(
-            {
-                "task": task.name,
-                "description": task.description,
-                "grid_best": best,
-                "suggestions": suggestions,
-                "suggestions_per_seed": per_seed,
-                "decades": distances,
-                "sweep_seconds": float(np.mean([c[2] for c in curves])),
-                "grid_scores": scores,
-                "curves": [{"lr": c[0], "smoothed_loss": c[1]} for c in curves],
-            }
-        )
+        started = time.perf_counter()
+        row = run_task(task, settings, cache)
+        rows.append(row)
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        cache_path.write_text(json.dumps(cache, indent=1, default=_json_default))
         cells = "  ".join(
-            f"{name}={suggestions[name] or float('nan'):.2g} ({distances[name]:.2f})" for name in per_seed[0]
+            f"{name}={_fmt(_mean([s['decades'] for s in row['scores'][name] if s['decades'] is not None]))}"
+            for name in ("rnndoctor", *FINDERS)
+            if name in row["scores"]
         )
-        print(f"{task.name:20s} best={best:.2g}  {cells}", flush=True)
-    names = list(rows[0]["decades"])
-    means = {name: float(np.mean([r["decades"][name] for r in rows])) for name in names}
-    worst = {name: float(np.max([r["decades"][name] for r in rows])) for name in names}
-    print("\nmean distance to grid-best (decades): " + "  ".join(f"{k}={v:.2f}" for k, v in means.items()))
-    print("worst distance (decades):             " + "  ".join(f"{k}={v:.2f}" for k, v in worst.items()))
+        print(
+            f"{task.split[:4]} {task.name:26s} best={row['grid_best']:.3g}  {cells}  "
+            f"({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+    for split in ("selection", "evaluation"):
+        print_table(rows, split)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(
@@ -164,18 +288,27 @@ def main() -> None:
                 "date": time.strftime("%Y-%m-%d"),
                 "machine": machine(),
                 "commit": _commit(),
+                "threads": torch.get_num_threads(),
                 "smoke": args.smoke,
-                "grid": grid,
-                "grid_steps": steps,
-                "seeds": seeds,
-                "mean_decades": means,
-                "worst_decades": worst,
+                "settings": {k: v for k, v in settings.items() if k != "grid"} | {"grid": settings["grid"]},
+                "summary": {
+                    split: {name: summary([r for r in rows if r["split"] == split], name) for name in _names(rows)}
+                    for split in ("selection", "evaluation")
+                },
                 "tasks": rows,
             },
-            indent=2,
-            default=lambda v: None if isinstance(v, float) and not math.isfinite(v) else v,
+            indent=1,
+            default=_json_default,
         )
     )
+
+
+def _names(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(name for r in rows for name in r["scores"]))
+
+
+def _json_default(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else str(value)
 
 
 def machine() -> str:

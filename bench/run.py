@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from tasks import Classifier, drift_classes  # noqa: E402
+from competitors import quiet_trainer  # noqa: E402
+from tasks import Classifier, Tagger, drift_classes  # noqa: E402
 
 from rnndoctor import diagnose  # noqa: E402
 
@@ -141,16 +143,7 @@ def sweep_lightning(parts: dict[str, Any], steps: int) -> tuple[float, bool] | N
     module = Module(parts["model"], parts["loss"])
     before = {k: v.clone() for k, v in parts["model"].state_dict().items()}
     with tempfile.TemporaryDirectory() as folder:
-        trainer = pl.Trainer(
-            default_root_dir=folder,
-            max_epochs=100,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            accelerator="cpu",
-            devices=1,
-        )
+        trainer = quiet_trainer(folder)
         started = time.perf_counter()
         Tuner(trainer).lr_find(
             module, train_dataloaders=parts["train_data"], min_lr=1e-7, max_lr=10, num_training=steps
@@ -160,13 +153,14 @@ def sweep_lightning(parts: dict[str, Any], steps: int) -> tuple[float, bool] | N
     return seconds, restored
 
 
+SWEEPS = {"rnndoctor": sweep_rnndoctor, "torch-lr-finder": sweep_torch_lr_finder, "lightning": sweep_lightning}
+
+
 def anchors(steps: int, repeats: int) -> dict[str, Any]:
+    """Each finder's sweep timed inside one process (after a warm-up) and as a whole process of its own
+    (interpreter, imports and set-up included, as a user running it meets it); best of ``repeats``."""
     results: dict[str, Any] = {}
-    for name, run in (
-        ("rnndoctor", sweep_rnndoctor),
-        ("torch-lr-finder", sweep_torch_lr_finder),
-        ("lightning", sweep_lightning),
-    ):
+    for name, run in SWEEPS.items():
         times, restored = [], True
         for _ in range(repeats):
             outcome = run(setup(samples=3200), steps)
@@ -174,44 +168,89 @@ def anchors(steps: int, repeats: int) -> dict[str, Any]:
                 break
             times.append(outcome[0])
             restored = restored and outcome[1]
-        results[name] = {"seconds": min(times), "state_restored": restored} if times else None
-    base = results["rnndoctor"]["seconds"]
+        if not times:
+            results[name] = None
+            continue
+        whole = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, __file__, "--sweep-process", name, "--sweep-steps", str(steps)],
+                capture_output=True,
+                check=True,
+                cwd=ROOT,
+            )
+            whole.append(time.perf_counter() - started)
+        results[name] = {"seconds": min(times), "process_seconds": min(whole), "state_restored": restored}
+    base = results["rnndoctor"]
     for name in ("torch-lr-finder", "lightning"):
         if results[name]:
-            results[name]["rnndoctor_ratio"] = base / results[name]["seconds"]
+            results[name]["rnndoctor_ratio"] = base["seconds"] / results[name]["seconds"]
+            results[name]["rnndoctor_process_ratio"] = base["process_seconds"] / results[name]["process_seconds"]
     return results
 
 
-def scaling(smoke: bool) -> dict[str, Any]:
-    def timed(**kwargs: Any) -> dict[str, Any]:
-        report = diagnose(**setup(**kwargs))
-        t = report.timing
-        return {
-            **kwargs,
-            "seconds": t.total_seconds,
-            "forward": t.forward_passes,
-            "backward": t.backward_passes,
-            "ms_per_pass": 1000 * t.total_seconds / max(t.forward_passes + t.backward_passes, 1),
-        }
-
-    sizes = [512, 4096] if smoke else [512, 8192, 131072]
-    steps = [16, 32] if smoke else [16, 32, 64]
-    hidden = [32, 64] if smoke else [32, 64, 128]
-    quick = {}
-    for profile in (True, False):
-        started = time.perf_counter()
-        report = diagnose(**setup(), quick=profile)
-        quick["quick" if profile else "full"] = {
-            "seconds": time.perf_counter() - started,
-            "forward": report.timing.forward_passes,
-            "backward": report.timing.backward_passes,
-        }
+def language_model_setup(vocab: int, seed: int = 0) -> dict[str, Any]:
+    """A word-level LSTM language model (embedding 64, hidden 128, 32 steps) over ``vocab`` tokens."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    tokens = torch.randint(0, vocab, (512, 33), generator=generator)
+    model = Tagger(vocab, vocab, 128)
+    loader = DataLoader(TensorDataset(tokens[:, :-1], tokens[:, 1:]), batch_size=32)
     return {
-        "dataset_size": [timed(samples=n) for n in sizes],
-        "sequence_length": [timed(steps=t) for t in steps],
-        "hidden_size": [timed(hidden=h) for h in hidden],
-        "profiles": quick,
+        "model": model,
+        "train_data": loader,
+        "loss": nn.CrossEntropyLoss(),
+        "optimizer": torch.optim.Adam(model.parameters(), lr=1e-3),
     }
+
+
+SCALING = {
+    "dataset_size": ("samples", [512, 8192, 131072], [512, 4096]),
+    "sequence_length": ("steps", [16, 64, 256], [16, 32]),
+    "hidden_size": ("hidden", [32, 128, 512], [32, 64]),
+    "vocabulary": ("vocab", [1000, 10000, 50000], [1000, 2000]),
+}
+"""Each scaling dimension: the setup argument it varies, the full-run values and the smoke values."""
+
+
+def scaling_row(argument: str, value: int, quick: bool = False) -> dict[str, Any]:
+    """One full (or --quick) diagnosis in this process: time, passes in total and per check, peak memory.
+    Run in a fresh process (`--row`) so that the peak memory is this row's alone."""
+    parts = language_model_setup(value) if argument == "vocab" else setup(**{argument: value})
+    started = time.perf_counter()
+    report = diagnose(**parts, quick=quick)
+    seconds = time.perf_counter() - started
+    t = report.timing
+    return {
+        argument: value,
+        "seconds": seconds,
+        "forward": t.forward_passes,
+        "backward": t.backward_passes,
+        "ms_per_pass": 1000 * seconds / max(t.forward_passes + t.backward_passes, 1),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "passes_per_check": {
+            c.name: [c.metrics.get("forward_passes", 0), c.metrics.get("backward_passes", 0)] for c in report.checks
+        },
+    }
+
+
+def _row_in_child(argument: str, value: int, quick: bool = False) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--row", f"{argument}={value}"] + (["--row-quick"] if quick else [])
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+def scaling(smoke: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for dimension, (argument, values, smoke_values) in SCALING.items():
+        result[dimension] = [_row_in_child(argument, v) for v in (smoke_values if smoke else values)]
+    result["profiles"] = {
+        "quick": _row_in_child("samples", 512, quick=True),
+        "full": _row_in_child("samples", 512),
+    }
+    return result
 
 
 def cli_wall_times(smoke: bool) -> list[dict[str, Any]]:
@@ -248,8 +287,20 @@ def cli_wall_times(smoke: bool) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--row", help=argparse.SUPPRESS)
+    parser.add_argument("--row-quick", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sweep-process", choices=list(SWEEPS), help=argparse.SUPPRESS)
+    parser.add_argument("--sweep-steps", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "run.json"))
     args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.sweep_process:
+        SWEEPS[args.sweep_process](setup(samples=3200), args.sweep_steps)
+        return
+    if args.row:
+        argument, value = args.row.split("=")
+        print(json.dumps(scaling_row(argument, int(value), args.row_quick), default=_finite))
+        return
     repeats = 1 if args.smoke else 5
     result = {
         "date": time.strftime("%Y-%m-%d"),
@@ -282,20 +333,31 @@ def print_tables(r: dict[str, Any]) -> None:
     print("\nLR sweep, same model/data/optimizer/steps:")
     for name, row in r["anchors"].items():
         if row:
-            extra = f"  rnndoctor/this = {row['rnndoctor_ratio']:.2f}" if "rnndoctor_ratio" in row else ""
-            print(f"  {name:16s} {row['seconds']:.2f} s  state restored: {row['state_restored']}{extra}")
+            extra = (
+                f"  rnndoctor/this = {row['rnndoctor_ratio']:.2f} in-process, "
+                f"{row['rnndoctor_process_ratio']:.2f} whole process"
+                if "rnndoctor_ratio" in row
+                else ""
+            )
+            print(
+                f"  {name:16s} {row['seconds']:.2f} s in-process, {row['process_seconds']:.2f} s whole process  "
+                f"state restored: {row['state_restored']}{extra}"
+            )
         else:
             print(f"  {name:16s} not installed")
-    print("\nscaling (seconds, passes):")
-    for key in ("dataset_size", "sequence_length", "hidden_size"):
-        for row in r["scaling"][key]:
-            value = row.get("samples", row.get("steps", row.get("hidden")))
+    print("\nscaling (full diagnosis, one torch thread, each row in a fresh process):")
+    for dimension, (argument, _, _) in SCALING.items():
+        for row in r["scaling"][dimension]:
             print(
-                f"  {key:16s} {value:>7}  {row['seconds']:.2f} s  {row['forward']}/{row['backward']} passes  "
-                f"{row['ms_per_pass']:.2f} ms/pass"
+                f"  {dimension:16s} {row[argument]:>7}  {row['seconds']:6.2f} s  {row['forward']}/{row['backward']} "
+                f"passes  {row['ms_per_pass']:.2f} ms/pass  peak {row['peak_rss_mb']:.0f} MB"
             )
     for profile, row in r["scaling"]["profiles"].items():
         print(f"  profile {profile:8s} {row['seconds']:.2f} s  {row['forward']}/{row['backward']} passes")
+    print("\npasses per check (forward/backward), hidden 128:")
+    row = next((x for x in r["scaling"]["hidden_size"] if x["hidden"] == 128), r["scaling"]["hidden_size"][-1])
+    for name, (forward, backward) in row["passes_per_check"].items():
+        print(f"  {name:16s} {forward:>4}/{backward}")
     print("\ncommand line, wall time incl. interpreter start-up and torch import:")
     for row in r["cli"]:
         print(f"  {row['example']:18s} --quick {row['quick_s']:.2f} s   full {row['full_s']:.2f} s")
