@@ -20,12 +20,37 @@ class SkipCheck(Exception):
     """Raised by a check that cannot run here; the message is the reason shown to the user."""
 
 
+Judge = Callable[[Any, dict[str, Any]], list[Finding]]
+"""A judge of a published measurement: the measurement and the check's options in, findings out."""
+
+_JUDGES: dict[tuple[str, str], list[Judge]] = {}
+
+
+def judges(check: str, measurement: str) -> Callable[[Judge], Judge]:
+    """Register a judge for a measurement a check publishes (``ctx.publish(measurement, value)``): a new rule
+    over a measurement that is already published needs its judge module only, not a change to the check.
+    The judge's thresholds come from the check's options (declare them there, or read with a default)."""
+
+    def register_judge(function: Judge) -> Judge:
+        found = _JUDGES.setdefault((check, measurement), [])
+        if function not in found:
+            found.append(function)
+        return function
+
+    return register_judge
+
+
 @dataclass
 class CheckContext:
     session: Session
     options: dict[str, Any]
     check_name: str
     findings: list[Finding] = field(default_factory=list)
+
+    def publish(self, measurement: str, value: Any) -> None:
+        """Hand a measurement to every judge registered for it with `judges` (in registration order)."""
+        for judge in _JUDGES.get((self.check_name, measurement), ()):
+            self.findings.extend(judge(value, self.options))
 
 
 def make_finding(

@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from rnndoctor import lr_rules
 from rnndoctor.checks import judge_dynamics as judge
 from rnndoctor.config import load_defaults
@@ -112,6 +114,17 @@ class SweepOutcome:
         return self.findings[0].code if self.findings else None
 
 
+def closure_aware_steps(session: Session, steps: int, warmup: int) -> int:
+    """Sweep steps for the optimizer: LBFGS evaluates its closure up to ``max_iter`` times per step, so its
+    sweep takes proportionally fewer steps (the passes of about four plain steps each), never fewer than
+    the warm-up and ten more."""
+    optimizer = session.optimizer
+    if not isinstance(optimizer, torch.optim.LBFGS):
+        return steps
+    evaluations = max(int(optimizer.defaults.get("max_iter", 20)), 1)
+    return min(steps, max(warmup + 10, math.ceil(4 * steps / evaluations)))
+
+
 def refinement_window(sweep: judge.Sweep, max_lr: float, decades: float) -> tuple[float, float]:
     """Where to look again when the range test shows no clear fall: the ``decades`` below the rate where the
     loss blew up (more steps per decade there, so slow learning shows), or, when it never blew up, the
@@ -162,6 +175,7 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
         per_decade = steps / math.log10(max_lr / min_lr)
         max_lr = configured * beyond
         steps = math.ceil(per_decade * math.log10(max_lr / min_lr))
+    steps = closure_aware_steps(session, steps, warmup)
     start, rng = ModelState(session.model, session.optimizer), RngState.capture()
     sweep = range_test(session, min_lr, max_lr, steps, float(options["divergence"]), smoothing, warmup)
     refined = None

@@ -464,3 +464,21 @@ def test_out_of_table_token_ids_are_known_whichever_check_runs() -> None:
     report = diagnose(model=Tagger(), train_data=data, loss=nn.CrossEntropyLoss(), select=["RD3"], quick=True)
     loss = next(c for c in report.checks if c.name == "loss")
     assert loss.status.value == "skipped" and "embedding table" in loss.detail, loss.detail
+
+
+def test_a_judge_registered_for_a_published_measurement_runs_without_touching_the_check() -> None:
+    from rnndoctor import registry
+    from rnndoctor.findings import Finding, Severity
+
+    seen: list[Any] = []
+
+    def judge_many_classes(stats: Any, options: dict[str, Any]) -> list[Finding]:
+        seen.append(stats)
+        return [Finding("RD102", Severity.INFO, "t", f"{len(stats.counts)} classes seen", "f", check="labels")]
+
+    registry.judges("labels", "label_stats")(judge_many_classes)
+    try:
+        report = diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD1"])
+        assert seen and any("classes seen" in f.message for f in report.findings)
+    finally:
+        registry._JUDGES[("labels", "label_stats")].remove(judge_many_classes)

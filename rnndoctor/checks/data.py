@@ -91,6 +91,13 @@ class LabelsCheck(Check):
     description = "label distribution, class-id range, target encoding, train/val label shift"
     options = (
         Option(
+            "min_single_class_samples",
+            judge.MIN_SINGLE_CLASS_SAMPLES,
+            "RD101: judged only on at least this many sampled targets",
+            meaning="All targets being one class is judged only when the sample holds at least this many targets.",
+            guards=("RD101",),
+        ),
+        Option(
             "imbalance_ratio",
             10.0,
             "RD102: majority/minority count ratio at or above which classes are imbalanced",
@@ -197,9 +204,9 @@ class LabelsCheck(Check):
         counts = {int(k): int(v) for k, v in sorted(Counter(ids.tolist()).items())}
         sample_text = session.sample("train").describe()
         stats = judge.LabelStats(task.kind, counts, task.num_classes, session.loss_name, sample_text)
+        ctx.publish("label_stats", stats)
         metrics.update(class_counts=counts, samples=int(ids.size), distinct_classes=len(counts))
 
-        ctx.findings.extend(judge.judge_single_class(stats))
         if task.kind != LANGUAGE_MODEL and len(counts) <= int(options["max_classes"]):
             ctx.findings.extend(
                 judge.judge_imbalance(stats, float(options["imbalance_ratio"]), int(options["min_samples_per_class"]))
@@ -476,6 +483,7 @@ class InputsCheck(Check):
             ctx.findings.extend(found_tokens)
         stats = features.stats("inputs", shape)
         if stats is not None:
+            ctx.publish("input_feature_stats", stats)
             metrics.update(
                 feature_mean=[round(v, 6) for v in stats.mean[:64]], feature_std=[round(v, 6) for v in stats.std[:64]]
             )

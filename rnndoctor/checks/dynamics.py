@@ -48,6 +48,11 @@ class LrSweepCheck(Check):
             "steps",
             100,
             "optimizer steps in the sweep, one learning rate each",
+            meaning=(
+                "Optimizer steps in the sweep, one learning rate each. LBFGS evaluates its closure up to `max_iter` "
+                "times per step, so its sweep takes about four plain steps' passes per step: 4 x steps / max_iter "
+                "steps (at least warmup_steps + 10)."
+            ),
         ),
         Option(
             "divergence",

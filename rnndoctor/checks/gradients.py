@@ -167,6 +167,7 @@ class GradientsCheck(Check):
         session = ctx.session
         options = ctx.options
         stats = gradient_stats(session)
+        ctx.publish("gradient_stats", stats)
         ctx.findings.extend(judge.judge_exploding(stats, float(options["exploding_norm"])))
         ctx.findings.extend(judge.judge_vanishing_layers(stats, float(options["vanishing_ratio"])))
         ctx.findings.extend(judge.judge_no_gradient(stats))

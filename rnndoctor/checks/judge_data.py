@@ -6,11 +6,14 @@ Each function documents the threshold it applies; the thresholds themselves live
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from rnndoctor.findings import Finding, Severity
+from rnndoctor.registry import judges
 from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
 
@@ -78,8 +81,15 @@ class LeakStats:
     examples: list[int] = field(default_factory=list)
 
 
-def judge_single_class(stats: LabelStats, min_samples: int = 8) -> list[Finding]:
-    """RD101: every sampled target is the same class although the model can output several."""
+MIN_SINGLE_CLASS_SAMPLES = 8
+"""The default of the labels check's ``min_single_class_samples`` option."""
+
+
+@judges("labels", "label_stats")
+def judge_single_class(stats: LabelStats, options: Mapping[str, Any] | None = None) -> list[Finding]:
+    """RD101: every sampled target is the same class although the model can output several (judged on at
+    least ``min_single_class_samples`` targets). Registered for the labels check's published label counts."""
+    min_samples = int((options or {}).get("min_single_class_samples", MIN_SINGLE_CLASS_SAMPLES))
     if stats.total < min_samples or len(stats.counts) != 1:
         return []
     ((label, count),) = stats.counts.items()

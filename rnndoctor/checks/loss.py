@@ -262,6 +262,7 @@ class LossCheck(Check):
         session = ctx.session
         options = ctx.options
         m, loss_error = measure(session, session.sample("train").batches[0], int(options["class_like_max_values"]))
+        ctx.publish("loss_measurement", m)
         findings = [
             *judge.judge_class_axis(m, float(options["class_axis_balance"])),
             *judge.judge_broadcast(m),

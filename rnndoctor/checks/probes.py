@@ -288,6 +288,7 @@ class ProbesCheck(Check):
         steps = layout.steps or 1
         lengths = found[0] if found is not None else [steps] * layout.samples
         dependency, profile = measure_dependencies(probe, outputs, view, lengths, int(options["min_profile_steps"]))
+        ctx.publish("dependency_probes", dependency)
         ctx.findings.extend(judge.judge_mixing(dependency, float(options["mixing_tolerance"])))
         readouts = measure_bidirectional(probe, result.outputs, captured, lengths)
         ctx.findings.extend(judge.judge_bidirectional_readout(readouts, float(options["last_step_share"])))
