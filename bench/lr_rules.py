@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--task", action="append", default=[], help="only these tasks (repeatable)")
     parser.add_argument("--sweep-seeds", type=int, default=3, help="range tests per task and finder")
     parser.add_argument("--skip", action="append", default=[], help="leave a finder out (repeatable)")
+    parser.add_argument("--grid-only", action="store_true", help="only compute and cache the ground truth")
     parser.add_argument("--output", default=str(RESULTS / "lr_rules.json"))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -264,10 +265,14 @@ def main() -> None:
     rows = []
     for task in tasks:
         started = time.perf_counter()
+        if args.grid_only:
+            ground_truth(task, settings, cache)
+            _save(cache_path, cache)
+            print(f"{task.name}: ground truth in {time.perf_counter() - started:.0f} s", flush=True)
+            continue
         row = run_task(task, settings, cache)
         rows.append(row)
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        cache_path.write_text(json.dumps(cache, indent=1, default=_json_default))
+        cache = _save(cache_path, cache)
         cells = "  ".join(
             f"{name}={_fmt(_mean([s['decades'] for s in row['scores'][name] if s['decades'] is not None]))}"
             for name in ("rnndoctor", *FINDERS)
@@ -278,6 +283,8 @@ def main() -> None:
             f"({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
+    if args.grid_only:
+        return
     for split in ("selection", "evaluation"):
         print_table(rows, split)
     output = Path(args.output)
@@ -301,6 +308,15 @@ def main() -> None:
             default=_json_default,
         )
     )
+
+
+def _save(path: Path, cache: dict[str, Any]) -> dict[str, Any]:
+    """Write the ground-truth cache, keeping what another run (the other split, say) added meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        cache = {**json.loads(path.read_text()), **cache}
+    path.write_text(json.dumps(cache, indent=1, default=_json_default))
+    return cache
 
 
 def _names(rows: list[dict[str, Any]]) -> list[str]:

@@ -253,6 +253,20 @@ def scaling(smoke: bool) -> dict[str, Any]:
     return result
 
 
+FLOOR = "import torch; torch.optim.Adam(torch.nn.LSTM(4, 32).parameters(), lr=1e-3)"
+"""What any run of a user's setup pays before rnndoctor does anything: the torch import, and building an
+optimizer, which imports torch._dynamo (torch wraps Optimizer.add_param_group with a lazy dynamo guard)."""
+
+
+def floor_seconds(repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", FLOOR], capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
 def cli_wall_times(smoke: bool) -> list[dict[str, Any]]:
     examples = (
         ["healthy_lstm", "label_collapse"]
@@ -312,6 +326,7 @@ def main() -> None:
         "anchors": anchors(20 if args.smoke else 100, repeats),
         "scaling": scaling(args.smoke),
         "cli": cli_wall_times(args.smoke),
+        "floor_s": floor_seconds(1 if args.smoke else 3),
     }
     print_tables(result)
     output = Path(args.output)
@@ -359,8 +374,12 @@ def print_tables(r: dict[str, Any]) -> None:
     for name, (forward, backward) in row["passes_per_check"].items():
         print(f"  {name:16s} {forward:>4}/{backward}")
     print("\ncommand line, wall time incl. interpreter start-up and torch import:")
+    print(f"  floor (python -c 'import torch; build an Adam optimizer'): {r['floor_s']:.2f} s")
     for row in r["cli"]:
-        print(f"  {row['example']:18s} --quick {row['quick_s']:.2f} s   full {row['full_s']:.2f} s")
+        print(
+            f"  {row['example']:18s} --quick {row['quick_s']:.2f} s "
+            f"(rnndoctor's share {row['quick_s'] - r['floor_s']:.2f})   full {row['full_s']:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -212,6 +212,7 @@ def evaluation_tasks(samples: int = 512) -> list[Task]:
             {"momentum": 0.9},
             "LSTM (hidden 512), 2-class classification, SGD+momentum",
             split="evaluation",
+            grid_steps=60,
         ),
         Task(
             "gru-memory-rmsprop-h64",

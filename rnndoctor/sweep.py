@@ -129,10 +129,10 @@ def refinement_window(sweep: judge.Sweep, max_lr: float, decades: float) -> tupl
     """Where to look again when the range test shows no clear fall: the ``decades`` below the rate where the
     loss blew up (more steps per decade there, so slow learning shows), or, when it never blew up, the
     ``decades`` beyond the end of the sweep (the best rate lies past it, as plain SGD on a language model
-    often has it)."""
+    often has it); the second test stops at divergence like the first."""
     if sweep.diverged_at is not None:
         return sweep.diverged_at / 10**decades, sweep.diverged_at
-    return max_lr / 10, max_lr * 10 ** (decades - 1)
+    return max_lr / 10, max_lr * 10**decades
 
 
 def refined_suggestion(refined: judge.Sweep) -> float | None:

@@ -155,3 +155,30 @@ def test_curves_command(tmp_path: Path) -> None:
     no_loss = write_log(tmp_path / "bad.csv", ["epoch", "lr"], [[0, 0.1]])
     bad = CliRunner().invoke(cli, ["curves", str(no_loss)])
     assert bad.exit_code == 2 and "no loss column" in bad.stderr
+
+
+def test_a_sweep_that_ends_before_the_loss_falls_is_extended_to_a_suggestion() -> None:
+    """The first range test stops at 1e-3, where SGD has not moved the loss yet: no suggestion from it, so a
+    second one beyond its end finds where the loss falls (the best rate lies past the first sweep)."""
+    setup = tasks.classifier()
+    setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=1e-6)
+    report = diagnose(**setup, select=["RD501"], checks={"lr_sweep": {"max_lr": 1e-3}})
+    sweep = next(c for c in report.checks if c.name == "lr_sweep")
+    low, high = sweep.metrics["refined_range"]
+    assert low == pytest.approx(1e-4) and high > 1e-3
+    assert sweep.metrics["suggested_lr"] is not None and sweep.metrics["suggested_lr"] > 1e-3
+    assert len(sweep.metrics["plots"]) == 2 and "second sweep" in sweep.detail
+
+
+def test_lbfgs_sweeps_take_fewer_steps_for_its_inner_iterations() -> None:
+    from rnndoctor.session import Session
+    from rnndoctor.sweep import closure_aware_steps
+
+    model = torch.nn.Linear(2, 1)
+    session = Session.__new__(Session)
+    session.optimizer = torch.optim.LBFGS(model.parameters(), max_iter=20)
+    assert closure_aware_steps(session, 100, warmup=10) == 20
+    session.optimizer = torch.optim.LBFGS(model.parameters(), max_iter=2)
+    assert closure_aware_steps(session, 100, warmup=10) == 100
+    session.optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    assert closure_aware_steps(session, 100, warmup=10) == 100
