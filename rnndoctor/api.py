@@ -49,6 +49,7 @@ def diagnose(
     batch_keys: dict[str, str] | None = None,
     threads: int | None = None,
     progress: ProgressListener | None = None,
+    datamodule: Any = None,
 ) -> Report:
     """Diagnose a training setup, from a config file or from live objects.
 
@@ -56,6 +57,8 @@ def diagnose(
     and the python/numpy/torch RNG states are restored before this returns or raises.
     ``threads`` sets torch's thread count for the run (default: chosen from the model's width and the
     machine's free cores; the caller's setting is given back afterwards).
+    A LightningModule ``model`` needs no ``loss`` (its training_step computes it), ``optimizer``
+    (configure_optimizers) or ``train_data`` (its own or ``datamodule``'s dataloaders).
     Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
@@ -79,13 +82,15 @@ def diagnose(
         loader: Loader | None = Loader(cfg)
         loaded: Loaded | None = None
     else:
-        if model is None or train_data is None or loss is None:
+        if model is None:
             raise SetupError("diagnose() needs a config path, or model=, train_data= and loss=")
         data = {k: v for k, v in overrides.items() if v is not None}
         data.update(model="<object>", train_data="<object>", loss="<object>")
         cfg = build_config(data, display="<objects>", base_dir=Path.cwd(), path=None)
         loader = None
-        loaded = _loaded_from_objects(model, train_data, loss, optimizer, val_data, forward, train_step)
+        loaded = _loaded_from_objects(
+            model, train_data, loss, optimizer, val_data, forward, train_step, datamodule, cfg.batch_keys
+        )
         check_hidden(model, cfg.hidden, cfg.display_path)
     for name, codes in (("select", select), ("ignore", ignore)):
         missing = unmatched_code(list(codes))
@@ -118,6 +123,7 @@ def _run(
     user_state: ModelState | None = None
     loader_states: list[LoaderState] = []
     original_device: torch.device | None = None
+    loss_device: torch.device | None = None
     session: Session | None = None
     try:
         seed_everything(cfg.seed)
@@ -138,6 +144,9 @@ def _run(
         original_device = _model_device(loaded.model)
         if original_device is not None and original_device != device:
             loaded.model.to(device)
+        loss_device = _model_device(loaded.loss_fn) if isinstance(loaded.loss_fn, torch.nn.Module) else None
+        if loss_device is not None and loss_device != device:
+            loaded.loss_fn.to(device)  # type: ignore[attr-defined]  # its class weights (loss_args weight: [...]) go where the outputs are
         session = Session(
             loaded,
             device=device,
@@ -185,12 +194,15 @@ def _run(
                 "threads": thread_count,
                 "started": started_at,
                 **({"step_samples": session.step_cut} if session.step_cut else {}),
+                **({"lightning": loaded.lightning} if loaded.lightning else {}),
             },
         )
     finally:
         if user_state is not None:
             if original_device is not None and loaded is not None:
                 loaded.model.to(original_device)
+            if loss_device is not None and loaded is not None:
+                loaded.loss_fn.to(loss_device)  # type: ignore[attr-defined]
             user_state.restore()
         for loader_state in loader_states:
             loader_state.restore()
@@ -212,6 +224,10 @@ def resolve_device(text: str, config_name: str) -> Any:
     if text == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(text)
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SetupError(
+            "MPS (Apple GPU) was requested but is not available on this machine", file=config_name, key="device"
+        )
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise SetupError("CUDA was requested but no CUDA device is available", file=config_name, key="device")
@@ -238,18 +254,50 @@ def _loss_name(loss_fn: Any) -> str:
 
 
 def _loaded_from_objects(
-    model: Any, train_data: Any, loss: Any, optimizer: Any, val_data: Any, forward: Any, train_step: Any
+    model: Any,
+    train_data: Any,
+    loss: Any,
+    optimizer: Any,
+    val_data: Any,
+    forward: Any,
+    train_step: Any,
+    datamodule: Any = None,
+    batch_keys: dict[str, str] | None = None,
 ) -> Loaded:
     import torch
 
+    from rnndoctor.lightning_adapter import LightningSetupError, is_lightning_module, objects_loaded
+
     if not isinstance(model, torch.nn.Module):
         raise SetupError(f"model= must be a torch.nn.Module, got {type(model).__name__}")
+    lightning = is_lightning_module(model)
+    if not lightning and datamodule is None and (train_data is None or loss is None):
+        raise SetupError("diagnose() needs a config path, or model=, train_data= and loss=")
     train_data, val_data = _iterable(train_data, "train_data"), _iterable(val_data, "val_data")
     if isinstance(loss, (str, type)):
         resolver = Loader(_placeholder_config())
         loss = resolver.build_loss(
             Reference("loss", loss if isinstance(loss, str) else f"{loss.__module__}.{loss.__qualname__}")
         )
+    if lightning or datamodule is not None:
+        if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+            raise SetupError(f"optimizer= must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        if optimizer is None and not lightning:
+            optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)
+        try:
+            return objects_loaded(  # type: ignore[no-any-return]
+                model,
+                train_data=train_data,
+                val_data=val_data,
+                loss_fn=loss,
+                optimizer=optimizer,
+                forward_fn=forward,
+                train_step_fn=train_step,
+                datamodule=datamodule,
+                batch_keys=batch_keys,
+            )
+        except LightningSetupError as exc:
+            raise SetupError(exc.cause, key=exc.key) from exc
     if optimizer is None:
         try:
             optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)

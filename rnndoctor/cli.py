@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import os
 import re
 import sys
 import traceback
@@ -17,7 +16,7 @@ import click
 from rnndoctor import __version__
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn, Report
-from rnndoctor.render import Format
+from rnndoctor.render import Format, ReportTarget, parse_report_target, prepare_targets
 from rnndoctor.rules import code_range, unmatched_code
 
 _CODE_TOKEN = re.compile(r"^RD\d{0,3}(,RD\d{0,3})*$", re.IGNORECASE)
@@ -73,6 +72,23 @@ _output_option = click.option(
     help="Write the report to FILE instead of stdout (the text report still goes to the terminal).",
 )
 
+
+def _report_targets(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[ReportTarget, ...]:
+    try:
+        return tuple(parse_report_target(value) for value in values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+_report_option = click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    metavar="FORMAT=PATH",
+    callback=_report_targets,
+    help="Also write the report in FORMAT to PATH, creating its folder. Repeatable: several formats from one run.",
+)
+
 _plots_option = click.option(
     "--plots",
     "plots_dir",
@@ -93,6 +109,7 @@ def cli() -> None:
 @click.argument("config", type=click.Path(path_type=str))
 @_format_option
 @_output_option
+@_report_option
 @click.option(
     "--fail-on",
     type=click.Choice([f.value for f in FailOn]),
@@ -118,6 +135,7 @@ def check(
     config: str,
     fmt: str,
     output: str | None,
+    reports: tuple[ReportTarget, ...],
     fail_on: str | None,
     quick: bool,
     device: str | None,
@@ -132,6 +150,7 @@ def check(
     """Diagnose the training setup described by CONFIG (a YAML file)."""
     from rnndoctor.api import diagnose
 
+    _prepare_reports(fmt, output, reports, debug)
     progress = None
     if not no_progress and sys.stderr.isatty():
         from rnndoctor.render.progress import RichProgress
@@ -161,24 +180,43 @@ def check(
     except Exception as exc:  # noqa: BLE001 - never show a raw traceback without --debug
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", debug, exc)
         return
-    _emit(report, fmt, output, plots_dir, debug)
+    _emit(report, fmt, output, plots_dir, debug, reports)
 
 
-def _emit(report: Report, fmt: str, output: str | None, plots_dir: str | None, debug: bool) -> None:
+def _targets(fmt: str, output: str | None, reports: tuple[ReportTarget, ...]) -> list[ReportTarget]:
+    return [*([ReportTarget(Format(fmt), Path(output))] if output else []), *reports]
+
+
+def _prepare_reports(fmt: str, output: str | None, reports: tuple[ReportTarget, ...], debug: bool) -> None:
+    """Fail before the run, not after it, when a report file cannot be written."""
+    try:
+        prepare_targets(_targets(fmt, output, reports))
+    except OSError as exc:
+        _fail(f"cannot write the report: {exc}", debug, exc)
+
+
+def _emit(
+    report: Report,
+    fmt: str,
+    output: str | None,
+    plots_dir: str | None,
+    debug: bool,
+    reports: tuple[ReportTarget, ...] = (),
+) -> None:
     """Write the report where it was asked for, then exit with its code."""
-    from rnndoctor.render import render
+    from rnndoctor.render import render, write_report
+    from rnndoctor.render.text import print_to_terminal
 
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    if output:
+    for target in _targets(fmt, output, reports):
         try:
-            Path(output).write_text(render(report, fmt), encoding="utf-8")
+            write_report(report, target)
         except OSError as exc:
-            _fail(f"--output {output}: cannot write the report: {exc.strerror or exc}", debug, exc)
-        if fmt != Format.TEXT.value:
-            click.echo(render(report, Format.TEXT, color=color), nl=False)
-        click.echo(f"rnndoctor: {fmt} report written to {output}", err=True)
-    else:
-        click.echo(render(report, fmt, color=color and fmt == Format.TEXT.value), nl=False)
+            _fail(f"{target.path}: cannot write the report: {exc.strerror or exc}", debug, exc)
+        click.echo(f"rnndoctor: {target.fmt.value} report written to {target.path}", err=True)
+    if fmt != Format.TEXT.value and not output:
+        click.echo(render(report, fmt), nl=False)
+    elif fmt != Format.TEXT.value or not output:
+        print_to_terminal(report, sys.stdout)
     if plots_dir:
         _write_plots(report, plots_dir, debug)
     sys.exit(report.exit_code)
@@ -210,10 +248,11 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     return codes
 
 
-@cli.command()
+@cli.command(cls=_CheckCommand)
 @click.argument("log", type=click.Path(path_type=str))
 @_format_option
 @_output_option
+@_report_option
 @click.option(
     "--fail-on",
     type=click.Choice([f.value for f in FailOn]),
@@ -221,19 +260,47 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     show_default=True,
     help="Lowest severity that makes the exit code 1.",
 )
+@click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD5, RD601). Repeatable.")
+@click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
+@click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
 @_plots_option
 @_debug_option
-def curves(log: str, fmt: str, output: str | None, fail_on: str, plots_dir: str | None, debug: bool) -> None:
-    """Diagnose an existing training history (CSV with train/val loss or accuracy per epoch):
-    overfitting, a flat loss, divergence, oscillation."""
+def curves(
+    log: str,
+    fmt: str,
+    output: str | None,
+    reports: tuple[ReportTarget, ...],
+    fail_on: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    no_progress: bool,
+    plots_dir: str | None,
+    debug: bool,
+) -> None:
+    """Diagnose an existing training history: a CSV (comma, semicolon or tab separated), a Lightning
+    lightning_logs/version_N folder, or TensorBoard event files (a file or a folder; needs
+    rnndoctor[tensorboard]). Reports overfitting, a flat loss, divergence, oscillation, NaN."""
     from rnndoctor.curves import diagnose_history
 
+    _prepare_reports(fmt, output, reports, debug)
+    progress = None
+    if not no_progress and sys.stderr.isatty():
+        from rnndoctor.render.progress import RichProgress
+
+        progress = RichProgress()
     try:
-        report = diagnose_history(log, FailOn(fail_on))
+        selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
+        report = diagnose_history(log, FailOn(fail_on), select=selected, ignore=ignored, progress=progress)
     except SetupError as exc:
         _fail(str(exc), debug, exc)
         return
-    _emit(report, fmt, output, plots_dir, debug)
+    except KeyboardInterrupt:
+        click.echo("rnndoctor: interrupted while reading the training log", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - never show a raw traceback without --debug
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", debug, exc)
+        return
+    _emit(report, fmt, output, plots_dir, debug, reports)
 
 
 @cli.command()

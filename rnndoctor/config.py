@@ -61,8 +61,12 @@ TIME_FIRST = "time_first"
 LAYOUT_CHOICES = (AUTO, BATCH_FIRST, TIME_FIRST)
 """Values of `layout:` (the axis of the model's input that holds the samples)."""
 
-REFERENCE_KEYS = ("model", "train_data", "val_data", "loss", "optimizer", "forward", "train_step")
-REQUIRED_KEYS = ("model", "train_data", "loss")
+REFERENCE_KEYS = ("model", "train_data", "val_data", "loss", "optimizer", "forward", "train_step", "datamodule")
+REQUIRED_KEYS = ("model",)
+LIGHTNING_OPTIONAL_KEYS = ("train_data", "loss")
+"""Required too, unless the model is a LightningModule (its dataloaders, or a datamodule's, give the batches and
+its training_step computes the loss) or, for ``train_data``, a datamodule is given: the loader checks them once
+it has built the model."""
 SCALAR_KEYS = (
     "device",
     "seed",
@@ -80,7 +84,7 @@ SCALAR_KEYS = (
 )
 VALID_KEYS = tuple([k for ref in REFERENCE_KEYS for k in (ref, f"{ref}_args")] + list(SCALAR_KEYS))
 
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 CODE_PATTERN = re.compile(r"^RD\d{0,3}$")
 NUMERIC_OPTIMIZER_ARGS = ("lr", "momentum", "weight_decay", "eps", "alpha", "dampening", "lr_decay")
 
@@ -141,12 +145,19 @@ class Config:
     path: Path | None
     base_dir: Path
     model: Reference
-    train_data: Reference
-    loss: Reference
+    train_data: Reference | None = None
+    """None only where the model is a LightningModule or a datamodule is given (checked when loading)."""
+    loss: Reference | None = None
+    """None only where the model is a LightningModule: the loss is the one its training_step computes."""
     val_data: Reference | None = None
     optimizer: Reference = field(default_factory=lambda: Reference("optimizer", "Adam", None))
+    optimizer_given: bool = True
+    """Whether the config names the optimizer (or its arguments); a LightningModule's configure_optimizers is
+    used otherwise."""
     forward: Reference | None = None
     train_step: Reference | None = None
+    datamodule: Reference | None = None
+    """A LightningDataModule whose train/val dataloaders give the batches not named by train_data/val_data."""
     device: str = "auto"
     seed: int = 0
     fail_on: FailOn = FailOn.ERROR
@@ -252,6 +263,7 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
     references: dict[str, Reference | None] = {}
     for key in REFERENCE_KEYS:
         references[key] = _reference(data, key, error)
+    optimizer_given = references["optimizer"] is not None or data.get("optimizer_args") is not None
     if references["optimizer"] is None:
         references["optimizer"] = Reference("optimizer", "Adam", _optional_mapping(data, "optimizer_args", error))
     _check_optimizer_args(references["optimizer"], error)
@@ -259,20 +271,20 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
     defaults = load_defaults()
     sampling = defaults["sampling"]
     model = references["model"]
-    train_data = references["train_data"]
-    loss = references["loss"]
     optimizer = references["optimizer"]
-    assert model is not None and train_data is not None and loss is not None and optimizer is not None
+    assert model is not None and optimizer is not None
     return Config(
         path=path,
         base_dir=base_dir,
         model=model,
-        train_data=train_data,
-        loss=loss,
+        train_data=references["train_data"],
+        loss=references["loss"],
         val_data=references["val_data"],
         optimizer=optimizer,
+        optimizer_given=optimizer_given,
         forward=references["forward"],
         train_step=references["train_step"],
+        datamodule=references["datamodule"],
         device=_device(data.get("device", "auto"), error),
         seed=_integer(data.get("seed", 0), "seed", error, minimum=0),
         fail_on=_fail_on(data.get("fail_on", "error"), error),
@@ -357,7 +369,7 @@ def _check_optimizer_args(reference: Reference | None, error: Any) -> None:
 def _device(value: Any, error: Any) -> str:
     text = str(value).strip().lower() if isinstance(value, (str, int)) else None
     if text is None or not DEVICE_PATTERN.match(text):
-        raise error("device", f"expected auto, cpu, cuda or cuda:N, got {_short(value)}")
+        raise error("device", f"expected auto, cpu, cuda, cuda:N or mps, got {_short(value)}")
     return text
 
 

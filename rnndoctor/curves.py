@@ -1,111 +1,77 @@
-"""Diagnose a training history: per-epoch train/validation loss (and accuracy) curves.
+"""Diagnose a training history: train/validation loss (and accuracy) per epoch or per step.
 
-Used by `rnndoctor curves LOG.csv` on logs users already have (Lightning's CSVLogger ``metrics.csv``, a
-Keras ``CSVLogger`` history, any CSV with such columns) and by the ``overfitting`` check on its own short
-run. Reading is lenient about column names; judging is pure.
+Used by `rnndoctor curves LOG` on logs users already have (read by `rnndoctor.training_logs`: CSV files,
+Lightning's ``lightning_logs/version_N``, TensorBoard event files) and by the ``overfitting`` check on its own
+short run. Judging is pure: numbers in, findings out.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
 import math
+import statistics
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnndoctor.errors import SetupError
 from rnndoctor.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity, Timing
-from rnndoctor.rules import Rule, Wording, get_rule, snippet
+from rnndoctor.rules import Rule, Wording, code_range, codes_matching, get_rule, snippet, unmatched_code
+from rnndoctor.training_logs import METRIC_LABELS, History, read_history
 
-COLUMNS = {
-    "epoch": ("epoch", "epochs"),
-    "train_loss": ("train_loss_epoch", "train_loss", "loss", "training_loss", "train/loss", "trn_loss"),
-    "val_loss": ("val_loss_epoch", "val_loss", "validation_loss", "valid_loss", "val/loss", "eval_loss"),
-    "train_acc": ("train_acc_epoch", "train_acc", "train_accuracy", "accuracy", "acc", "train/acc"),
-    "val_acc": ("val_acc_epoch", "val_acc", "val_accuracy", "valid_acc", "val/acc", "eval_accuracy"),
-}
+if TYPE_CHECKING:
+    from rnndoctor.engine import ProgressListener
 
+__all__ = ["CURVE_CODES", "CurveThresholds", "History", "diagnose_history", "judge_history", "read_history"]
 
-@dataclass
-class History:
-    epochs: list[float] = field(default_factory=list)
-    train_loss: list[float | None] = field(default_factory=list)
-    val_loss: list[float | None] = field(default_factory=list)
-    train_acc: list[float | None] = field(default_factory=list)
-    val_acc: list[float | None] = field(default_factory=list)
-    source: str = ""
+CURVE_CODES = ("RD401", "RD502", "RD505", "RD601")
+"""What a training history can show: non-finite loss, divergence or oscillation, a flat loss, overfitting."""
 
 
 @dataclass
 class CurveThresholds:
     overfit_rise: float = 0.1
-    """RD601: validation loss this far above its minimum (relative) while training loss still falls."""
+    """RD601: validation loss this far above its minimum (relative) while training loss does not rise."""
     accuracy_gap: float = 0.15
     """RD601: train accuracy above validation accuracy by this much at the end."""
     flat_change: float = 0.01
     """RD505: relative change of the training loss over the whole history below this."""
     divergence_rise: float = 0.5
-    """RD502: final training loss this far above its minimum (relative)."""
+    """RD502: the (smoothed) training loss ends this far above its minimum (relative to the minimum)..."""
+    divergence_giveback: float = 0.25
+    """...having climbed back at least this share of what it fell before the minimum (a wiggle at a low
+    level gives back a sliver of the fall)..."""
+    noise_multiple: float = 4.0
+    """...by at least this many times the epoch-to-epoch noise of the curve."""
     oscillation_share: float = 0.6
     """RD502: share of epoch-to-epoch changes that reverse direction..."""
     oscillation_amplitude: float = 0.1
-    """...with a median relative swing above this."""
+    """...with a median relative swing above this..."""
+    oscillation_range_share: float = 0.25
+    """...that is also at least this share of the curve's whole range (noise around a loss that has fallen
+    far is not a rate that overshoots)."""
 
 
-def read_history(path: str | Path) -> History:
-    """Per-epoch metrics from a CSV; rows of the same epoch (Lightning logs train and val separately)
-    are merged, taking the last value logged for each metric."""
-    display = str(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise SetupError(f"cannot read the training log: {exc.strerror or exc}", file=display) from None
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise SetupError(f"not a readable CSV file: {exc}", file=display) from None
-    if not rows:
-        raise SetupError("the training log has no rows", file=display)
-    header = [h.strip() for h in rows[0]]
-    lowered = {h.lower(): h for h in header}
-    chosen = {key: next((lowered[c] for c in candidates if c in lowered), None) for key, candidates in COLUMNS.items()}
-    if chosen["train_loss"] is None and chosen["val_loss"] is None:
-        raise SetupError(
-            f"no loss column found (looked for {', '.join(COLUMNS['train_loss'] + COLUMNS['val_loss'])}; "
-            f"the file has {', '.join(header)})",
-            file=display,
-        )
-    grouped: dict[float, dict[str, float]] = defaultdict(dict)
-    for index, row in enumerate(rows):
-        epoch_text = row.get(chosen["epoch"]) if chosen["epoch"] else None
-        epoch = _number(epoch_text) if epoch_text not in (None, "") else float(index)
-        if epoch is None:
-            continue
-        for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-            column = chosen[key]
-            value = _number(row.get(column)) if column else None
-            if value is not None:
-                grouped[epoch][key] = value
-    epochs = sorted(grouped)
-    return History(
-        epochs=epochs,
-        train_loss=[grouped[e].get("train_loss") for e in epochs],
-        val_loss=[grouped[e].get("val_loss") for e in epochs],
-        train_acc=[grouped[e].get("train_acc") for e in epochs],
-        val_acc=[grouped[e].get("val_acc") for e in epochs],
-        source=display,
-    )
+SMOOTHING_WINDOW = 5
+"""Longest trailing mean the judges compare (a long, noisy history gets one point of smoothing per 8)."""
 
 
-def _number(text: Any) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(str(text).strip())
-    except ValueError:
-        return None
+def smoothed(values: list[float]) -> list[float]:
+    """A trailing mean over up to SMOOTHING_WINDOW points, so that one noisy epoch at the end is not the
+    trend; short histories (under 16 points) are left as they are."""
+    window = max(1, min(SMOOTHING_WINDOW, len(values) // 8))
+    return [statistics.fmean(values[max(0, i - window + 1) : i + 1]) for i in range(len(values))]
+
+
+def noise_level(values: list[float]) -> float:
+    """The typical epoch-to-epoch wiggle around the trend: the median absolute second difference, scaled to
+    a standard deviation (it is sqrt(6) sigma for white noise, whose median absolute value is 0.674 of that);
+    zero below 8 points, too few to tell noise from the curve's own bend."""
+    if len(values) < 8:
+        return 0.0
+    bends = [abs(a - 2 * b + c) for a, b, c in zip(values, values[1:], values[2:], strict=False)]
+    return statistics.median(bends) / (0.674 * math.sqrt(6))
 
 
 def _present(values: list[float | None]) -> list[tuple[int, float]]:
@@ -137,12 +103,16 @@ def _overfitting(
 ) -> list[Finding]:
     if len(val) < 3:
         return []
-    best_index, best_val = min(val, key=lambda iv: iv[1])
-    last_index, last_val = val[-1]
+    val_trend = list(zip([i for i, _ in val], smoothed([v for _, v in val]), strict=True))
+    best_index, best_val = min(val_trend, key=lambda iv: iv[1])
+    last_index, last_val = val_trend[-1]
     rise = (last_val - best_val) / max(abs(best_val), 1e-12)
-    train_at_best = next((v for i, v in train if i >= best_index), None)
-    train_last = train[-1][1] if train else None
-    train_falling = train_at_best is not None and train_last is not None and train_last < train_at_best
+    train_trend = list(zip([i for i, _ in train], smoothed([v for _, v in train]), strict=True))
+    train_at_best = next((v for i, v in train_trend if i >= best_index), None)
+    train_last = train_trend[-1][1] if train_trend else None
+    # Training loss that keeps falling, or only wiggles at the level it reached, is the overfitting pattern.
+    tolerance = noise_level([v for _, v in train])
+    train_falling = train_at_best is not None and train_last is not None and train_last <= train_at_best + tolerance
     accuracy = _present(history.train_acc), _present(history.val_acc)
     gap = accuracy[0][-1][1] - accuracy[1][-1][1] if accuracy[0] and accuracy[1] else None
     above_train = train_last is not None and last_val > train_last
@@ -165,7 +135,8 @@ def _overfitting(
         else "Validation"
     )
     variant = None if loss_says else "accuracy_gap"
-    return [get_rule("RD601").verdict(evidence, {"opening": opening}, variant=variant, check=check)]
+    words = {"opening": opening, "axis": history.axis}
+    return [get_rule("RD601").verdict(evidence, words, variant=variant, check=check)]
 
 
 def _train_dynamics(
@@ -193,22 +164,30 @@ def _train_dynamics(
             )
         )
         return findings
-    rise = (last - lowest) / max(abs(lowest), 1e-12)
+    diverging = _divergence(values, limits)
     deltas = [b - a for a, b in itertools.pairwise(values)]
     reversals = sum(1 for a, b in itertools.pairwise(deltas) if a * b < 0)
     share = reversals / max(len(deltas) - 1, 1)
     swings = sorted(abs(d) / max(abs(v), 1e-12) for d, v in zip(deltas, values, strict=False))
     swing = swings[len(swings) // 2] if swings else 0.0
-    if rise >= limits.divergence_rise and values.index(lowest) < len(values) - 1:
+    span = max(values) - lowest
+    swing_of_range = statistics.median(abs(d) for d in deltas) / span if deltas and span > 0 else 0.0
+    if diverging is not None:
+        findings.append(get_rule("RD502").verdict(diverging, variant="curve_diverging", check=check))
+    elif (
+        len(deltas) >= 4
+        and share >= limits.oscillation_share
+        and swing >= limits.oscillation_amplitude
+        and swing_of_range >= limits.oscillation_range_share
+    ):
         findings.append(
             get_rule("RD502").verdict(
-                {"lowest_loss": lowest, "last_loss": last, "rise": rise}, variant="curve_diverging", check=check
-            )
-        )
-    elif len(deltas) >= 4 and share >= limits.oscillation_share and swing >= limits.oscillation_amplitude:
-        findings.append(
-            get_rule("RD502").verdict(
-                {"reversal_share": share, "median_swing": swing, "epochs": len(values)},
+                {
+                    "reversal_share": share,
+                    "median_swing": swing,
+                    "swing_of_range": swing_of_range,
+                    "epochs": len(values),
+                },
                 variant="curve_oscillating",
                 severity=Severity.WARNING,
                 check=check,
@@ -217,32 +196,73 @@ def _train_dynamics(
     return findings
 
 
-def diagnose_history(path: str | Path, fail_on: FailOn = FailOn.ERROR, limits: CurveThresholds | None = None) -> Report:
-    """The report of `rnndoctor curves`: findings from one training log."""
-    from rnndoctor.engine import rank
-    from rnndoctor.render.plots import plot
+def _divergence(values: list[float], limits: CurveThresholds) -> dict[str, float | None] | None:
+    """Evidence that the training loss climbs back up after its minimum, judged on the smoothed curve: a
+    rise large relative to the minimum, to the fall before it and to the noise. A loss that wiggles at the
+    low level it reached, or ends one noisy epoch up, is not diverging."""
+    trend = smoothed(values)
+    lowest_at = min(range(len(trend)), key=trend.__getitem__)
+    if lowest_at == len(trend) - 1:
+        return None
+    lowest, last = trend[lowest_at], trend[-1]
+    rise = last - lowest
+    fall = max(trend[: lowest_at + 1]) - lowest
+    noise = noise_level(values)
+    relative_rise = rise / max(abs(lowest), 1e-12)
+    given_back = rise / fall if fall > 0 else math.inf
+    if relative_rise < limits.divergence_rise or given_back < limits.divergence_giveback:
+        return None
+    if rise < limits.noise_multiple * noise:
+        return None
+    return {
+        "lowest_loss": lowest,
+        "last_loss": last,
+        "rise": relative_rise,
+        "share_of_fall_given_back": given_back if math.isfinite(given_back) else None,
+        "noise": noise,
+    }
+
+
+def diagnose_history(
+    path: str | Path,
+    fail_on: FailOn = FailOn.ERROR,
+    limits: CurveThresholds | None = None,
+    *,
+    select: tuple[str, ...] | list[str] = (),
+    ignore: tuple[str, ...] | list[str] = (),
+    progress: ProgressListener | None = None,
+) -> Report:
+    """The report of `rnndoctor curves`: findings from one training log. ``select``/``ignore`` take codes
+    or prefixes as `rnndoctor check` does; ``progress`` is a progress listener (see `rnndoctor.engine`)."""
+    from rnndoctor.engine import SilentProgress, rank
 
     started = time.perf_counter()
-    history = read_history(path)
-    findings = judge_history(history, limits or CurveThresholds())
-    plots = [
-        plot(
-            f"{name.replace('_', ' ')} per epoch",
-            [history.epochs[i] for i, _ in points],
-            [v for _, v in points],
-            x_label="epoch",
-            y_label=name,
+    allowed = _allowed_codes(tuple(select), tuple(ignore), str(path))
+    listener: ProgressListener = progress or SilentProgress()
+    listener.started(1)
+    try:
+        listener.check_started("curves", f"reading {Path(path).name}")
+        history = read_history(path)
+        found = judge_history(history, limits or CurveThresholds())
+        findings = [f for f in found if f.code in allowed]
+        result = CheckResult(
+            "curves",
+            CheckStatus.FOUND if findings else CheckStatus.PASSED,
+            time.perf_counter() - started,
+            _describe(history, path),
+            {
+                "points": len(history.epochs),
+                "axis": history.axis,
+                "read": dict(history.read),
+                "plots": history_plots(history),
+            },
         )
-        for name in ("train_loss", "val_loss")
-        if len(points := _present(getattr(history, name))) >= 2
-    ]
-    result = CheckResult(
-        "curves",
-        CheckStatus.FOUND if findings else CheckStatus.PASSED,
-        time.perf_counter() - started,
-        f"{len(history.epochs)} epochs from {Path(path).name}",
-        {"epochs": len(history.epochs), "plots": plots},
-    )
+        left_out = [f.code for f in found if f.code not in allowed]
+        if left_out:
+            result.detail += f"; {', '.join(dict.fromkeys(left_out))} not reported (excluded by select/ignore)"
+        listener.check_finished(result)
+    finally:
+        listener.finished()
     return Report(
         config=str(path),
         device="none",
@@ -251,6 +271,61 @@ def diagnose_history(path: str | Path, fail_on: FailOn = FailOn.ERROR, limits: C
         timing=Timing(total_seconds=time.perf_counter() - started),
         fail_on=fail_on,
     )
+
+
+def _allowed_codes(select: tuple[str, ...], ignore: tuple[str, ...], display: str) -> set[str]:
+    """The curve codes left by ``select``/``ignore`` (the same rules as `rnndoctor check`)."""
+    for option, codes in (("select", select), ("ignore", ignore)):
+        missing = unmatched_code(codes)
+        if missing:
+            raise SetupError(f"{option} {missing}: matches no code ({code_range()})")
+    wanted = codes_matching(select) if select else set(CURVE_CODES)
+    allowed = (wanted - codes_matching(ignore)) & set(CURVE_CODES)
+    if not allowed:
+        raise SetupError(
+            f"no curve rule can report the selected codes (select: {', '.join(select) or 'all'}; ignore: "
+            f"{', '.join(ignore) or 'none'}); `rnndoctor curves` reports {', '.join(CURVE_CODES)}: nothing to judge",
+            file=display,
+        )
+    return allowed
+
+
+def _describe(history: History, path: str | Path) -> str:
+    """The check's detail line: how much was read, from where, under which names."""
+    unit = "epochs" if history.axis == "epoch" else "steps"
+    read = ", ".join(f"{name} ({METRIC_LABELS[metric]})" for metric, name in history.read.items())
+    return "; ".join(
+        [f"{len(history.epochs)} {unit} from {Path(path).name}", *history.notes, f"{history.kind}s {read}"]
+    )
+
+
+def history_plots(history: History) -> list[dict[str, Any]]:
+    """The loss (and accuracy) curves, train and validation overlaid in one plot each: ``series`` holds
+    every line with its label, which every renderer draws; ``y`` repeats the first line (training, or
+    validation when there is no training series) for readers of the JSON that expect a single line."""
+    from rnndoctor.render.plots import plot
+
+    figures = []
+    for quantity, train, val in (
+        ("loss", history.train_loss, history.val_loss),
+        ("accuracy", history.train_acc, history.val_acc),
+    ):
+        lines = [
+            (label, values) for label, values in (("train", train), ("validation", val)) if len(_present(values)) >= 2
+        ]
+        if not lines:
+            continue
+        figures.append(
+            plot(
+                f"{' and '.join(label for label, _ in lines)} {quantity} per {history.axis}",
+                history.epochs,
+                lines[0][1],
+                x_label=history.axis,
+                y_label=quantity,
+                series=lines,
+            )
+        )
+    return figures
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,12 +337,12 @@ RULES: tuple[Rule, ...] = (
         code="RD601",
         checks=("overfitting",),
         message=(
-            "{opening} loss was lowest at epoch {best_epoch:g} ({best_val_loss:.4g}) and has risen {val_rise:.0%} "
+            "{opening} loss was lowest at {axis} {best_epoch:g} ({best_val_loss:.4g}) and has risen {val_rise:.0%} "
             "since (to {last_val_loss:.4g}) while training loss kept falling ({train_loss_at_best:.4g} -> "
             "{last_train_loss:.4g}). The model is memorizing the training set instead of learning what generalizes."
         ),
         remedy=(
-            "Stop at the best validation epoch (epoch {best_epoch:g}) and regularize: dropout between layers, "
+            "Stop at the best validation {axis} ({axis} {best_epoch:g}) and regularize: dropout between layers, "
             "weight decay, a smaller model or more data:\n\n```python\n"
             "self.rnn = nn.LSTM(input_size, hidden, num_layers=2, dropout=0.3, batch_first=True)\n"
             "optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)\n```"
@@ -286,7 +361,8 @@ RULES: tuple[Rule, ...] = (
             "Runs a short train/validation loop (a few epochs over the sampled training batches, validation loss "
             "and accuracy after each) and reports when validation loss has risen at least 10% above its minimum "
             "while training loss keeps falling, or training accuracy ends 15 points above validation accuracy. "
-            "`rnndoctor curves LOG.csv` applies the same rules to a real training history."
+            "`rnndoctor curves LOG` applies the same rules to a real training history (a CSV, a Lightning "
+            "`lightning_logs` folder or TensorBoard event files)."
         ),
         why=(
             "The model is fitting details specific to the training samples (its capacity is large for the "

@@ -256,10 +256,11 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the HTML report (with its plots) when a Report is the last value of a cell."""
-        from rnndoctor.render.html import render
+        """Jupyter shows the HTML report (with its plots) when a Report is the last value of a cell; its style
+        sheet applies inside the report's own element only."""
+        from rnndoctor.render.html import render_fragment
 
-        return render(self)
+        return render_fragment(self)
 
     def __str__(self) -> str:
         from rnndoctor.render.text import render

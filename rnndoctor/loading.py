@@ -12,14 +12,17 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
+import reprlib
 import sys
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rnndoctor.config import Config, Reference
+from rnndoctor.config import LIGHTNING_OPTIONAL_KEYS, Config, Reference
 from rnndoctor.errors import LoadError
 from rnndoctor.tracebacks import first_line, user_frame
 
@@ -35,6 +38,8 @@ class Loaded:
     val_data: Any = None
     forward_fn: Callable[..., Any] | None = None
     train_step_fn: Callable[..., Any] | None = None
+    lightning: dict[str, Any] | None = None
+    """For a LightningModule or a datamodule: where each part came from (the report's ``meta.lightning``)."""
 
 
 class Loader:
@@ -58,6 +63,22 @@ class Loader:
         model = self.build(config.model)
         if not isinstance(model, torch.nn.Module):
             raise self.error("model", f"'{config.model.target}' gave {_describe(model)}, expected a torch.nn.Module")
+        from rnndoctor.lightning_adapter import LightningSetupError, is_lightning_module
+
+        if config.datamodule is None and not is_lightning_module(model):
+            return self._load_plain(model)
+
+        try:
+            return self._load_lightning(model)
+        except LightningSetupError as exc:
+            raise self.error(exc.key, exc.cause) from exc
+
+    def _load_plain(self, model: Any) -> Loaded:
+        config = self.config
+        for key in LIGHTNING_OPTIONAL_KEYS:
+            if getattr(config, key) is None:
+                raise self.error(key, MISSING_CAUSES[key])
+        assert config.train_data is not None and config.loss is not None
         train_data = self.build_data(config.train_data)
         val_data = self.build_data(config.val_data) if config.val_data else None
         loss_fn = self.build_loss(config.loss)
@@ -66,6 +87,67 @@ class Loader:
         train_step_fn = self.build_hook(config.train_step) if config.train_step else None
         check_hidden(model, config.hidden, self.display)
         return Loaded(model, train_data, loss_fn, optimizer, val_data, forward_fn, train_step_fn)
+
+    def _load_lightning(self, model: Any) -> Loaded:
+        """A LightningModule fills what the config leaves out (its dataloaders, optimizer, step and loss); a
+        datamodule gives the batches of any model."""
+        from rnndoctor.lightning_adapter import adapt, dataloader, is_lightning_module, prepare
+
+        config = self.config
+        lightning = is_lightning_module(model)
+        if config.loss is None and not lightning:
+            raise self.error("loss", MISSING_CAUSES["loss"])
+        datamodule = self.build_datamodule(config.datamodule) if config.datamodule else None
+        notes: dict[str, Any] = {}
+        if datamodule is not None:
+            prepare(datamodule, "datamodule")
+        if lightning:
+            prepare(model, "model")
+        sources = [(datamodule, "datamodule"), (model if lightning else None, "model")]
+        data: dict[str, Any] = {}
+        for split, ref in (("train", config.train_data), ("val", config.val_data)):
+            if ref is not None:
+                data[split] = self.build_data(ref)
+                continue
+            found = next((d for owner, key in sources if (d := dataloader(owner, split, key, key)) is not None), None)
+            if found is not None:
+                data[split] = self._iterable(found.data, f"{split}_data", found.origin)
+                notes[f"{split}_data"] = found.origin
+                if found.note:
+                    notes[f"{split}_data_note"] = found.note
+        if "train" not in data:
+            raise self.error("train_data", MISSING_CAUSES["train_data"])
+        loss_fn = self.build_loss(config.loss) if config.loss else None
+        optimizer = self.build_optimizer(config.optimizer, model) if config.optimizer_given or not lightning else None
+        forward_fn = self.build_hook(config.forward) if config.forward else None
+        train_step_fn = self.build_hook(config.train_step) if config.train_step else None
+        check_hidden(model, config.hidden, self.display)
+        if lightning:
+            adapted = adapt(
+                model,
+                train_data=data["train"],
+                loss_fn=loss_fn,
+                optimizer=optimizer,
+                forward_fn=forward_fn,
+                train_step_fn=train_step_fn,
+                batch_keys=config.batch_keys,
+            )
+            notes = {**adapted.notes, **notes}
+            loss_fn, optimizer = adapted.loss_fn, adapted.optimizer
+            forward_fn, train_step_fn = adapted.forward_fn, adapted.train_step_fn
+        assert loss_fn is not None
+        return Loaded(model, data["train"], loss_fn, optimizer, data.get("val"), forward_fn, train_step_fn, notes)
+
+    def build_datamodule(self, ref: Reference) -> Any:
+        datamodule = self.build(ref)
+        if not callable(getattr(datamodule, "train_dataloader", None)):
+            raise self.error(ref.key, f"'{ref.target}' gave {_describe(datamodule)}, expected a LightningDataModule")
+        return datamodule
+
+    def _iterable(self, data: Any, key: str, origin: str) -> Any:
+        if not isinstance(data, Iterable) and not hasattr(data, "__getitem__"):
+            raise self.error(key, f"{origin} gave {_describe(data)}, expected an iterable of batches")
+        return data
 
     def resolve(self, ref: Reference, *, torch_namespace: str | None = None) -> Any:
         """The attribute a reference names, importing its module on the way."""
@@ -80,7 +162,7 @@ class Loader:
             raise self.error(ref.key, f"'{target}' is not of the form 'file.py:attr' or 'package.module:attr'")
         if "." in target:
             module_name, _, attr = target.rpartition(".")
-            module = self._import(ref.key, module_name)
+            module = self._import(ref.key, _torch_alias(module_name))
             return self._attribute(ref.key, module, attr, module_name)
         namespace = importlib.import_module(torch_namespace)
         return self._attribute(ref.key, namespace, target, torch_namespace)
@@ -154,7 +236,10 @@ class Loader:
     def _call(
         self, ref: Reference, factory: Callable[..., Any], positional: tuple[Any, ...], user_args: bool = True
     ) -> Any:
-        args = ref.args or {}
+        try:
+            args = tensor_arguments(factory, ref.args or {}, floating=ref.key == "loss")
+        except ValueError as exc:
+            raise self.error(f"{ref.key}_args", str(exc)) from None
         name = getattr(factory, "__name__", ref.target)
         call = f"{name}(**{ref.key}_args)" if args and user_args else f"{name}(...)" if positional else f"{name}()"
         try:
@@ -237,7 +322,7 @@ class Loader:
         for part in attr_path.split("."):
             if not hasattr(obj, part):
                 names = [n for n in dir(obj) if not n.startswith("_")]
-                hint = difflib.get_close_matches(part, names, n=1, cutoff=0.6)
+                hint = close_name(part, names)
                 suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
                 raise self.error(key, f"'{module_label}' has no attribute '{part}'{suggestion}")
             obj = getattr(obj, part)
@@ -266,6 +351,14 @@ class Loader:
         self._modules_before = None
 
 
+MISSING_CAUSES = {
+    "train_data": "is required (a reference such as 'data.py:train_loader'), unless a datamodule is given or "
+    "the model is a LightningModule with a train_dataloader()",
+    "loss": "is required (a torch.nn loss such as CrossEntropyLoss, or a reference such as 'losses.py:masked_loss'), "
+    "unless the model is a LightningModule whose training_step computes it",
+}
+
+
 def check_hidden(model: Any, hidden: str | None, display: str) -> None:
     """`hidden:` must name a method of the model (or be 'zeros' for a model with a recurrent module)."""
     from rnndoctor.recurrence import ZEROS, recurrent_modules, unwrap
@@ -281,9 +374,73 @@ def check_hidden(model: Any, hidden: str | None, display: str) -> None:
     inner = unwrap(model)
     if not callable(getattr(inner, hidden, None)):
         methods = [n for n in dir(inner) if not n.startswith("_") and callable(getattr(inner, n, None))]
-        hint = difflib.get_close_matches(hidden, methods, n=1, cutoff=0.6)
+        hint = close_name(hidden, methods)
         suggestion = f"; did you mean '{hint[0]}'?" if hint else "; or write zeros to let rnndoctor build zero states"
         raise LoadError(f"{type(inner).__name__} has no method '{hidden}'{suggestion}", file=display, key="hidden")
+
+
+TORCH_ALIASES = {"nn": "torch.nn", "optim": "torch.optim", "F": "torch.nn.functional"}
+"""What ``nn.BCEWithLogitsLoss``, ``optim.AdamW`` and ``F.cross_entropy`` mean in a `loss` or `optimizer`."""
+
+
+def _torch_alias(module_name: str) -> str:
+    """``nn.X`` is ``torch.nn.X`` as code imports it, unless the project has a module of that name itself."""
+    top, _, rest = module_name.partition(".")
+    if top not in TORCH_ALIASES or importlib.util.find_spec(top) is not None:
+        return module_name
+    return TORCH_ALIASES[top] + (f".{rest}" if rest else "")
+
+
+def close_name(name: str, names: list[str]) -> list[str]:
+    """The name meant by a typo: the same name in another case first (``adamw`` is AdamW, not Adam)."""
+    same = [n for n in names if n.lower() == name.lower()]
+    return same[:1] or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+
+
+def tensor_arguments(factory: Any, args: dict[str, Any], *, floating: bool = False) -> dict[str, Any]:
+    """YAML has no tensors: a number or a list of numbers given for a parameter annotated as a tensor
+    (``weight: [1.0, 3.0]``, ``pos_weight: 2.0``) becomes one; ``floating`` makes whole numbers float too,
+    as a loss's class weights must be."""
+    if not args:
+        return args
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return args
+    import torch
+
+    converted = dict(args)
+    for name, value in args.items():
+        parameter = parameters.get(name)
+        if parameter is None or not _names_tensor(parameter.annotation) or not _numbers(value):
+            continue
+        dtype = torch.get_default_dtype() if floating else None
+        try:
+            converted[name] = torch.tensor(value, dtype=dtype)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            raise ValueError(f"{name}: cannot make a tensor of {reprlib.repr(value)}: {first_line(exc)}") from None
+    return converted
+
+
+def _names_tensor(annotation: Any) -> bool:
+    import torch
+
+    if isinstance(annotation, str):
+        return re.search(r"\bTensor\b", annotation) is not None
+    if isinstance(annotation, type):
+        return issubclass(annotation, torch.Tensor)
+    return any(_names_tensor(arg) for arg in typing.get_args(annotation))
+
+
+def _numbers(value: Any) -> bool:
+    """A number, or a non-empty (nested) list of numbers."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    if isinstance(value, list) and value:
+        return all(_numbers(item) for item in value)
+    return False
 
 
 def _is_factory(obj: Any) -> bool:

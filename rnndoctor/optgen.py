@@ -129,7 +129,7 @@ def json_schema() -> dict[str, Any]:
         properties[f"{key}_args"] = {"type": "object", "description": f"keyword arguments for {key}"}
     codes = {"type": "array", "items": {"type": "string", "pattern": "^[Rr][Dd][0-9]{0,3}$"}}
     properties.update(
-        device={"type": "string", "default": "auto", "description": "auto, cpu, cuda or cuda:N"},
+        device={"type": "string", "default": "auto", "description": "auto, cpu, cuda, cuda:N or mps"},
         seed={"type": "integer", "minimum": 0, "default": 0},
         fail_on={"enum": ["error", "warning", "never"], "default": "error"},
         ignore=codes,
@@ -162,7 +162,7 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "rnndoctor config",
         "type": "object",
-        "required": ["model", "train_data", "loss"],
+        "required": ["model"],
         "properties": properties,
         "additionalProperties": False,
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,9 +125,18 @@ def _empty(raw: Any, keys: dict[str, str] | None) -> bool:
 
 
 def first_output(result: Any) -> Any:
-    """Models that return ``(output, hidden)`` have their output first (contract §3)."""
+    """Models that return ``(output, hidden)`` have their output first (contract §3); models that return a dict
+    or an output object (Hugging Face style) have it under ``logits``, or as a dict's only tensor."""
     if isinstance(result, (tuple, list)) and result:
         return result[0]
+    if isinstance(result, Mapping):
+        if isinstance(result.get("logits"), torch.Tensor):
+            return result["logits"]
+        tensors = [value for value in result.values() if isinstance(value, torch.Tensor)]
+        return tensors[0] if len(tensors) == 1 else result
+    logits = getattr(result, "logits", None)
+    if not isinstance(result, torch.Tensor) and isinstance(logits, torch.Tensor):
+        return logits
     return result
 
 

@@ -58,10 +58,14 @@ class RecordingLoss:
 
     def __call__(self, outputs: Any, targets: Any, *args: Any, **kwargs: Any) -> Any:
         value = self._loss_fn(outputs, targets, *args, **kwargs)
+        self.note(outputs, targets, value)
+        return value
+
+    def note(self, outputs: Any, targets: Any, value: Any) -> None:
+        """Count a loss the step computed; a step that computes its own (a LightningModule's) reports it here."""
         self.calls += 1
         if self.first is None and isinstance(value, torch.Tensor):
             self.first = (outputs, targets, float(value.detach().double().mean()))
-        return value
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loss_fn, name)

@@ -107,6 +107,20 @@ MUTATIONS = (
         "        if False:\n",
         ("tests/test_trust.py", "-k", "select_does"),
     ),
+    Mutation(
+        "NO_COLOR left to rich (bold and reverse codes stay)",
+        "rnndoctor/render/text.py",
+        'plain = os.environ.get("NO_COLOR", "") != ""',
+        "plain = False",
+        ("tests/test_reports_ci.py", "-k", "no_color"),
+    ),
+    Mutation(
+        "GitHub annotations without the cause's line",
+        "rnndoctor/render/github.py",
+        'props.append(f"line={line}")',
+        "pass",
+        ("tests/test_reports_ci.py", "-k", "annotation"),
+    ),
 )
 
 

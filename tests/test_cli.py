@@ -423,13 +423,23 @@ def test_output_short_option(tmp_path: Path) -> None:
     parse_report(target.read_text(encoding="utf-8"), exit_code=0)
 
 
-def test_output_into_missing_folder_is_a_clean_error(tmp_path: Path) -> None:
+def test_output_into_missing_folder_creates_it(tmp_path: Path) -> None:
     target = tmp_path / "no" / "such" / "folder" / "report.json"
+    result = invoke(["check", HEALTHY, "--format", "json", "--output", target, "--quick"], 0)
+    parse_report(target.read_text(encoding="utf-8"), exit_code=0)
+    assert str(target) in result.stderr
+
+
+def test_output_that_cannot_be_written_is_a_clean_error_before_the_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "report.json"
     result = CliRunner().invoke(cli, ["check", str(HEALTHY), "--format", "json", "--output", str(target), "--quick"])
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
     assert str(target) in result.stderr
+    assert result.stdout == ""  # refused before the diagnosis: no report at all
 
 
 # -- working directory -----------------------------------------------------------------------------

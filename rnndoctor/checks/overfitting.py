@@ -207,7 +207,7 @@ class OverfittingCheck(Check):
             return Outcome("no epoch completed", metrics)
         detail = f"{where}: train {train[-1]:.4g}" + (f", validation {val[-1]:.4g}" if val else "")
         if chance is not None:
-            detail += f" (chance {chance.loss:.4g})"
+            detail += f" (chance {chance.loss + 0.0:.4g})"
         return Outcome(detail, metrics)
 
     @staticmethod

@@ -5,19 +5,47 @@ from __future__ import annotations
 import html
 import re
 
+from rnndoctor import __version__
 from rnndoctor.findings import Report
 from rnndoctor.render import evidence_line
 from rnndoctor.render.plots import plots_of, svg
 
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-.verdict{font-size:1.3rem;font-weight:600}.fail{color:#b00020}.pass{color:#1b7f3b}
-.finding{border-left:4px solid #888;padding:.3rem 1rem;margin:1rem 0;background:#fafafa}
-.error{border-color:#b00020}.warning{border-color:#d98200}.info{border-color:#2962ff}
-code,pre{background:#f0f0f0;border-radius:3px}pre{padding:.6rem;overflow-x:auto}
-table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
-.evidence{color:#555;font-size:.9rem}
-"""
+ROOT_CLASS = "rnndoctor-report"
+"""Every style rule is scoped under this class, so a notebook or a page embedding the report keeps its own look."""
+
+_STYLE: tuple[tuple[str, str], ...] = (
+    ("", "font-family:system-ui,sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#222;background:#fff"),
+    (".verdict", "font-size:1.3rem;font-weight:600"),
+    (".verdict.fail", "color:#b00020"),
+    (".verdict.pass", "color:#1b7f3b"),
+    (".finding", "border-left:4px solid #888;padding:.3rem 1rem;margin:1rem 0;background:#fafafa"),
+    (".finding.error", "border-color:#b00020"),
+    (".finding.warning", "border-color:#d98200"),
+    (".finding.info", "border-color:#2962ff"),
+    ("code, pre", "background:#f0f0f0;border-radius:3px"),
+    ("pre", "padding:.6rem;overflow-x:auto"),
+    ("table", "border-collapse:collapse;display:block;overflow-x:auto"),
+    ("td, th", "border:1px solid #ddd;padding:.2rem .5rem;text-align:left"),
+    (".evidence", "color:#555;font-size:.9rem"),
+    (".status", "font-weight:600"),
+    (".status-passed .status", "color:#1b7f3b"),
+    (".status-found .status", "color:#b45f00"),
+    (".status-skipped .status", "color:#777"),
+    (".status-errored .status", "color:#b00020"),
+    ("svg", "max-width:100%;height:auto"),
+    (".tick", "fill:#555"),
+    ("footer", "color:#777;font-size:.85rem"),
+)
+
+
+def scoped_css() -> str:
+    """The report's style sheet, every selector prefixed with the report's root class."""
+    root = f".{ROOT_CLASS}"
+    return "\n".join(
+        (",".join(f"{root} {part.strip()}" for part in selectors.split(",")) if selectors else root) + f"{{{body}}}"
+        for selectors, body in _STYLE
+    )
+
 
 _FENCE = re.compile(r"```(?:\w+)?\n(.*?)```", re.S)
 
@@ -40,6 +68,22 @@ def _inline(text: str) -> str:
 
 
 def render(report: Report) -> str:
+    """A complete, self-contained page."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="rnndoctor {html.escape(__version__)}">'
+        f"<title>rnndoctor diagnosis: {report.verdict}</title></head><body>{render_fragment(report)}</body></html>\n"
+    )
+
+
+def render_fragment(report: Report) -> str:
+    """The report as one element carrying its own style sheet, whose rules apply inside that element only:
+    for notebooks and pages that embed it."""
+    return f'<div class="{ROOT_CLASS}"><style>{scoped_css()}</style>{"".join(_body(report))}</div>'
+
+
+def _body(report: Report) -> list[str]:
     body = [
         "<h1>rnndoctor diagnosis</h1>",
         f'<p class="verdict {report.status}">{report.verdict}: {html.escape(report.summary())}</p>',
@@ -47,6 +91,8 @@ def render(report: Report) -> str:
         + (f" · task: {html.escape(str(report.task['kind']))}" if report.task.get("kind") else "")
         + "</p>",
     ]
+    if report.interrupted:
+        body.append("<p><b>Interrupted: this report is partial.</b></p>")
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         folded = "".join(
             f'<li class="{s.severity.label}"><b>{s.code}</b> {html.escape(s.title)} '
@@ -69,7 +115,8 @@ def render(report: Report) -> str:
     if not report.findings:
         body.append("<p>No problems found.</p>")
     rows = "".join(
-        f"<tr><td>{c.name}</td><td>{c.status.value}</td><td>{c.seconds:.2f}</td><td>{html.escape(c.detail)}</td></tr>"
+        f'<tr class="status-{c.status.value}"><td>{html.escape(c.name)}</td><td class="status">{c.status.value}</td>'
+        f"<td>{c.seconds:.2f}</td><td>{html.escape(c.detail)}</td></tr>"
         for c in report.checks
     )
     figures = [svg(figure) for check in report.checks for figure in plots_of(check.metrics)]
@@ -77,8 +124,8 @@ def render(report: Report) -> str:
         body.append("<h2>Plots</h2>" + "".join(figures))
     body.append(f"<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>s</th><th>detail</th></tr>{rows}</table>")
     t = report.timing
-    body.append(f"<p>{t.forward_passes} forward / {t.backward_passes} backward passes in {t.total_seconds:.2f} s</p>")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>rnndoctor diagnosis</title>'
-        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    body.append(
+        f"<footer><p>{t.forward_passes} forward / {t.backward_passes} backward passes in {t.total_seconds:.2f} s"
+        f" · rnndoctor {html.escape(__version__)}</p></footer>"
     )
+    return body

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+from typing import Any, TextIO
 
 from rich.console import Console, Group
 from rich.markdown import Markdown
@@ -12,7 +14,7 @@ from rich.text import Text
 
 from rnndoctor.findings import CheckStatus, Report, Severity
 from rnndoctor.render import markdown_safe
-from rnndoctor.render.plots import plots_of, sparkline
+from rnndoctor.render.plots import has_series, lines_of, plots_of, sparklines
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
 STATUS_STYLE = {
@@ -23,13 +25,37 @@ STATUS_STYLE = {
 }
 
 
+FILE_WIDTH = 100
+"""Columns of a text report written to a file or turned into a string: no terminal to follow there."""
+
+
 def render(report: Report, *, color: bool = False, width: int | None = None) -> str:
+    """The report as a string: plain (or ANSI-coloured with ``color``), ``width`` or `FILE_WIDTH` columns."""
     buffer = io.StringIO()
     console = Console(
-        file=buffer, force_terminal=color, no_color=not color, width=width or 100, highlight=False, soft_wrap=False
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        color_system="auto" if color else None,
+        width=width or FILE_WIDTH,
+        highlight=False,
+        soft_wrap=False,
     )
     print_report(console, report)
     return buffer.getvalue()
+
+
+def print_to_terminal(report: Report, stream: TextIO) -> None:
+    """Print the report the way command-line tools are expected to: as wide as the terminal (or ``COLUMNS``),
+    in colour on a terminal or under ``FORCE_COLOR``, and without any escape code under ``NO_COLOR``."""
+    print_report(terminal_console(stream), report)
+
+
+def terminal_console(stream: TextIO) -> Console:
+    """A console that leaves width, terminal detection and ``FORCE_COLOR`` to rich. ``NO_COLOR`` turns off
+    every style, not only the colours rich drops for it: bold and reverse video are escape codes too."""
+    plain = os.environ.get("NO_COLOR", "") != ""
+    return Console(file=stream, color_system=None if plain else "auto", highlight=False, soft_wrap=False)
 
 
 def print_report(console: Console, report: Report) -> None:
@@ -85,13 +111,8 @@ def print_report(console: Console, report: Report) -> None:
     console.print(_checks_table(report))
     for check in report.checks:
         for figure in plots_of(check.metrics):
-            values = [v for v in figure["y"] if v is not None]
-            if not values:
-                continue
-            line = Text(f"{figure['title']} ({check.name}): ", style="dim")
-            line.append(sparkline(figure["y"], log=bool(figure.get("log_y"))), style="cyan")
-            line.append(f"  {min(values):.3g} .. {max(values):.3g}", style="dim")
-            console.print(line)
+            for line in _plot_lines(figure, check.name):
+                console.print(line)
     t = report.timing
     console.print(
         Text(
@@ -100,6 +121,30 @@ def print_report(console: Console, report: Report) -> None:
             style="dim",
         )
     )
+
+
+def _plot_lines(figure: dict[str, Any], check: str) -> list[Text]:
+    """A plot as sparklines: one line after its title, or with ``series`` the title and then one labelled
+    sparkline per series, all on one scale."""
+    lines = [(label, values) for label, values in lines_of(figure) if any(v is not None for v in values)]
+    if not lines:
+        return []
+    charts = sparklines([values for _, values in lines], log=bool(figure.get("log_y")))
+    title = Text(f"{figure['title']} ({check}):", style="dim")
+    if not has_series(figure):
+        return [title + " " + _chart(charts[0], lines[0][1])]
+    label_width = max(len(label) for label, _ in lines)
+    return [title] + [
+        Text(f"  {label:<{label_width}}  ") + _chart(chart, values)
+        for (label, values), chart in zip(lines, charts, strict=True)
+    ]
+
+
+def _chart(chart: str, values: list[float | None]) -> Text:
+    present = [v for v in values if v is not None]
+    text = Text(chart, style="cyan")
+    text.append(f"  {min(present):.3g} .. {max(present):.3g}", style="dim")
+    return text
 
 
 def first_sentence(text: str) -> str:
