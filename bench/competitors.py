@@ -43,9 +43,16 @@ class FinderResult:
 
 
 def loader_of(task: Task) -> DataLoader:
+    """The task's batches as a DataLoader yielding the same batches in the same order."""
     xs = torch.cat([x for x, _ in task.batches])
-    ys = torch.cat([y for _, y in task.batches])
-    return DataLoader(TensorDataset(xs, ys), batch_size=len(task.batches[0][0]), shuffle=False)
+    ys = torch.cat([y.reshape(len(x), -1) if task.flat_targets else y for x, y in task.batches])
+
+    def collate(samples: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.stack([sample[0] for sample in samples])
+        y = torch.stack([sample[1] for sample in samples])
+        return x, (y.reshape(-1) if task.flat_targets else y)
+
+    return DataLoader(TensorDataset(xs, ys), batch_size=len(task.batches[0][0]), shuffle=False, collate_fn=collate)
 
 
 def _timed(run: Callable[[], float | None]) -> FinderResult:

@@ -2,8 +2,10 @@
 
 Each candidate reads rnndoctor's range-test curve (the smoothed loss on a fixed yardstick batch after each
 step) and returns a rate or None. `python bench/lr_rules.py --split selection` scores them all; the one with
-the lowest median regret on the selection tasks (ties: mean decades) is `rnndoctor.lr_rules.suggest`. The
-evaluation tasks never enter that choice.
+the lowest median regret on the selection tasks (ties: mean decades) among the rules without a fitted
+constant is `rnndoctor.lr_rules.suggest`. Rules scaled by a factor are listed to show how much a constant
+fitted on eight tasks would buy; a factor tuned that way is not trusted to carry over. The evaluation tasks
+never enter that choice.
 """
 
 from __future__ import annotations
@@ -57,6 +59,14 @@ def valley_floor_entry(lrs: Sequence[float], losses: Sequence[float]) -> float |
     return float(10 ** x[int(near[0])]) if len(near) else None
 
 
+def scaled(rule: Candidate, factor: float) -> Candidate:
+    def scaled_rule(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
+        suggestion = rule(lrs, losses)
+        return suggestion * factor if suggestion is not None else None
+
+    return scaled_rule
+
+
 def geometric_mean(first: Candidate, second: Candidate) -> Candidate:
     def rule(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
         a, b = first(lrs, losses), second(lrs, losses)
@@ -78,6 +88,9 @@ CANDIDATES: dict[str, Candidate] = {
     "onset-to-minimum midpoint": onset_to_minimum,
     "valley-floor entry": valley_floor_entry,
     "steepest-before-minimum x minimum/3": geometric_mean(lr_rules.steepest_before_minimum, minimum_over(3)),
+    "steepest-before-minimum x minimum": geometric_mean(lr_rules.steepest_before_minimum, minimum_over(1)),
+    "fitted: steepest before minimum x0.7": scaled(lr_rules.steepest_before_minimum, 0.7),
+    "fitted: steepest before minimum x1.4": scaled(lr_rules.steepest_before_minimum, 1.4),
 }
 """Candidate rules by name, scored on the selection tasks (the rnndoctor column is the shipped rule as a whole,
 with its fallback when the curve shows no clear fall)."""

@@ -178,12 +178,14 @@ def run_task(task: Task, settings: dict[str, Any], cache: dict[str, Any]) -> dic
         return loss_at(lr, scores_of_grid, task, settings, extra)
 
     scores: dict[str, list[dict[str, Any]]] = {}
+    curves: list[list[tuple[float, float]]] = []
     seconds: dict[str, list[float]] = {}
     errors: dict[str, str] = {}
     for seed in settings["sweep_seeds"]:
         sweep = rnndoctor_sweep(task, seed)
         scores.setdefault("rnndoctor", []).append(score(sweep["suggestion"], best_lr, best_loss, at))
         seconds.setdefault("rnndoctor", []).append(sweep["seconds"])
+        curves.append(sweep["curve"])
         lrs = [p[0] for p in sweep["curve"]]
         losses = [p[1] for p in sweep["curve"]]
         for name, candidate in CANDIDATES.items():
@@ -210,6 +212,8 @@ def run_task(task: Task, settings: dict[str, Any], cache: dict[str, Any]) -> dic
         "seconds": {k: float(np.mean(v)) for k, v in seconds.items()},
         "errors": errors,
         "extra_points": extra,
+        "rnndoctor_curves": curves,
+        "grid_scores": scores_of_grid,
     }
 
 
@@ -225,6 +229,52 @@ def print_table(rows: list[dict[str, Any]], split: str) -> None:
             f"  {name:45s} {_fmt(s['mean_decades'])} | {_fmt(s['median_regret'], '.1%')} | "
             f"{_fmt(s['hit_rate'], '.0%')} | {s['missing']}/{s['runs']}"
         )
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The RESULTS.md tables: per split, every finder and candidate; then rnndoctor and the finders per task."""
+    rows = result["tasks"]
+    lines: list[str] = []
+    for split in ("selection", "evaluation"):
+        chosen = [r for r in rows if r["split"] == split]
+        if not chosen:
+            continue
+        lines += [
+            f"**{split.capitalize()} tasks ({len(chosen)})**",
+            "",
+            "| suggestion | mean decades | median regret | hit rate (regret <= 10 %) | runs without a suggestion |",
+            "|---|---|---|---|---|",
+        ]
+        for name in _names(chosen):
+            s = summary(chosen, name)
+            label = f"**{name}**" if name == "rnndoctor" else name
+            lines.append(
+                f"| {label} | {_fmt(s['mean_decades'])} | {_fmt(s['median_regret'], '.1%')} | "
+                f"{_fmt(s['hit_rate'], '.0%')} | {s['missing']} of {s['runs']} |"
+            )
+        lines.append("")
+    finders = [n for n in ("rnndoctor", *FINDERS) if any(n in r["scores"] for r in rows)]
+    lines += [
+        "**Per task** (mean decades from the grid-best rate over the seeds; median regret in brackets)",
+        "",
+        "| split | task | grid-best rate | " + " | ".join(finders) + " |",
+        "|---|---|---|" + "---|" * len(finders),
+    ]
+    for r in rows:
+        cells = []
+        for name in finders:
+            runs = r["scores"].get(name, [])
+            decades = _mean([s["decades"] for s in runs if s["decades"] is not None])
+            regret = _median([s["regret"] for s in runs if s["regret"] is not None])
+            missing = sum(s["suggestion"] is None for s in runs)
+            cell = f"{_fmt(decades)} ({_fmt(regret, '.0%')})" if runs else "n/a"
+            if missing:
+                cell += f", {missing} none"
+            if name in r.get("errors", {}):
+                cell = "failed: " + r["errors"][name].split(":")[0]
+            cells.append(cell)
+        lines.append(f"| {r['split']} | {r['task']} | {r['grid_best']:.3g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _fmt(value: float | None, spec: str = ".2f") -> str:
@@ -243,8 +293,12 @@ def main() -> None:
     parser.add_argument("--sweep-seeds", type=int, default=3, help="range tests per task and finder")
     parser.add_argument("--skip", action="append", default=[], help="leave a finder out (repeatable)")
     parser.add_argument("--grid-only", action="store_true", help="only compute and cache the ground truth")
+    parser.add_argument("--markdown", metavar="JSON", help="print the RESULTS.md tables of an earlier run and exit")
     parser.add_argument("--output", default=str(RESULTS / "lr_rules.json"))
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())), end="")
+        return
     torch.set_num_threads(1)
     tasks = [t for t in all_tasks() if args.split in ("all", t.split)]
     if args.task:

@@ -1,11 +1,13 @@
 """rnndoctor's cost, side by side with the training steps it stands for and with other LR finders.
 
-    python bench/run.py            # every table below (a few minutes on 2 CPU cores)
-    python bench/run.py --smoke    # small sizes, one repeat: checks that the harness runs (CI)
+    python bench/run.py              # every number in RESULTS.md: the tables below, then lr_rules.py and trust.py
+    python bench/run.py --cost-only  # only the tables below (about 10 minutes on 2 CPU cores)
+    python bench/run.py --smoke      # small sizes, one repeat: checks that the harness runs (CI)
 
 Tables: (1) overhead of a diagnosis vs the same number of bare forward/backward passes, (2) the LR sweep vs
 torch-lr-finder's range_test and Lightning's Tuner.lr_find on the same model, data, optimizer and steps,
-(3) scaling with dataset size, sequence length and hidden size, (4) command-line wall time on the bundled
+(3) scaling with dataset size, sequence length, hidden size and vocabulary (time, peak memory, passes per
+check), (4) command-line wall time on the bundled
 examples (interpreter start-up and torch import included), --quick vs full. Writes bench/results/run.json.
 """
 
@@ -209,7 +211,7 @@ SCALING = {
     "dataset_size": ("samples", [512, 8192, 131072], [512, 4096]),
     "sequence_length": ("steps", [16, 64, 256], [16, 32]),
     "hidden_size": ("hidden", [32, 128, 512], [32, 64]),
-    "vocabulary": ("vocab", [1000, 10000, 50000], [1000, 2000]),
+    "vocabulary": ("vocab", [1000, 10000, 50000], [100, 200]),
 }
 """Each scaling dimension: the setup argument it varies, the full-run values and the smoke values."""
 
@@ -306,6 +308,9 @@ def main() -> None:
     parser.add_argument("--sweep-process", choices=list(SWEEPS), help=argparse.SUPPRESS)
     parser.add_argument("--sweep-steps", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "run.json"))
+    parser.add_argument(
+        "--cost-only", action="store_true", help="only this script's tables, not lr_rules.py and trust.py"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.sweep_process:
@@ -332,6 +337,10 @@ def main() -> None:
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2, default=_finite))
+    if not (args.smoke or args.cost_only):
+        for script in (["lr_rules.py"], ["trust.py", "load"], ["trust.py", "size"]):
+            print(f"\n$ python bench/{' '.join(script)}", flush=True)
+            subprocess.run([sys.executable, str(ROOT / "bench" / script[0]), *script[1:]], check=True, cwd=ROOT)
 
 
 def _finite(value: Any) -> Any:

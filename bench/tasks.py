@@ -28,6 +28,8 @@ class Task:
     """"selection": the tasks rnndoctor's learning-rate rule was chosen on; "evaluation": tasks it never saw."""
     grid_steps: int | None = None
     """Training steps of each ground-truth run when the default is too costly (LBFGS steps run many passes)."""
+    flat_targets: bool = False
+    """Each batch's targets are flattened to (N*T,), as the scores are (word-level language models)."""
 
     @property
     def hidden(self) -> int:
@@ -45,7 +47,7 @@ class Task:
             return loss
 
         if isinstance(optimizer, torch.optim.LBFGS):
-            return float(optimizer.step(closure))
+            return float(optimizer.step(closure).detach())
         loss = closure()
         optimizer.step()
         return float(loss.detach())
@@ -268,12 +270,13 @@ def evaluation_tasks(samples: int = 512) -> list[Task]:
         Task(
             "lstm-wordlm-sgd-h128",
             lambda: FlatLanguageModel(nn.LSTM, 40, 128),
-            _batches(words[:, :-1], words[:, 1:].reshape(-1, 1).squeeze(1).reshape(samples, -1)),
+            [(x, y.reshape(-1)) for x, y in _batches(words[:, :-1], words[:, 1:])],
             nn.CrossEntropyLoss,
             torch.optim.SGD,
             {},
             "LSTM word-level language model (hidden 128, flattened targets), plain SGD",
             split="evaluation",
+            flat_targets=True,
         ),
         Task(
             "gru-lm-adamw-h48",

@@ -98,7 +98,17 @@ class SweepOutcome:
 
     @property
     def suggested_lr(self) -> float | None:
+        """The first range test's suggestion: the rate the one-batch fit and the short run retry at (a
+        second sweep's suggestion is not used for that: on data with nothing to learn, its curve can fall
+        from an untrained start to chance level, and a retry there would hide RD503/RD507)."""
         return self.sweep.suggested_lr if self.sweep is not None else None
+
+    @property
+    def reported_lr(self) -> float | None:
+        """The suggestion shown to the user: the first range test's, else the second's."""
+        if self.suggested_lr is not None or self.refined is None:
+            return self.suggested_lr
+        return self.refined.suggested_lr
 
     @property
     def lowest_loss_lr(self) -> float | None:
@@ -184,7 +194,7 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
         rng.restore()
         low, high = refinement_window(sweep, max_lr, float(options["refine_decades"]))
         refined = range_test(session, low, high, steps, float(options["divergence"]), smoothing, warmup)
-        sweep.suggested_lr = refined_suggestion(refined)
+        refined.suggested_lr = refined_suggestion(refined)
     findings = judge.judge_learning_rate(
         sweep,
         float(options["too_low_factor"]),

@@ -132,7 +132,7 @@ class LrSweepCheck(Check):
         min_lr = float(ctx.options["min_lr"])
         lr_min = sweep.lowest[0]
         metrics: dict[str, Any] = {
-            "suggested_lr": sweep.suggested_lr,
+            "suggested_lr": outcome.reported_lr,
             "configured_lr": sweep.configured_lr,
             "lowest_loss_lr": lr_min,
             "diverged_at": sweep.diverged_at,
@@ -162,14 +162,14 @@ class LrSweepCheck(Check):
                     x_label="learning rate",
                     y_label="smoothed loss",
                     log_x=True,
-                    marks={"suggested": sweep.suggested_lr} if sweep.suggested_lr else {},
+                    marks={"suggested": refined.suggested_lr} if refined.suggested_lr else {},
                 )
             )
-        suggested = f"{sweep.suggested_lr:.2g}" if sweep.suggested_lr is not None else "none"
+        suggested = f"{outcome.reported_lr:.2g}" if outcome.reported_lr is not None else "none"
         stop = f", stopped at divergence ({sweep.diverged_at:.2g})" if sweep.diverged_at else ""
         second = (
             f"; a second sweep from {refined.lrs[0]:.2g} to {refined.lrs[-1]:.2g} found no clear fall either"
-            if refined is not None and sweep.suggested_lr is None
+            if refined is not None and outcome.reported_lr is None
             else f"; suggested from a second sweep ({refined.lrs[0]:.2g} to {refined.lrs[-1]:.2g})"
             if refined is not None
             else ""
