@@ -211,7 +211,7 @@ SCALING = {
     "dataset_size": ("samples", [512, 8192, 131072], [512, 4096]),
     "sequence_length": ("steps", [16, 64, 256], [16, 32]),
     "hidden_size": ("hidden", [32, 128, 512], [32, 64]),
-    "vocabulary": ("vocab", [1000, 10000, 50000], [100, 200]),
+    "vocabulary": ("vocab", [1000, 4000, 16000], [100, 200]),
 }
 """Each scaling dimension: the setup argument it varies, the full-run values and the smoke values."""
 
