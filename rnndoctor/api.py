@@ -279,11 +279,14 @@ def _loaded_from_objects(
         loss = resolver.build_loss(
             Reference("loss", loss if isinstance(loss, str) else f"{loss.__module__}.{loss.__qualname__}")
         )
-    if lightning or datamodule is not None:
-        if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
-            raise SetupError(f"optimizer= must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-        if optimizer is None and not lightning:
+    if optimizer is not None and not isinstance(optimizer, torch.optim.Optimizer):
+        raise SetupError(f"optimizer= must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if optimizer is None and not lightning:
+        try:
             optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)
+        except ValueError as exc:
+            raise SetupError(f"cannot build the default Adam optimizer for this model: {exc}") from None
+    if lightning or datamodule is not None:
         try:
             return objects_loaded(  # type: ignore[no-any-return]
                 model,
@@ -298,13 +301,6 @@ def _loaded_from_objects(
             )
         except LightningSetupError as exc:
             raise SetupError(exc.cause, key=exc.key) from exc
-    if optimizer is None:
-        try:
-            optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)
-        except ValueError as exc:
-            raise SetupError(f"cannot build the default Adam optimizer for this model: {exc}") from None
-    elif not isinstance(optimizer, torch.optim.Optimizer):
-        raise SetupError(f"optimizer= must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     return Loaded(model, train_data, loss, optimizer, val_data, forward, train_step)
 
 

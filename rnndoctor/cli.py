@@ -8,8 +8,9 @@ import json
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -50,7 +51,7 @@ class _CheckCommand(click.Command):
         return super().parse_args(ctx, expand_code_lists(list(args)))
 
 
-def _fail(message: str, debug: bool, error: BaseException | None = None) -> None:
+def _fail(message: str, debug: bool, error: BaseException | None = None) -> NoReturn:
     if debug and error is not None:
         traceback.print_exception(error)
     click.echo(f"rnndoctor: error: {message}", err=True)
@@ -151,16 +152,12 @@ def check(
     from rnndoctor.api import diagnose
 
     _prepare_reports(fmt, output, reports, debug)
-    progress = None
-    if not no_progress and sys.stderr.isatty():
-        from rnndoctor.render.progress import RichProgress
 
-        progress = RichProgress()
-    try:
+    def run(progress: Any) -> Report:
         selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
         # The user's own print() calls must not end up inside a JSON or JUnit document on stdout.
         with contextlib.redirect_stdout(sys.stderr):
-            report = diagnose(
+            return diagnose(
                 config,
                 device=device,
                 seed=seed,
@@ -171,16 +168,28 @@ def check(
                 threads=threads,
                 progress=progress,
             )
+
+    report = _produce(run, "before any check ran", no_progress, debug)
+    _emit(report, fmt, output, plots_dir, debug, reports)
+
+
+def _produce(run: Callable[[Any], Report], interrupted: str, no_progress: bool, debug: bool) -> Report:
+    """Run a diagnosis with progress on a terminal; a setup error, an interrupt or a bug ends the command
+    with its exit code and one line (the traceback only with --debug)."""
+    progress = None
+    if not no_progress and sys.stderr.isatty():
+        from rnndoctor.render.progress import RichProgress
+
+        progress = RichProgress()
+    try:
+        return run(progress)
     except SetupError as exc:
         _fail(str(exc), debug, exc)
-        return
     except KeyboardInterrupt:
-        click.echo("rnndoctor: interrupted before any check ran", err=True)
+        click.echo(f"rnndoctor: interrupted {interrupted}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - never show a raw traceback without --debug
         _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", debug, exc)
-        return
-    _emit(report, fmt, output, plots_dir, debug, reports)
 
 
 def _targets(fmt: str, output: str | None, reports: tuple[ReportTarget, ...]) -> list[ReportTarget]:
@@ -283,23 +292,12 @@ def curves(
     from rnndoctor.curves import diagnose_history
 
     _prepare_reports(fmt, output, reports, debug)
-    progress = None
-    if not no_progress and sys.stderr.isatty():
-        from rnndoctor.render.progress import RichProgress
 
-        progress = RichProgress()
-    try:
+    def run(progress: Any) -> Report:
         selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
-        report = diagnose_history(log, FailOn(fail_on), select=selected, ignore=ignored, progress=progress)
-    except SetupError as exc:
-        _fail(str(exc), debug, exc)
-        return
-    except KeyboardInterrupt:
-        click.echo("rnndoctor: interrupted while reading the training log", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - never show a raw traceback without --debug
-        _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", debug, exc)
-        return
+        return diagnose_history(log, FailOn(fail_on), select=selected, ignore=ignored, progress=progress)
+
+    report = _produce(run, "while reading the training log", no_progress, debug)
     _emit(report, fmt, output, plots_dir, debug, reports)
 
 
