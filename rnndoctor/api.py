@@ -41,6 +41,7 @@ def diagnose(
     select: tuple[str, ...] | list[str] = (),
     ignore: tuple[str, ...] | list[str] = (),
     quick: bool = False,
+    verify: bool = True,
     checks: dict[str, Any] | None = None,
     check_timeout: float | None = None,
     max_batches: int | None = None,
@@ -55,6 +56,7 @@ def diagnose(
 
     Whatever happens, the model's parameters, buffers, gradients and modes, the optimizer's state
     and the python/numpy/torch RNG states are restored before this returns or raises.
+    ``verify=False`` skips trying the findings' fixes on the model (``--no-verify``).
     ``threads`` sets torch's thread count for the run (default: chosen from the model's width and the
     machine's free cores; the caller's setting is given back afterwards).
     A LightningModule ``model`` needs no ``loss`` (its training_step computes it), ``optimizer``
@@ -97,7 +99,7 @@ def diagnose(
         if missing:
             raise SetupError(f"{name}={missing!r} matches no code ({code_range()})")
     cfg = replace(cfg, select=tuple(select) or cfg.select, ignore=tuple(cfg.ignore) + tuple(ignore))
-    return _run(cfg, loader, loaded, quick=quick, threads=threads, progress=progress)
+    return _run(cfg, loader, loaded, quick=quick, verify=verify, threads=threads, progress=progress)
 
 
 def _run(
@@ -106,6 +108,7 @@ def _run(
     loaded: Loaded | None,
     *,
     quick: bool,
+    verify: bool = True,
     threads: int | None,
     progress: ProgressListener | None,
 ) -> Report:
@@ -159,7 +162,7 @@ def _run(
             max_step_work=cfg.max_step_work,
             check_options=cfg.checks,
         )
-        plan = plan_checks(Selection(cfg.select, cfg.ignore, quick), cfg.checks)
+        plan = plan_checks(Selection(cfg.select, cfg.ignore, quick, verify), cfg.checks)
         if not plan.checks:
             raise SetupError(
                 "no check can report the selected codes"

@@ -118,6 +118,11 @@ def cli() -> None:
     help="Lowest severity that makes the exit code 1 (default: the config's, else error).",
 )
 @click.option("--quick", is_flag=True, help="Only the fast checks (data, structure, loss, a short probe).")
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Do not try the findings' fixes on the model (faster; the ranking then uses the measurements alone).",
+)
 @click.option("--device", default=None, help="auto, cpu, cuda or cuda:N (default: the config's, else auto).")
 @click.option("--seed", type=int, default=None, help="Seed for torch, numpy and random during the run.")
 @click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD1, RD305). Repeatable.")
@@ -139,6 +144,7 @@ def check(
     reports: tuple[ReportTarget, ...],
     fail_on: str | None,
     quick: bool,
+    no_verify: bool,
     device: str | None,
     seed: int | None,
     select: tuple[str, ...],
@@ -165,6 +171,7 @@ def check(
                 select=selected,
                 ignore=ignored,
                 quick=quick,
+                verify=not no_verify,
                 threads=threads,
                 progress=progress,
             )

@@ -56,6 +56,8 @@ class Selection:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     quick: bool = False
+    verify: bool = True
+    """Whether checks that try the fixes of the findings (``amends``) run."""
 
     def allowed_codes(self) -> set[str]:
         from rnndoctor.rules import all_rules
@@ -83,7 +85,9 @@ def plan_checks(selection: Selection, check_options: dict[str, dict[str, Any] | 
             continue
         if selection.quick and not check.quick:
             continue
-        if not allowed.intersection(check.codes):
+        if check.amends and not selection.verify:
+            continue
+        if not allowed.intersection(check.amended if check.amends else check.codes):
             continue
         plan.checks.append((check, dict(options)))
     return plan
@@ -104,10 +108,16 @@ def run_plan(
     baseline = ModelState(session.model, session.optimizer)
     session.baseline = baseline
     listener.started(len(plan.checks))
+    # A check that amends the others' findings runs once they are all in.
+    ordered = sorted(plan.checks, key=lambda entry: entry[0].amends)
     try:
-        for check_cls, options in plan.checks:
+        for check_cls, options in ordered:
+            if check_cls.amends:
+                findings = _drop_superseded(plan, results, findings)
+                if not check_cls.needed([f for f in findings if f.code in plan.allowed]):
+                    continue
             listener.check_started(check_cls.name, check_cls.description)
-            ctx = CheckContext(session=session, options=options, check_name=check_cls.name)
+            ctx = CheckContext(session=session, options=options, check_name=check_cls.name, prior=list(findings))
             try:
                 result = _run_one(check_cls(), ctx, timeout)
             except KeyboardInterrupt:
@@ -217,11 +227,13 @@ def _time_budget(session: Session, seconds: float) -> Iterator[None]:
 
 
 def corroborate(findings: list[Finding]) -> list[Finding]:
-    """Raise a warning to an error when a finding that shows its harm is present (`causes.ESCALATES`)."""
+    """Raise a warning to an error when a finding that shows its harm is present (`causes.ESCALATES`) and
+    its own fix, where tried, did not fail to help."""
     present = {f.code for f in findings}
     for finding in findings:
         shown = [code for code in ESCALATES.get(finding.code, ()) if code in present]
-        if shown and finding.severity < Severity.ERROR:
+        # Not when its fix, tried on the model, changed nothing: then the harm shown has another cause.
+        if shown and finding.severity < Severity.ERROR and finding.fix_outcome != "no_effect":
             finding.severity = Severity.ERROR
             finding.message += f" Raised to error: {', '.join(shown)} shows the harm on this model."
             finding.evidence["raised_by"] = shown
@@ -245,8 +257,21 @@ def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[F
         unique.append(finding)
     present = {f.code for f in unique}
 
+    tiers = {"improved": 2, "untried": 1, "no_effect": 0}
+
     def order(f: Finding) -> tuple[Any, ...]:
-        return (-int(f.severity), -f.confidence, costs.get(f.check, 0), f.code)
+        # A cause whose fix was shown to restore learning outranks any unverified one, the biggest effect
+        # first; one whose fix changed nothing where learning was broken goes after the untried ones.
+        outcome = f.fix_outcome
+        severity = Severity.ERROR if outcome == "improved" and f.severity >= Severity.WARNING else f.severity
+        effect = float((f.verified or {}).get("effect") or 0.0) if outcome == "improved" else 0.0
+        return (-int(severity), -tiers[outcome], -effect, -f.confidence, costs.get(f.check, 0), f.code)
+
+    by_code = {f.code: f for f in unique}
+
+    def refuted(cause: Finding, code: str) -> bool:
+        """The verified fixes contradict the claim: the cause's changed nothing, the symptom's helped."""
+        return cause.fix_outcome == "no_effect" and by_code[code].fix_outcome == "improved"
 
     # Evidence may add edges to the static graph (a DAG), so claims can form cycles. Edges are kept from
     # the best-ranked explainer down, and an edge that would close a cycle is dropped: every cycle keeps a
@@ -254,7 +279,7 @@ def rank(findings: list[Finding], costs: dict[str, int] | None = None) -> list[F
     edges: dict[str, set[str]] = {}
     for f in sorted(unique, key=order):
         for code in f.explains:
-            if code in present and code != f.code and not _reaches(edges, code, f.code):
+            if code in present and code != f.code and not refuted(f, code) and not _reaches(edges, code, f.code):
                 edges.setdefault(f.code, set()).add(code)
     explained = {code for targets in edges.values() for code in targets}
 

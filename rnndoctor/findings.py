@@ -73,6 +73,20 @@ class Finding:
     """Set by the ranking: the code of the root cause this symptom is folded under."""
     from_crash: bool = False
     """Derived from an exception's message rather than measured; a measured finding of the same code wins."""
+    verified: dict[str, Any] | None = None
+    """The fix tried on the user's model (`rnndoctor.checks.verification`): applied, before, after, improved."""
+
+    @property
+    def fix_outcome(self) -> str:
+        """'improved' (the fix restored learning), 'no_effect' (tried where learning was broken, changed
+        nothing), or 'untried' (no automatic fix, not applicable, nothing to restore, or a trial of one of
+        several possible causes)."""
+        verified = self.verified or {}
+        if not verified.get("applied"):
+            return "untried"
+        if verified.get("improved"):
+            return "improved"
+        return "untried" if verified.get("baseline_learned") or verified.get("partial") else "no_effect"
 
     def to_dict(self) -> dict[str, Any]:
         doc = {
@@ -87,6 +101,7 @@ class Finding:
         }
         if self.explained_by:
             doc["explained_by"] = self.explained_by
+        doc["verified"] = to_jsonable(self.verified)
         return doc
 
 

@@ -46,6 +46,8 @@ class CheckContext:
     options: dict[str, Any]
     check_name: str
     findings: list[Finding] = field(default_factory=list)
+    prior: list[Finding] = field(default_factory=list)
+    """What the other checks found (for a check that ``amends`` their findings, empty for the rest)."""
 
     def publish(self, measurement: str, value: Any) -> None:
         """Hand a measurement to every judge registered for it with `judges` (in registration order)."""
@@ -102,11 +104,21 @@ class Check:
     description: ClassVar[str] = ""
     options: ClassVar[tuple[Option, ...]] = ()
     """The check's options with their defaults (`rnndoctor.optgen` writes the defaults file and docs from them)."""
+    amends: ClassVar[bool] = False
+    """Runs after every other check and adds to their findings (``ctx.prior``) instead of reporting codes."""
+    amended: ClassVar[tuple[str, ...]] = ()
+    """For a check that ``amends``: the codes whose findings it adds to (it runs only when one is selected)."""
     supersedes: ClassVar[tuple[str, ...]] = ()
     """Codes other checks estimate more cheaply: once this check has run, its verdict replaces theirs."""
 
     def run(self, ctx: CheckContext) -> Outcome:
         raise NotImplementedError
+
+    @classmethod
+    def needed(cls, prior: list[Finding]) -> bool:
+        """For a check that ``amends``: whether the findings so far give it anything to do (else it is left
+        out of the report, as if not planned)."""
+        return True
 
     def baseline_metrics(self, ctx: CheckContext) -> dict[str, Any]:
         """Metrics the report promises for this check even when it stops early (contract §4)."""
@@ -119,7 +131,7 @@ _REGISTRY: dict[str, type[Check]] = {}
 def register(cls: type[Check]) -> type[Check]:
     if "codes" not in cls.__dict__:
         cls.codes = tuple(rule.code for rule in all_rules() if cls.name in rule.checks)
-    if not cls.codes:
+    if not cls.codes and not cls.amends:
         raise ValueError(f"check {cls.name!r} reports no code: name it in its rules' `checks` or set `codes`")
     for code in cls.codes:
         get_rule(code)  # an unknown code is a programming error: fail at import time

@@ -165,7 +165,7 @@ def batch_accuracy(session: Session, outputs: Any, targets: Any) -> tuple[float 
         return None, None, None
     family = loss_family(session.loss_name)
     out, tgt = outputs.detach(), targets.detach()
-    if family == "index" and out.dim() == tgt.dim() + 1:
+    if family == "index" and out.dim() == tgt.dim() + 1 and out.shape[:1] + out.shape[2:] == tgt.shape:
         predicted = out.argmax(dim=1)
         ignore = loss_ignore_index(session.loss_fn)
         valid = tgt != ignore if ignore is not None else torch.ones_like(tgt, dtype=torch.bool)

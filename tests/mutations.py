@@ -121,6 +121,34 @@ MUTATIONS = (
         "pass",
         ("tests/test_reports_ci.py", "-k", "annotation"),
     ),
+    Mutation(
+        "every tried fix counts as verified",
+        "rnndoctor/checks/verification.py",
+        "    if after.error is not None:\n        return False\n    balanced_gain",
+        "    return True\n    balanced_gain",
+        ("tests/test_verification.py", "-k", "improvement or balanced"),
+    ),
+    Mutation(
+        "verified effect ignored by the ranking",
+        "rnndoctor/engine.py",
+        "return (-int(severity), -tiers[outcome], -effect,",
+        "return (-int(f.severity), 0, 0,",
+        ("tests/test_verification.py", "-k", "ranking"),
+    ),
+    Mutation(
+        "images measured along the last axis again",
+        "rnndoctor/modality.py",
+        "        return Modality(IMAGES, 3 if channels_last else 1)",
+        "        return Modality(IMAGES, 3)",
+        ("tests/test_model_families.py", "-k", "modality or raw_pixels"),
+    ),
+    Mutation(
+        "causal probe reads past steps as future",
+        "rnndoctor/checks/probes.py",
+        "float(mass[: step + 1].sum()), float(mass[step + 1 :].sum())",
+        "float(mass[step + 1 :].sum()), float(mass[: step + 1].sum())",
+        ("tests/test_model_families.py", "-k", "rd215"),
+    ),
 )
 
 

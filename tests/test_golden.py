@@ -24,10 +24,19 @@ def summary(config: Path) -> dict[str, Any]:
 
     report = diagnose(str(config)).to_dict()
     return {
-        "findings": [[f["code"], f["severity"], f["check"]] for f in report["findings"]],
+        "findings": [[f["code"], f["severity"], f["check"], _verified(f.get("verified"))] for f in report["findings"]],
         "checks": [[c["name"], c["status"]] for c in report["checks"]],
         "task": report.get("task", {}).get("kind"),
     }
+
+
+def _verified(verified: dict[str, Any] | None) -> str | None:
+    """The fix verification's outcome: improved, no change, not applicable, or None (not tried)."""
+    if verified is None:
+        return None
+    if not verified.get("applied"):
+        return "not applicable"
+    return "improved" if verified.get("improved") else "no change"
 
 
 @pytest.mark.slow

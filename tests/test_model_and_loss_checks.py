@@ -60,7 +60,7 @@ def test_broadcast_names_the_squeeze() -> None:
 
 
 def test_carried_state_costs_two_steps_only_when_state_is_stored() -> None:
-    stateful = diagnose(**tasks.carried_hidden_state(), select=["RD212"])
+    stateful = diagnose(**tasks.carried_hidden_state(), select=["RD212"], verify=False)
     assert stateful.timing.backward_passes == 2
     plain = diagnose(**tasks.healthy_classifier(), select=["RD212"])
     assert plain.timing.backward_passes == 0

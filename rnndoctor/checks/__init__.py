@@ -14,6 +14,7 @@ FAMILIES = (
     "rnndoctor.checks.training_step",
     "rnndoctor.checks.dynamics",
     "rnndoctor.checks.overfitting",
+    "rnndoctor.checks.verification",
 )
 
 

@@ -6,6 +6,7 @@ how many classes the model outputs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections import Counter
@@ -20,6 +21,7 @@ from rnndoctor.crashes import diagnose_crash
 from rnndoctor.facts import fact
 from rnndoctor.findings import Finding
 from rnndoctor.layout import Layout, embedding_rows, embedding_tables, padding_id, sequence_lengths, valid_lengths
+from rnndoctor.modality import SEQUENCES, first_layer, input_modality
 from rnndoctor.options import Option
 from rnndoctor.recurrence import recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
@@ -429,6 +431,7 @@ class InputsCheck(Check):
         out_of_table = 0
         table_size = max((embedding_rows(t) for _, t in tables), default=None)
         shape: tuple[int, ...] = ()
+        modality, integral, dtype = None, True, ""
         for batch in batches:
             inputs = batch.inputs.data if isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence) else batch.inputs
             if isinstance(batch.targets, torch.Tensor) and batch.targets.is_floating_point():
@@ -440,8 +443,9 @@ class InputsCheck(Check):
             inputs = inputs.detach().cpu()
             shape = tuple(inputs.shape)
             this = layout.resized(inputs) if layout is not None else None
-            tokens = not inputs.is_floating_point() and bool(tables)
-            if not inputs.is_floating_point() and not tables:
+            pixels = inputs.dtype == torch.uint8 and inputs.dim() >= 3
+            tokens = not inputs.is_floating_point() and bool(tables) and not pixels
+            if not inputs.is_floating_point() and not tables and not pixels:
                 # Integer inputs without an embedding are ids the model encodes itself (one-hot, say),
                 # not measurements whose scale could be judged.
                 continue
@@ -469,7 +473,13 @@ class InputsCheck(Check):
             if isinstance(batch.inputs, torch.nn.utils.rnn.PackedSequence):
                 features.add(values.reshape(values.shape[0], -1))
                 continue
-            features.add(valid_rows(values, this, found[0] if found else None))
+            modality = input_modality(inputs, session.model, this is not None and this.steps is not None)
+            integral = integral and bool((values == values.round()).all())
+            dtype = str(inputs.dtype)
+            if modality.kind == SEQUENCES:
+                features.add(valid_rows(values, this, found[0] if found else None))
+            else:
+                features.add(modality.rows(values))
 
         metrics: dict[str, Any] = {"batches": len(batches), "input_shape": list(shape)}
         ctx.findings.extend(judge.judge_non_finite("inputs", nan, inf, total))
@@ -482,6 +492,8 @@ class InputsCheck(Check):
                 session.unsafe_inputs = True
             ctx.findings.extend(found_tokens)
         stats = features.stats("inputs", shape)
+        if stats is not None and modality is not None:
+            stats = dataclasses.replace(stats, modality=modality.kind, integral=integral, dtype=dtype)
         if stats is not None:
             ctx.publish("input_feature_stats", stats)
             metrics.update(
@@ -506,7 +518,9 @@ class InputsCheck(Check):
             ctx.findings.extend(
                 judge.judge_padding(padding, float(options["max_padding_share"]), float(options["max_length_ratio"]))
             )
-        kind = "token ids" if token_total else "float features" if stats else "no tensor inputs"
+        kind = "token ids" if token_total else "no tensor inputs"
+        if stats is not None and not token_total:
+            kind = "float features" if stats.modality == SEQUENCES else stats.modality
         return Outcome(f"{kind} over {len(batches)} sampled batches", metrics)
 
 
@@ -537,10 +551,12 @@ def valid_rows(values: torch.Tensor, layout: Layout | None, lengths: list[int] |
 
 
 def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
-    """Per-feature moments of what the first recurrent layer receives, in training mode (one forward)."""
+    """Per-feature moments of what the first recurrent layer (for other models: the first convolution or
+    linear layer) receives, in training mode (one forward): a model or a ``forward`` function that scales
+    its inputs itself makes raw-looking batches fine."""
     layers = recurrent_modules(session.model)
     if not layers:
-        return None
+        return _scale_seen_by_first_layer(session)
     seen: list[torch.Tensor] = []
     fused = isinstance(layers[0][1], torch.nn.RNNBase)
 
@@ -565,6 +581,35 @@ def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
     for x in seen:
         accumulator.add(x.reshape(-1, x.shape[-1]))
     return accumulator.stats("inputs as the first recurrent layer receives them", tuple(seen[0].shape))
+
+
+def _scale_seen_by_first_layer(session: Session) -> judge.FeatureStats | None:
+    layer = first_layer(session.model)
+    if layer is None or isinstance(layer, (torch.nn.Embedding, torch.nn.EmbeddingBag)):
+        return None
+    seen: list[torch.Tensor] = []
+
+    def record(module: torch.nn.Module, args: tuple[Any, ...]) -> None:
+        x = args[0] if args else None
+        if not seen and isinstance(x, torch.Tensor) and x.is_floating_point():
+            seen.append(x.detach().to("cpu", torch.float64))
+
+    handle = layer.register_forward_pre_hook(record)
+    try:
+        session.model.train()
+        session.forward(session.sample("train").batches[0])
+    except UserCodeError:
+        return None
+    finally:
+        handle.remove()
+    if not seen:
+        return None
+    x = seen[0]
+    modality = input_modality(x, session.model, x.dim() > 2)
+    accumulator = FeatureAccumulator()
+    accumulator.add(modality.rows(x))
+    stats = accumulator.stats("inputs as the first layer receives them", tuple(x.shape))
+    return dataclasses.replace(stats, modality=modality.kind) if stats is not None else None
 
 
 # ---------------------------------------------------------------------------------------------

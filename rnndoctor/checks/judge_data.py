@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from rnndoctor.findings import Finding, Severity
+from rnndoctor.modality import IMAGES, SIGNALS, TABULAR, looks_like_raw_pixels
 from rnndoctor.registry import judges
 from rnndoctor.rules import Rule, Wording, get_rule, snippet
 
@@ -56,6 +57,11 @@ class FeatureStats:
     maximum: float
     input_name: str = "inputs"
     shape: tuple[int, ...] = ()
+    modality: str = "sequences"
+    """images, tabular, signals or sequences (`rnndoctor.modality`): what a feature is, and the fix's shape."""
+    integral: bool = False
+    """Every value a whole number (8-bit pixels, counts)."""
+    dtype: str = ""
 
 
 @dataclass
@@ -245,13 +251,14 @@ def judge_scales(stats: FeatureStats, max_abs_mean: float, max_std: float, std_r
     worst_std = max(range(len(stats.std)), key=lambda i: stats.std[i])
     varying = [s for s in stats.std if s > 0]
     ratio = max(varying) / min(varying) if len(varying) >= 2 else 1.0
+    word = {IMAGES: "channel", SIGNALS: "channel", TABULAR: "column"}.get(stats.modality, "feature")
     reasons = []
     if abs(stats.mean[worst_mean]) > max_abs_mean:
-        reasons.append(f"feature {worst_mean} has mean {stats.mean[worst_mean]:.4g}")
+        reasons.append(f"{word} {worst_mean} has mean {stats.mean[worst_mean]:.4g}")
     if stats.std[worst_std] > max_std:
-        reasons.append(f"feature {worst_std} has standard deviation {stats.std[worst_std]:.4g}")
+        reasons.append(f"{word} {worst_std} has standard deviation {stats.std[worst_std]:.4g}")
     if ratio >= std_ratio:
-        reasons.append(f"feature scales differ by a factor of {ratio:.3g}")
+        reasons.append(f"{word} scales differ by a factor of {ratio:.3g}")
     if not reasons:
         return []
     where = f"{stats.input_name} {list(stats.shape)}" if stats.shape else stats.input_name
@@ -265,8 +272,28 @@ def judge_scales(stats: FeatureStats, max_abs_mean: float, max_std: float, std_r
         "max_value": stats.maximum,
         "features": len(stats.std),
         "positions": stats.count,
+        "modality": stats.modality,
     }
-    return [get_rule("RD106").verdict(evidence, {"reasons": "; ".join(reasons), "where": where})]
+    words: dict[str, object] = {"reasons": "; ".join(reasons), "where": where}
+    if stats.modality == IMAGES:
+        raw = looks_like_raw_pixels(stats.minimum, stats.maximum, stats.integral)
+        evidence["raw_pixels"] = raw
+        scale = 255.0 if raw else 1.0
+        words["pixels"] = (": raw 0-255 pixel values, never divided by 255" if raw else "") + (
+            f" (the tensors are {stats.dtype})" if stats.dtype == "torch.uint8" else ""
+        )
+        words["means"] = _rounded([m / scale for m in stats.mean])
+        words["stds"] = _rounded([max(v, 1e-8) / scale for v in stats.std])
+        words["raw_means"] = _rounded(stats.mean)
+        words["convert"] = "x.float() / 255" if raw else "x.float()"
+        words["to_tensor"] = "transforms.ToTensor() (which divides 8-bit pixels by 255), then " if raw else ""
+    variant = stats.modality if stats.modality in (IMAGES, TABULAR, SIGNALS) else None
+    return [get_rule("RD106").verdict(evidence, words, variant=variant)]
+
+
+def _rounded(values: list[float]) -> str:
+    shown = ", ".join(f"{v:.3g}" for v in values[:8])
+    return f"[{shown}{', ...' if len(values) > 8 else ''}]"
 
 
 def judge_constant_features(stats: FeatureStats, tolerance: float) -> list[Finding]:
@@ -817,6 +844,54 @@ RULES: tuple[Rule, ...] = (
             "std = train_x.std(dim=(0, 1), keepdim=True).clamp_min(1e-8)\nx = (x - mean) / std\n```\n\n"
             "For prices, model returns or log-prices instead of raw values."
         ),
+        variants={
+            IMAGES: Wording(
+                message=(
+                    "The images are not normalized: {reasons} (pixel values span {min_value:.4g} to {max_value:.4g} "
+                    "over {features} channel(s) of {where}){pixels}. Inputs this large drive the first layer's "
+                    "activations and the logits far beyond the scale the default initialization assumes: the loss "
+                    "starts high, the gradients are badly scaled and plain SGD barely moves; image models expect "
+                    "each channel at mean 0 and standard deviation 1."
+                ),
+                remedy=(
+                    "Normalize each channel with the training set's mean and standard deviation over (N, H, W), "
+                    "and apply the same numbers to validation and test images:\n\n```python\n"
+                    "x = {convert}  # (N, C, H, W)\n"
+                    "mean = x.mean(dim=(0, 2, 3), keepdim=True)\n"
+                    "std = x.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-8)\n"
+                    "x = (x - mean) / std\n```\n\n"
+                    "In a torchvision pipeline: {to_tensor}"
+                    "`transforms.Normalize(mean={means}, std={stds})` (this data's channel statistics)."
+                ),
+            ),
+            TABULAR: Wording(
+                message=(
+                    "The input columns are not standardized: {reasons} (values span {min_value:.4g} to "
+                    "{max_value:.4g} over {features} column(s) of {where}). Columns on large or very different "
+                    "scales make the loss surface badly conditioned: a learning rate small enough for the large "
+                    "columns is far too small for the rest, and large values saturate tanh/sigmoid units."
+                ),
+                remedy=(
+                    "Standardize each column with the training split's statistics (and apply the same to "
+                    "validation and test rows):\n\n```python\nmean = train_x.mean(dim=0, keepdim=True)\n"
+                    "std = train_x.std(dim=0, keepdim=True).clamp_min(1e-8)\nx = (x - mean) / std\n```\n\n"
+                    "`sklearn.preprocessing.StandardScaler` fitted on the training split does the same; "
+                    "log-transform heavy-tailed columns (incomes, counts) first."
+                ),
+            ),
+            SIGNALS: Wording(
+                message=(
+                    "The signals are not normalized: {reasons} (values span {min_value:.4g} to {max_value:.4g} over "
+                    "{features} channel(s) of {where}). Large or unequal channel scales blow up the first "
+                    "convolution's activations and make one channel dominate the updates."
+                ),
+                remedy=(
+                    "Standardize each channel over samples and time with the training set's statistics:"
+                    "\n\n```python\nmean = train_x.mean(dim=(0, 2), keepdim=True)   # (N, C, T)\n"
+                    "std = train_x.std(dim=(0, 2), keepdim=True).clamp_min(1e-8)\nx = (x - mean) / std\n```"
+                ),
+            ),
+        },
         title="inputs not normalized (large or disparate feature scales)",
         severity=Severity.WARNING,
         what=(

@@ -149,7 +149,7 @@ def judge_overfit(
     """
     findings: list[Finding] = []
     evidence: dict[str, object]
-    if configured.moved <= still:
+    if configured.moved <= still and not configured.fitted:
         evidence = {
             "initial_loss": configured.initial_loss,
             "final_loss": configured.final_loss,

@@ -131,6 +131,39 @@ def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: in
     return [get_rule("RD403").verdict(evidence, {"chart": sparkline(list(reversed(profile.profile)))})]
 
 
+@dataclass
+class FutureProbe:
+    """Where the input gradient of one sample's output at ``step`` lands along time, in a next-step task."""
+
+    sample: int
+    step: int
+    past_mass: float
+    """Input gradient on steps up to and including ``step``."""
+    future_mass: float
+    """Input gradient on later steps: zero for a causal model."""
+
+    @property
+    def share(self) -> float:
+        total = self.past_mass + self.future_mass
+        return self.future_mass / total if total > 0 else 0.0
+
+
+def judge_future_leak(probes: list[FutureProbe], steps: int, tolerance: float) -> list[Finding]:
+    """RD215: in a task whose targets are the next inputs, an output reads inputs after its own step."""
+    leaking = [p for p in probes if p.share > tolerance]
+    if not leaking:
+        return []
+    worst = max(leaking, key=lambda p: p.share)
+    evidence = {
+        "sample": worst.sample,
+        "step": worst.step,
+        "future_gradient_share": worst.share,
+        "probed_steps": sorted({p.step for p in probes}),
+        "steps": steps,
+    }
+    return [get_rule("RD215").verdict(evidence)]
+
+
 # ---------------------------------------------------------------------------------------------
 # the rules these judges emit: code, title, severity, what each explains, documentation
 # ---------------------------------------------------------------------------------------------
@@ -346,6 +379,56 @@ RULES: tuple[Rule, ...] = (
             def forward(self, x):
                 out, _ = self.rnn(x)
                 return self.head(out.mean(dim=1))          # every step reaches the loss directly
+            """
+        ),
+    ),
+    Rule(
+        code="RD215",
+        checks=("probes",),
+        message=(
+            "The targets are the next inputs (next-step prediction), yet the output at step {step} of sample "
+            "{sample} draws {future_gradient_share:.1%} of its input gradient from later steps: the model sees "
+            "the future it must predict. A causal attention mask that is transposed, inverted or missing (or a "
+            "bidirectional layer) lets each position read the next token, so the training loss falls below what "
+            "the data allows and generation, which has no future to read, fails."
+        ),
+        remedy=(
+            "Mask every later position in self-attention (True or -inf above the diagonal):\n\n```python\n"
+            "T = x.size(1)\nmask = nn.Transformer.generate_square_subsequent_mask(T, device=x.device)\n"
+            "h = self.encoder(self.embed(x), mask=mask, is_causal=True)\n```\n\n"
+            "A recurrent language model must be unidirectional (`bidirectional=False`)."
+        ),
+        title="an output depends on later positions in a next-step prediction task (causal mask leaks)",
+        severity=Severity.ERROR,
+        what=(
+            "When the targets are the inputs shifted one step ahead, backpropagates the output at a middle and "
+            "a late step of a few samples (in eval mode) to the inputs, or the first embedding's output, and "
+            "reports when any share of the gradient lands on steps after the output's own."
+        ),
+        why=(
+            "A next-step predictor is used where the future is unknown. If position t may attend to t+1, whose "
+            "token is position t's target, the model learns to copy it: the training and validation loss look "
+            "excellent while the model has learned nothing it can use to generate."
+        ),
+        symptoms=(
+            "Loss far below the data's entropy after a few hundred steps, near-perfect validation accuracy, and "
+            "garbage when sampling one token at a time."
+        ),
+        fix=(
+            "Pass a causal mask to every self-attention layer (upper triangle masked), check its orientation "
+            "against the layer's convention (True or -inf means masked in PyTorch), and keep recurrent language "
+            "models unidirectional."
+        ),
+        before=snippet(
+            """
+            mask = torch.tril(torch.ones(T, T)).bool()       # True = masked in PyTorch: hides the past instead
+            h = self.encoder(self.embed(x), mask=mask)
+            """
+        ),
+        after=snippet(
+            """
+            mask = nn.Transformer.generate_square_subsequent_mask(T)   # -inf above the diagonal
+            h = self.encoder(self.embed(x), mask=mask, is_causal=True)
             """
         ),
     ),

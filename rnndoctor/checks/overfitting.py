@@ -113,6 +113,16 @@ def chance_level(session: Session, task: Task) -> judge.Chance | None:
     return None
 
 
+def generalized(val_loss: list[float | None], chance: judge.Chance | None, margin: float) -> bool:
+    """Whether validation loss ever fell clearly below chance level in the short run. A big model on a few
+    sampled batches memorizes them before it generalizes: a gap to a validation loss that never left chance
+    is that, not overfitting."""
+    values = [v for v in val_loss if v is not None and math.isfinite(v)]
+    if chance is None or not values or chance.loss <= 0:
+        return True
+    return min(values) < chance.loss * (1 - margin)
+
+
 @register
 class OverfittingCheck(Check):
     name = "overfitting"
@@ -174,10 +184,10 @@ class OverfittingCheck(Check):
         epochs, patience = int(options["epochs"]), int(options["patience"])
         start = ModelState(session.model, session.optimizer)
         history = short_run(session, epochs, patience, limits.overfit_rise)
-        if session.val_data is not None:
+        chance = chance_level(session, fact(session, task_facts).task) if session.loss_name else None
+        if session.val_data is not None and generalized(history.val_loss, chance, float(options["chance_margin"])):
             ctx.findings.extend(f for f in judge_history(history, limits, self.name) if f.code == "RD601")
         metrics: dict[str, Any] = {"epochs": len(history.epochs), "train_loss": list(history.train_loss)}
-        chance = chance_level(session, fact(session, task_facts).task) if session.loss_name else None
         if chance is not None:
             metrics["chance_loss"] = chance.loss
             run = judge.ShortRun(history.train_loss, history.train_acc, LearningRate(session.optimizer).configured)

@@ -1,7 +1,8 @@
-"""Dependency probes (RD202, RD206, RD207, RD211, RD403): use backprop to chart what each output
+"""Dependency probes (RD202, RD206, RD207, RD211, RD215, RD403): use backprop to chart what each output
 depends on, on a handful of real samples, in eval mode (so batch norm's intended coupling is absent).
 
 - batch independence: the input gradient of one sample's output must land on that sample only;
+- causality: in a next-step task, an output's input gradient must not reach later steps;
 - padding: appending padding steps (true lengths unchanged) must not move any output;
 - bidirectional read-out: where the backward direction's output is read;
 - memory: how far back from the end the input gradient survives.
@@ -17,6 +18,7 @@ from torch import nn
 from rnndoctor.checks import judge_probes as judge
 from rnndoctor.layout import IMPLICIT_PAD, Layout, SampleView, padding_id, primary_tensor, sequence_lengths
 from rnndoctor.options import Option
+from rnndoctor.recurrence import recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Forward, Session
@@ -125,6 +127,49 @@ def measure_dependencies(
         stacked = torch.stack([p[:shortest] for p in own_profiles])
         profile = judge.TimeProfile([float(v) for v in stacked.mean(dim=0)], shortest)
     return stats, profile
+
+
+def next_step_targets(inputs: torch.Tensor, targets: torch.Tensor, agreement: float = 0.9) -> bool:
+    """Samples-first inputs and targets where the target at each step is the next step's input (its first
+    feature, for real-valued sequences)."""
+    if inputs.dim() < 2 or targets.dim() < 2 or inputs.shape[:2] != targets.shape[:2] or inputs.shape[1] < 3:
+        return False
+    if inputs.is_floating_point():
+        following = inputs[:, 1:].reshape(inputs.shape[0], inputs.shape[1] - 1, -1)[..., 0]
+        wanted = targets[:, :-1].reshape(targets.shape[0], targets.shape[1] - 1, -1)[..., 0].to(following.dtype)
+        same = torch.isclose(following, wanted, rtol=1e-5, atol=1e-6)
+    else:
+        if targets.dim() != 2 or targets.is_floating_point():
+            return False
+        same = inputs[:, 1:] == targets[:, :-1]
+    return float(same.double().mean()) >= agreement
+
+
+def measure_future(
+    probe: DifferentiableInputs, outputs: torch.Tensor, view: SampleView, result: Forward, targets_view: Any
+) -> list[judge.FutureProbe]:
+    """In a next-step task, the input gradient of outputs at a middle and a late step, split into the steps
+    up to the output's own and the later ones (``outputs`` samples-first)."""
+    steps = view.steps
+    model_input, targets = result.model_input, primary_tensor(result.targets)
+    if view.time_axis is None or steps is None or steps != probe.layout.steps or targets_view is None:
+        return []
+    if not isinstance(model_input, torch.Tensor) or targets is None or targets_view.steps != steps:
+        return []
+    if not next_step_targets(probe.layout.batch_first(model_input.detach()), targets_view.canonical(targets.detach())):
+        return []
+    generator = torch.Generator().manual_seed(1)
+    probes = []
+    for i in probe_indices(outputs.shape[0])[:2]:
+        for step in sorted({steps // 2, (3 * steps) // 4}):
+            if step >= steps - 1:
+                continue
+            out = outputs[i].select(view.time_axis - 1, step)
+            weights = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
+            (grad,) = probe.gradient((out * weights).sum())
+            mass = probe.mass(grad)[i]
+            probes.append(judge.FutureProbe(i, step, float(mass[: step + 1].sum()), float(mass[step + 1 :].sum())))
+    return probes
 
 
 def measure_bidirectional(
@@ -290,11 +335,16 @@ class ProbesCheck(Check):
         dependency, profile = measure_dependencies(probe, outputs, view, lengths, int(options["min_profile_steps"]))
         ctx.publish("dependency_probes", dependency)
         ctx.findings.extend(judge.judge_mixing(dependency, float(options["mixing_tolerance"])))
+        targets_view, _ = session.views(result)
+        future = measure_future(probe, outputs, view, result, targets_view)
+        ctx.findings.extend(judge.judge_future_leak(future, layout.steps or 0, float(options["mixing_tolerance"])))
         readouts = measure_bidirectional(probe, result.outputs, captured, lengths)
         ctx.findings.extend(judge.judge_bidirectional_readout(readouts, float(options["last_step_share"])))
-        ctx.findings.extend(
-            judge.judge_time_profile(profile, float(options["memory_orders"]), int(options["min_memory_steps"]))
-        )
+        if recurrent_modules(model):
+            # Attention and convolutions reach every step directly: fading with distance is a recurrent failure.
+            ctx.findings.extend(
+                judge.judge_time_profile(profile, float(options["memory_orders"]), int(options["min_memory_steps"]))
+            )
         padding = None
         if found is not None and found[1] != "no padding found" and min(lengths) < steps:
             pad = padding_id(model)

@@ -15,7 +15,7 @@ from torch import nn
 from rnndoctor.checks import judge_structure as judge
 from rnndoctor.options import Option
 from rnndoctor.recurrence import cell_kind, recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, register
+from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.session import Session, UserCodeError
 
 GATES = {"LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n"), "RNN": ("h",)}
@@ -268,5 +268,10 @@ class StructureCheck(Check):
         metrics_out: dict[str, Any] = dict(metrics)
         if layout is not None:
             metrics_out["layout"] = layout.describe()
+        if not described:
+            general = "submodule registration and carried state checked"
+            if not ctx.findings:
+                raise SkipCheck(f"no recurrent layers ({general}: fine)")
+            return Outcome(f"no recurrent layers; {general}", metrics_out)
         kinds = ", ".join(sorted({f"{layer.kind}{'Cell' if layer.cell else ''}" for layer in described.values()}))
-        return Outcome(f"{len(described)} recurrent module(s): {kinds or 'none'}", metrics_out)
+        return Outcome(f"{len(described)} recurrent module(s): {kinds}", metrics_out)

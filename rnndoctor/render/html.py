@@ -7,7 +7,7 @@ import re
 
 from rnndoctor import __version__
 from rnndoctor.findings import Report
-from rnndoctor.render import evidence_line
+from rnndoctor.render import evidence_line, verification_line
 from rnndoctor.render.plots import plots_of, svg
 
 ROOT_CLASS = "rnndoctor-report"
@@ -105,6 +105,7 @@ def _body(report: Report) -> list[str]:
             f"{_text_with_code(finding.message)}"
             f'<p class="evidence">Evidence: {html.escape(evidence_line(finding.evidence))}</p>'
             f"<h3>Fix</h3>{_text_with_code(finding.fix)}"
+            + (f'<p class="verified">{html.escape(tried)}</p>' if (tried := verification_line(finding)) else "")
             + (
                 f"<details><summary>Explained by {finding.code} ({len(symptoms)})</summary><ul>{folded}</ul></details>"
                 if symptoms

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rnndoctor.findings import Report, Severity
-from rnndoctor.render import evidence_line, markdown_safe
+from rnndoctor.render import evidence_line, markdown_safe, verification_line
 
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
 
@@ -35,6 +35,9 @@ def render(report: Report) -> str:
             "**Fix:** " + markdown_safe(finding.fix),
             "",
         ]
+        tried = verification_line(finding)
+        if tried is not None:
+            lines += [f"<sub>{markdown_safe(tried)}</sub>", ""]
         if symptoms:
             lines += [f"Explained by {finding.code} (fixed with it):", ""]
             lines += [

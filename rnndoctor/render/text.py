@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnndoctor.findings import CheckStatus, Report, Severity
-from rnndoctor.render import markdown_safe
+from rnndoctor.render import markdown_safe, verification_line
 from rnndoctor.render.plots import has_series, lines_of, plots_of, sparklines
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
@@ -99,6 +99,9 @@ def print_report(console: Console, report: Report) -> None:
                 Markdown(markdown_safe(finding.fix)), title="fix", title_align="left", border_style="cyan", expand=True
             )
         )
+        tried = verification_line(finding)
+        if tried is not None:
+            console.print(Text(tried, style="green" if finding.fix_outcome == "improved" else "dim"))
         if symptoms:
             console.print(Text(f"Explained by {finding.code}, fixed with it:", style="dim"))
             for symptom in symptoms:
