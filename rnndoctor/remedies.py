@@ -167,6 +167,20 @@ def model_input_edited(edit: Callable[[torch.Tensor], torch.Tensor]) -> Patch:
     return patch
 
 
+def before_forward(action: Callable[[Session], None]) -> Patch:
+    """Run ``action`` before every call of the model."""
+
+    @contextlib.contextmanager
+    def patch(session: Session) -> Iterator[None]:
+        handle = session.model.register_forward_pre_hook(lambda module, args: action(session))
+        try:
+            yield
+        finally:
+            handle.remove()
+
+    return patch
+
+
 def optimizer_hooked(
     before_step: Callable[[Session], None] | None, after_step: Callable[[Session], None] | None
 ) -> Patch:
@@ -507,34 +521,18 @@ def gradients_zeroed(session: Session, finding: Finding) -> list[Trial] | str:
         return "rnndoctor's own step already zeroes the gradients"
 
     # Before every forward rather than after every step: an LBFGS closure runs several passes per step.
-    @contextlib.contextmanager
-    def patch(session: Session) -> Iterator[None]:
-        def zero(module: torch.nn.Module, args: Any) -> None:
-            session.optimizer.zero_grad(set_to_none=True)
+    def zero(session: Session) -> None:
+        session.optimizer.zero_grad(set_to_none=True)
 
-        handle = session.model.register_forward_pre_hook(zero)
-        try:
-            yield
-        finally:
-            handle.remove()
-
-    return [Trial("optimizer.zero_grad() before every forward and backward", [patch])]
+    return [Trial("optimizer.zero_grad() before every forward and backward", [before_forward(zero)])]
 
 
 @remedy("RD406")
 def train_mode(session: Session, finding: Finding) -> list[Trial] | str:
-    @contextlib.contextmanager
-    def patch(session: Session) -> Iterator[None]:
-        def train(module: torch.nn.Module, args: Any) -> None:
-            module.train()
+    def train(session: Session) -> None:
+        session.model.train()
 
-        handle = session.model.register_forward_pre_hook(train)
-        try:
-            yield
-        finally:
-            handle.remove()
-
-    return [Trial("model.train() before the training forward", [patch])]
+    return [Trial("model.train() before the training forward", [before_forward(train)])]
 
 
 @remedy("RD212")

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import random
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -567,20 +568,26 @@ def scale_seen_by_first_rnn(session: Session) -> judge.FeatureStats | None:
         if isinstance(x, torch.Tensor) and x.is_floating_point() and not (fused and seen):
             seen.append(x.detach().to("cpu", torch.float64))
 
-    handle = layers[0][1].register_forward_pre_hook(record)
-    try:
-        session.model.train()
-        session.forward(session.sample("train").batches[0])
-    except UserCodeError:
-        return None
-    finally:
-        handle.remove()
-    if not seen:
+    if not _forward_watching(session, layers[0][1], record) or not seen:
         return None
     accumulator = FeatureAccumulator()
     for x in seen:
         accumulator.add(x.reshape(-1, x.shape[-1]))
     return accumulator.stats("inputs as the first recurrent layer receives them", tuple(seen[0].shape))
+
+
+def _forward_watching(session: Session, layer: torch.nn.Module, record: Callable[..., None]) -> bool:
+    """One training-mode forward of the first batch with ``record`` watching ``layer``'s input; False when
+    the user's code raised."""
+    handle = layer.register_forward_pre_hook(record)
+    try:
+        session.model.train()
+        session.forward(session.sample("train").batches[0])
+    except UserCodeError:
+        return False
+    finally:
+        handle.remove()
+    return True
 
 
 def _scale_seen_by_first_layer(session: Session) -> judge.FeatureStats | None:
@@ -594,15 +601,7 @@ def _scale_seen_by_first_layer(session: Session) -> judge.FeatureStats | None:
         if not seen and isinstance(x, torch.Tensor) and x.is_floating_point():
             seen.append(x.detach().to("cpu", torch.float64))
 
-    handle = layer.register_forward_pre_hook(record)
-    try:
-        session.model.train()
-        session.forward(session.sample("train").batches[0])
-    except UserCodeError:
-        return None
-    finally:
-        handle.remove()
-    if not seen:
+    if not _forward_watching(session, layer, record) or not seen:
         return None
     x = seen[0]
     modality = input_modality(x, session.model, x.dim() > 2)
