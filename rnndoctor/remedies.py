@@ -288,7 +288,7 @@ def learning_rate(session: Session, finding: Finding) -> list[Trial] | str:
     if not isinstance(suggested, float) or not suggested > 0:
         return "the learning-rate sweep made no suggestion"
     configured = LearningRate(session.optimizer).configured
-    return [Trial(f"learning rate {configured:.2g} -> {suggested:.2g}", lr=suggested)]
+    return [Trial(f"learning rate {configured:.2g} → {suggested:.2g}", lr=suggested)]
 
 
 @remedy("RD302")
@@ -305,13 +305,13 @@ def probabilities_restored(session: Session, finding: Finding) -> list[Trial] | 
     loss = str(finding.evidence.get("loss", session.loss_name))
     probabilities = bool(finding.evidence.get("probabilities"))
     if loss == "BCELoss":
-        return [Trial("BCELoss -> BCEWithLogitsLoss", [loss_inputs_adapted(outputs=torch.sigmoid)])]
+        return [Trial("BCELoss → BCEWithLogitsLoss", [loss_inputs_adapted(outputs=torch.sigmoid)])]
     if probabilities:
         return [Trial("log() of the probabilities before the loss", [loss_inputs_adapted(outputs=_log_probabilities)])]
     if loss == "NLLLoss":
         return [
             Trial(
-                "NLLLoss -> CrossEntropyLoss (log-softmax over the class axis)",
+                "NLLLoss → CrossEntropyLoss (log-softmax over the class axis)",
                 [loss_inputs_adapted(outputs=lambda z: torch.log_softmax(z, dim=1 if z.dim() > 1 else 0))],
             )
         ]
@@ -355,12 +355,12 @@ def classification_loss(session: Session, finding: Finding) -> list[Trial] | str
                 return lambda out, tgt: inner(out, tgt.float().reshape(out.shape))
 
             return [
-                Trial(f"{session.loss_name} -> BCEWithLogitsLoss", [loss_replaced(logits_loss, "BCEWithLogitsLoss")])
+                Trial(f"{session.loss_name} → BCEWithLogitsLoss", [loss_replaced(logits_loss, "BCEWithLogitsLoss")])
             ]
         return "the model has one output per sample; a classifier needs one score per class"
     return [
         Trial(
-            f"{session.loss_name} -> CrossEntropyLoss on class ids",
+            f"{session.loss_name} → CrossEntropyLoss on class ids",
             [loss_replaced(_CrossEntropyOnClassIds, "CrossEntropyLoss")],
         )
     ]
@@ -625,7 +625,7 @@ def targets_shifted(session: Session, finding: Finding) -> list[Trial] | str:
         return replace_part(session.unpack(shorter), 1, inputs.narrow(time_axis, 1, steps - 1).to(targets.dtype))
 
     return [
-        Trial("targets = inputs shifted one step ahead (x[:, :-1] -> x[:, 1:])", batch_edit=shifted, closes_leak=True)
+        Trial("targets = inputs shifted one step ahead (x[:, :-1] → x[:, 1:])", batch_edit=shifted, closes_leak=True)
     ]
 
 
