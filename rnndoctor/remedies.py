@@ -22,7 +22,7 @@ from rnndoctor.findings import Finding
 from rnndoctor.layout import SINGLE, padding_id, sequence_lengths
 from rnndoctor.modality import SEQUENCES, input_modality
 from rnndoctor.recurrence import recurrent_modules
-from rnndoctor.session import Session
+from rnndoctor.session import ArgumentKey, Session, argument, first_tensor_argument, with_argument
 from rnndoctor.task import loss_family
 
 Patch = Callable[[Session], contextlib.AbstractContextManager[None]]
@@ -144,53 +144,12 @@ def loss_inputs_adapted(
     return loss_replaced(lambda loss_fn: AdaptedLoss(loss_fn, outputs, targets), name)
 
 
-def model_input_edited(edit: Callable[[torch.Tensor], torch.Tensor]) -> Patch:
-    """Every call of the model gets its first tensor argument through ``edit``."""
+def hooked(register: Callable[[Session], list[Any]]) -> Patch:
+    """A patch made of hooks: ``register`` installs them and returns their handles, removed afterwards."""
 
     @contextlib.contextmanager
     def patch(session: Session) -> Iterator[None]:
-        def hook(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            for index, arg in enumerate(args):
-                if isinstance(arg, torch.Tensor):
-                    return (*args[:index], edit(arg), *args[index + 1 :]), kwargs
-            for key, arg in kwargs.items():
-                if isinstance(arg, torch.Tensor):
-                    return args, {**kwargs, key: edit(arg)}
-            return None
-
-        handle = session.model.register_forward_pre_hook(hook, with_kwargs=True)
-        try:
-            yield
-        finally:
-            handle.remove()
-
-    return patch
-
-
-def before_forward(action: Callable[[Session], None]) -> Patch:
-    """Run ``action`` before every call of the model."""
-
-    @contextlib.contextmanager
-    def patch(session: Session) -> Iterator[None]:
-        handle = session.model.register_forward_pre_hook(lambda module, args: action(session))
-        try:
-            yield
-        finally:
-            handle.remove()
-
-    return patch
-
-
-def optimizer_hooked(
-    before_step: Callable[[Session], None] | None, after_step: Callable[[Session], None] | None
-) -> Patch:
-    @contextlib.contextmanager
-    def patch(session: Session) -> Iterator[None]:
-        handles = []
-        if before_step is not None:
-            handles.append(session.optimizer.register_step_pre_hook(lambda *_: before_step(session)))
-        if after_step is not None:
-            handles.append(session.optimizer.register_step_post_hook(lambda *_: after_step(session)))
+        handles = register(session)
         try:
             yield
         finally:
@@ -198,6 +157,35 @@ def optimizer_hooked(
                 handle.remove()
 
     return patch
+
+
+def argument_edited(edit: Callable[[torch.Tensor], torch.Tensor], key: ArgumentKey | None = None) -> Patch:
+    """Every call of the model gets its argument at ``key`` (default: the first tensor) through ``edit``."""
+
+    def hook(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        where = first_tensor_argument(args, kwargs) if key is None else key
+        value = argument(args, kwargs, where) if where is not None else None
+        if not isinstance(value, torch.Tensor):
+            return None
+        assert where is not None
+        return with_argument(args, kwargs, where, edit(value))
+
+    return hooked(lambda session: [session.model.register_forward_pre_hook(hook, with_kwargs=True)])
+
+
+def model_input_edited(edit: Callable[[torch.Tensor], torch.Tensor]) -> Patch:
+    """Every call of the model gets its first tensor argument through ``edit``."""
+    return argument_edited(edit)
+
+
+def before_forward(action: Callable[[Session], None]) -> Patch:
+    """Run ``action`` before every call of the model."""
+    return hooked(lambda session: [session.model.register_forward_pre_hook(lambda module, args: action(session))])
+
+
+def before_step(action: Callable[[Session], None]) -> Patch:
+    """Run ``action`` before every optimizer step."""
+    return hooked(lambda session: [session.optimizer.register_step_pre_hook(lambda *_: action(session))])
 
 
 def module_flags(select: Callable[[torch.nn.Module], bool], name: str, value: Any) -> Patch:
@@ -507,12 +495,12 @@ def _clip(session: Session) -> None:
 
 @remedy("RD401")
 def gradients_clipped(session: Session, finding: Finding) -> list[Trial] | str:
-    return [Trial("clip_grad_norm_(model.parameters(), 1.0) before optimizer.step()", [optimizer_hooked(_clip, None)])]
+    return [Trial("clip_grad_norm_(model.parameters(), 1.0) before optimizer.step()", [before_step(_clip)])]
 
 
 @remedy("RD407")
 def clipping_moved(session: Session, finding: Finding) -> list[Trial] | str:
-    return [Trial("gradients clipped (norm 1.0) before optimizer.step()", [optimizer_hooked(_clip, None)])]
+    return [Trial("gradients clipped (norm 1.0) before optimizer.step()", [before_step(_clip)])]
 
 
 @remedy("RD404")
@@ -678,6 +666,10 @@ def recurrent_weights_reinitialized(session: Session, finding: Finding) -> list[
     return [Trial("recurrent weights re-initialized orthogonal (PyTorch's defaults replaced)", [patch])]
 
 
+def _held_by(optimizer: torch.optim.Optimizer) -> set[int]:
+    return {id(p) for group in optimizer.param_groups for p in group["params"]}
+
+
 def trained_too(parameters: list[torch.nn.Parameter]) -> Patch:
     """Train ``parameters`` as well: gradients switched on, a parameter group added to the optimizer for
     those it does not hold; values, flags and groups are put back afterwards (unregistered parameters are
@@ -686,7 +678,7 @@ def trained_too(parameters: list[torch.nn.Parameter]) -> Patch:
     @contextlib.contextmanager
     def patch(session: Session) -> Iterator[None]:
         optimizer = session.optimizer
-        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        held = _held_by(optimizer)
         missing = [p for p in parameters if id(p) not in held]
         saved = [(p, p.detach().clone(), p.requires_grad, p.grad) for p in parameters]
         for p in parameters:
@@ -713,7 +705,7 @@ def trained_too(parameters: list[torch.nn.Parameter]) -> Patch:
 def parameters_trained(session: Session, finding: Finding) -> list[Trial] | str:
     named = dict(session.model.named_parameters())
     wanted = [named[name] for name in finding.evidence.get("parameters", ()) if name in named]
-    held = {id(p) for group in session.optimizer.param_groups for p in group["params"]}
+    held = _held_by(session.optimizer)
     fixable = [p for p in wanted if not p.requires_grad or id(p) not in held]
     if not fixable:
         return "the gradient is cut inside forward (a .detach(), an unused branch): no mechanical fix"
@@ -753,32 +745,16 @@ def _shifted_right(x: torch.Tensor, axis: int) -> torch.Tensor:
 
 @remedy("RD214")
 def decoder_input_shifted(session: Session, finding: Finding) -> list[Trial] | str:
-    argument = str(finding.evidence.get("argument", ""))
+    name = str(finding.evidence.get("argument", ""))
     layout = session.layout()
-    if not argument or layout is None or layout.time_axis is None:
+    if not name or layout is None or layout.time_axis is None:
         return "the decoder input or its time axis is unknown"
-    key: int | str = int(argument) if argument.isdigit() else argument
+    key: ArgumentKey = int(name) if name.isdigit() else name
     axis = layout.time_axis
-
-    @contextlib.contextmanager
-    def patch(session: Session) -> Iterator[None]:
-        def hook(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if isinstance(key, int) and key < len(args) and isinstance(args[key], torch.Tensor):
-                return (*args[:key], _shifted_right(args[key], axis), *args[key + 1 :]), kwargs
-            if isinstance(key, str) and isinstance(kwargs.get(key), torch.Tensor):
-                return args, {**kwargs, key: _shifted_right(kwargs[key], axis)}
-            return None
-
-        handle = session.model.register_forward_pre_hook(hook, with_kwargs=True)
-        try:
-            yield
-        finally:
-            handle.remove()
-
     return [
         Trial(
-            f"decoder input (argument {argument}) shifted one step right behind a start token 0",
-            [patch],
+            f"decoder input (argument {name}) shifted one step right behind a start token 0",
+            [argument_edited(lambda x: _shifted_right(x, axis), key)],
             closes_leak=True,
         )
     ]
@@ -817,22 +793,14 @@ def attention_masked(session: Session, finding: Finding) -> list[Trial] | str:
     if not attention:
         return "no nn.MultiheadAttention to mask (the leak is in the model's own attention or a bidirectional layer)"
 
-    @contextlib.contextmanager
-    def patch(session: Session) -> Iterator[None]:
-        def hook(module: torch.nn.MultiheadAttention, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            query = args[0] if args else kwargs.get("query")
-            if not isinstance(query, torch.Tensor) or query.dim() != 3:
-                return None
-            steps = query.shape[1] if module.batch_first else query.shape[0]
-            return args, {**kwargs, "attn_mask": _causal_mask(steps, query.device), "is_causal": False}
+    def hook(module: torch.nn.MultiheadAttention, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        query = args[0] if args else kwargs.get("query")
+        if not isinstance(query, torch.Tensor) or query.dim() != 3:
+            return None
+        steps = query.shape[1] if module.batch_first else query.shape[0]
+        return args, {**kwargs, "attn_mask": _causal_mask(steps, query.device), "is_causal": False}
 
-        handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in attention]
-        try:
-            yield
-        finally:
-            for handle in handles:
-                handle.remove()
-
+    patch = hooked(lambda session: [m.register_forward_pre_hook(hook, with_kwargs=True) for m in attention])
     return [Trial("a causal mask (upper triangle masked) passed to every self-attention", [patch], closes_leak=True)]
 
 
@@ -856,12 +824,5 @@ def backward_summary_read(session: Session, finding: Finding) -> list[Trial] | s
         last[..., hidden:] = out.narrow(time_axis, 0, 1)[..., hidden:]
         return (fixed, *output[1:]) if isinstance(output, tuple) else fixed
 
-    @contextlib.contextmanager
-    def patch(session: Session) -> Iterator[None]:
-        handle = layer.register_forward_hook(rewire)
-        try:
-            yield
-        finally:
-            handle.remove()
-
+    patch = hooked(lambda session: [layer.register_forward_hook(rewire)])
     return [Trial("the last step's backward half replaced by the backward direction's final state", [patch])]

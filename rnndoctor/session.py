@@ -81,6 +81,36 @@ class Forward:
 InputEdit = Callable[[torch.Tensor], torch.Tensor]
 
 
+ArgumentKey = int | str
+"""Where an argument of a call sits: its position, or its keyword."""
+
+
+def first_tensor_argument(args: tuple[Any, ...], kwargs: dict[str, Any], packed: bool = False) -> ArgumentKey | None:
+    """The first tensor among a call's positional arguments (a PackedSequence too, with ``packed``), else
+    among its keyword arguments; None when there is none."""
+    kinds = (torch.Tensor, torch.nn.utils.rnn.PackedSequence) if packed else (torch.Tensor,)
+    position = next((i for i, arg in enumerate(args) if isinstance(arg, kinds)), None)
+    if position is not None:
+        return position
+    return next((key for key, arg in kwargs.items() if isinstance(arg, torch.Tensor)), None)
+
+
+def argument(args: tuple[Any, ...], kwargs: dict[str, Any], key: ArgumentKey) -> Any:
+    """The argument at ``key``, or None when the call has none there."""
+    if isinstance(key, int):
+        return args[key] if key < len(args) else None
+    return kwargs.get(key)
+
+
+def with_argument(
+    args: tuple[Any, ...], kwargs: dict[str, Any], key: ArgumentKey, value: Any
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The call's arguments with the one at ``key`` replaced by ``value`` (the return of a forward pre-hook)."""
+    if isinstance(key, int):
+        return (*args[:key], value, *args[key + 1 :]), kwargs
+    return args, {**kwargs, key: value}
+
+
 class _ModelInput:
     """A forward pre-hook on the model that records its first tensor argument on the first call and,
     given ``edit``, replaces it: probes reach the real input even behind the user's ``forward``."""
@@ -93,15 +123,11 @@ class _ModelInput:
     def _hook(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self.value is not None:
             return None
-        for index, arg in enumerate(args):
-            if isinstance(arg, (torch.Tensor, torch.nn.utils.rnn.PackedSequence)):
-                new = self._swap(arg)
-                return None if new is None else ((*args[:index], new, *args[index + 1 :]), kwargs)
-        for key, arg in kwargs.items():
-            if isinstance(arg, torch.Tensor):
-                new = self._swap(arg)
-                return None if new is None else (args, {**kwargs, key: new})
-        return None
+        key = first_tensor_argument(args, kwargs, packed=True)
+        if key is None:
+            return None
+        new = self._swap(argument(args, kwargs, key))
+        return None if new is None else with_argument(args, kwargs, key, new)
 
     def _swap(self, arg: Any) -> Any:
         """Record the argument; return its replacement, or None to leave it."""

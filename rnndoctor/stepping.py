@@ -15,7 +15,7 @@ import torch
 
 from rnndoctor.batches import move_batch
 from rnndoctor.facts import fact
-from rnndoctor.session import Session, UserCodeError
+from rnndoctor.session import Forward, Session, UserCodeError
 from rnndoctor.state import ModelState, seed_everything
 from rnndoctor.task import loss_family, loss_ignore_index
 
@@ -150,11 +150,16 @@ def _number(value: Any) -> float | None:
 def yardstick_loss(session: Session, raw: Any) -> float:
     """The loss on a fixed batch without a training step, in eval mode. Reading the loss of the batch just
     trained on instead would mix each batch's own difficulty into a curve."""
+    return evaluated(session, raw)[1]
+
+
+def evaluated(session: Session, raw: Any) -> tuple[Forward, float]:
+    """One eval-mode forward of ``raw`` (cut to the step budget) and its loss, without a training step."""
     was_training = session.model.training
     session.model.eval()
     try:
         result = session.forward(session.within_step_budget(raw))
-        return float(session.loss(result.outputs, result.targets).detach().double().mean())
+        return result, float(session.loss(result.outputs, result.targets).detach().double().mean())
     finally:
         session.model.train(was_training)
 

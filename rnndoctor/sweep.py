@@ -128,11 +128,15 @@ def closure_aware_steps(session: Session, steps: int, warmup: int) -> int:
     """Sweep steps for the optimizer: LBFGS evaluates its closure up to ``max_iter`` times per step, so its
     sweep takes proportionally fewer steps (the passes of about four plain steps each), never fewer than
     the warm-up and ten more."""
-    optimizer = session.optimizer
+    evaluations = closure_evaluations(session.optimizer)
+    return steps if evaluations == 1 else min(steps, max(warmup + 10, math.ceil(4 * steps / evaluations)))
+
+
+def closure_evaluations(optimizer: torch.optim.Optimizer) -> int:
+    """How many times a step may evaluate its closure: LBFGS's ``max_iter``, 1 for every other optimizer."""
     if not isinstance(optimizer, torch.optim.LBFGS):
-        return steps
-    evaluations = max(int(optimizer.defaults.get("max_iter", 20)), 1)
-    return min(steps, max(warmup + 10, math.ceil(4 * steps / evaluations)))
+        return 1
+    return max(int(optimizer.defaults.get("max_iter", 20)), 1)
 
 
 def refinement_window(sweep: judge.Sweep, max_lr: float, decades: float) -> tuple[float, float]:

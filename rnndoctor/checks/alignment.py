@@ -19,7 +19,7 @@ from rnndoctor.config import TIME_FIRST
 from rnndoctor.layout import AXIS1, FLAT_TIME_FIRST, ONE_SEQUENCE, Layout, SampleView, primary_tensor
 from rnndoctor.options import Option
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Forward, Session
+from rnndoctor.session import Forward, Session, with_argument
 
 
 class Arguments:
@@ -39,10 +39,7 @@ class Arguments:
         self.tensors.update({k: v for k, v in kwargs.items() if isinstance(v, torch.Tensor)})
         if self.swap is None:
             return None
-        key, value = self.swap
-        if isinstance(key, int):
-            return (*args[:key], value, *args[key + 1 :]), kwargs
-        return args, {**kwargs, key: value}
+        return with_argument(args, kwargs, *self.swap)
 
     def remove(self) -> None:
         self.handle.remove()

@@ -22,6 +22,7 @@ from rnndoctor.recurrence import recurrent_modules
 from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
 from rnndoctor.session import Forward, Session
+from rnndoctor.task import LM_SHIFT_AGREEMENT
 
 
 class DifferentiableInputs:
@@ -129,7 +130,7 @@ def measure_dependencies(
     return stats, profile
 
 
-def next_step_targets(inputs: torch.Tensor, targets: torch.Tensor, agreement: float = 0.9) -> bool:
+def next_step_targets(inputs: torch.Tensor, targets: torch.Tensor, agreement: float = LM_SHIFT_AGREEMENT) -> bool:
     """Samples-first inputs and targets where the target at each step is the next step's input (its first
     feature, for real-valued sequences)."""
     if inputs.dim() < 2 or targets.dim() < 2 or inputs.shape[:2] != targets.shape[:2] or inputs.shape[1] < 3:

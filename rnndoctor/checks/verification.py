@@ -20,7 +20,8 @@ from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.remedies import Trial, automated_codes, remedy_for
 from rnndoctor.session import Session, UserCodeError
 from rnndoctor.state import ModelState, seed_everything
-from rnndoctor.stepping import LearningRate, batch_accuracy, train_on
+from rnndoctor.stepping import LearningRate, batch_accuracy, evaluated, train_on
+from rnndoctor.sweep import closure_evaluations
 from rnndoctor.task import loss_family
 from rnndoctor.tracebacks import first_line
 
@@ -132,13 +133,7 @@ class Evaluation:
 
 def evaluate(session: Session, raw: Any) -> Evaluation:
     """Loss, chance level, accuracy and balanced accuracy on ``raw`` in eval mode, without training."""
-    was_training = session.model.training
-    session.model.eval()
-    try:
-        result = session.forward(session.within_step_budget(raw))
-        loss = float(session.scalar_loss(result.outputs, result.targets).detach().double())
-    finally:
-        session.model.train(was_training)
+    result, loss = evaluated(session, raw)
     outputs, targets = result.outputs, result.targets
     return Evaluation(
         loss,
@@ -326,11 +321,8 @@ class Bench:
 def closure_steps(session: Session, steps: int) -> int:
     """Steps with about the passes of ``steps`` plain ones: LBFGS evaluates its closure up to ``max_iter``
     times per step (and usually gets further per step), so it takes steps / max_iter of them, at least 5."""
-    optimizer = session.optimizer
-    if not isinstance(optimizer, torch.optim.LBFGS):
-        return steps
-    evaluations = max(int(optimizer.defaults.get("max_iter", 20)), 1)
-    return min(steps, max(5, math.ceil(steps / evaluations)))
+    evaluations = closure_evaluations(session.optimizer)
+    return steps if evaluations == 1 else min(steps, max(5, math.ceil(steps / evaluations)))
 
 
 ONE_BATCH = "one batch"
