@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from rnndoctor.findings import Report
+    from rnndoctor.core.findings import Report
 
 __all__ = ["__version__", "diagnose"]
 

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from rnndoctor import __version__
-from rnndoctor.config import Config, Reference, build_config, load_config
-from rnndoctor.engine import ProgressListener, Selection, corroborate, plan_checks, rank, run_plan
-from rnndoctor.errors import SetupError
-from rnndoctor.findings import FailOn, Report, Timing
-from rnndoctor.loading import DEFAULT_LR, Loaded, Loader, check_hidden
-from rnndoctor.rules import code_range, unmatched_code
-from rnndoctor.timeouts import alarm
+from rnndoctor.core.catalogue import code_range, unmatched_code
+from rnndoctor.core.engine import ProgressListener, Selection, corroborate, plan_checks, rank, run_plan
+from rnndoctor.core.findings import FailOn, Report, Timing
+from rnndoctor.runtime.timeouts import alarm
+from rnndoctor.setup.config import Config, Reference, build_config, load_config
+from rnndoctor.setup.errors import SetupError
+from rnndoctor.setup.loading import DEFAULT_LR, Loaded, Loader, check_hidden
 
 
 class SetupTimeout(BaseException):
@@ -114,11 +114,11 @@ def _run(
 ) -> Report:
     import torch
 
-    from rnndoctor.facts import known
-    from rnndoctor.resources import PeakMemory, choose_threads, torch_threads
-    from rnndoctor.session import Session
-    from rnndoctor.state import LoaderState, ModelState, RngState, seed_everything
-    from rnndoctor.targets import task_facts
+    from rnndoctor.runtime.facts import known
+    from rnndoctor.runtime.resources import PeakMemory, choose_threads, torch_threads
+    from rnndoctor.runtime.session import Session
+    from rnndoctor.runtime.state import LoaderState, ModelState, RngState, seed_everything
+    from rnndoctor.runtime.targets import task_facts
 
     started = time.perf_counter()
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -269,7 +269,7 @@ def _loaded_from_objects(
 ) -> Loaded:
     import torch
 
-    from rnndoctor.lightning_adapter import LightningSetupError, is_lightning_module, objects_loaded
+    from rnndoctor.setup.lightning_adapter import LightningSetupError, is_lightning_module, objects_loaded
 
     if not isinstance(model, torch.nn.Module):
         raise SetupError(f"model= must be a torch.nn.Module, got {type(model).__name__}")

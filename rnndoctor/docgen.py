@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnndoctor.rules import Rule, all_rules
+from rnndoctor.core.catalogue import Rule, all_rules
 
 DEFAULT_FOLDER = Path("docs/rules")
 INDEX_NAME = "README.md"

@@ -69,7 +69,7 @@ REPORT_SCHEMA = "rnndoctor.report/1"
 
 
 def _declared_codes() -> set[str]:
-    from rnndoctor.rules import all_rules
+    from rnndoctor.core.catalogue import all_rules
 
     return {rule.code for rule in all_rules()}
 

@@ -31,14 +31,14 @@ class Mutation:
 MUTATIONS = (
     Mutation(
         "buffers not restored (BatchNorm running statistics)",
-        "rnndoctor/state.py",
+        "rnndoctor/runtime/state.py",
         "if name in self.buffers and not _same(b, self.buffers[name]):",
         "if False:",
         ("tests/test_trust.py", "-k", "buffers"),
     ),
     Mutation(
         "lr rule replaced by plain steepest",
-        "rnndoctor/lr_rules.py",
+        "rnndoctor/runtime/lr_heuristics.py",
         "    x, y = _usable(lrs, losses)\n    if len(y) <= SKIP_START + 2:\n        return None\n    lowest = ",
         "    return steepest(lrs, losses)\n    x, y = _usable(lrs, losses)\n    if len(y) <= SKIP_START + 2:\n"
         "        return None\n    lowest = ",
@@ -102,7 +102,7 @@ MUTATIONS = (
     ),
     Mutation(
         "facts computed from the asking check's trained model",
-        "rnndoctor/facts.py",
+        "rnndoctor/runtime/facts.py",
         "        if session.baseline is not None:\n",
         "        if False:\n",
         ("tests/test_trust.py", "-k", "select_does"),
@@ -130,14 +130,14 @@ MUTATIONS = (
     ),
     Mutation(
         "verified effect ignored by the ranking",
-        "rnndoctor/engine.py",
+        "rnndoctor/core/engine.py",
         "return (-int(severity), -tiers[outcome], -effect,",
         "return (-int(f.severity), 0, 0,",
         ("tests/test_verification.py", "-k", "ranking"),
     ),
     Mutation(
         "images measured along the last axis again",
-        "rnndoctor/modality.py",
+        "rnndoctor/runtime/modality.py",
         "        return Modality(IMAGES, 3 if channels_last else 1)",
         "        return Modality(IMAGES, 3)",
         ("tests/test_model_families.py", "-k", "modality or raw_pixels"),

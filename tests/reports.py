@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from rnndoctor import diagnose
-from rnndoctor.findings import Report
+from rnndoctor.core.findings import Report
 from tests import tasks
 
 GROUPS = {

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from rnndoctor import lr_rules
 from rnndoctor.checks import judge_dynamics, judge_gradients, judge_loss, judge_probes, judge_structure
-from rnndoctor.config import load_defaults
+from rnndoctor.runtime import lr_heuristics
+from rnndoctor.setup.config import load_defaults
 
 DEFAULTS: dict[str, Any] = load_defaults()["checks"]
 
@@ -104,12 +104,21 @@ def test_one_batch_fit(final: float, reported: bool) -> None:
     assert ("RD503" in codes(found)) is reported
 
 
+def _smoothed(losses: list[float], beta: float = 0.9) -> list[float]:
+    """The sweep's bias-corrected running average (`rnndoctor.runtime.sweep.range_test`)."""
+    out, average = [], 0.0
+    for step, loss in enumerate(losses, 1):
+        average = beta * average + (1 - beta) * loss
+        out.append(average / (1 - beta**step))
+    return out
+
+
 def _sweep(configured: float) -> judge_dynamics.Sweep:
     """A range test whose loss starts to fall near 1e-3, is lowest near 1e-1 and diverges above 1."""
     lrs = [10 ** (-7 + 8 * i / 99) for i in range(100)]
     losses = [2.0 if lr < 1e-3 else max(0.2, 2.0 - 0.9 * math.log10(lr / 1e-3)) if lr < 0.3 else 9.0 for lr in lrs]
-    smoothed = lr_rules.smooth(losses)
-    suggestion = lr_rules.suggest(lrs, smoothed)
+    smoothed = _smoothed(losses)
+    suggestion = lr_heuristics.suggest(lrs, smoothed)
     return judge_dynamics.Sweep(lrs, losses, smoothed, configured, suggestion, "SGD", diverged_at=0.5)
 
 
@@ -121,7 +130,7 @@ def test_learning_rate_verdict(configured: float, code: str | None) -> None:
         float(options["too_low_factor"]),
         float(options["onset_fraction"]),
         float(options["too_high_factor"]),
-        lr_rules.MIN_RELATIVE_DROP,
+        lr_heuristics.MIN_RELATIVE_DROP,
     )
     assert codes(found) == ([code] if code else [])
 
@@ -138,8 +147,8 @@ def test_the_suggestion_stays_on_the_falling_side_of_the_curve() -> None:
         else:
             rise = math.log10(lr / 1e-2)
             losses.append(0.5 + 2 * rise + (8.0 if int(rise * 5) % 2 else 0.0))  # a climb with spikes
-    smoothed = lr_rules.smooth(losses)
-    suggestion = lr_rules.suggest(lrs, smoothed)
+    smoothed = _smoothed(losses)
+    suggestion = lr_heuristics.suggest(lrs, smoothed)
     assert suggestion is not None and 1e-4 <= suggestion <= 1e-2, suggestion
-    steepest = lr_rules.steepest(lrs, smoothed)
+    steepest = lr_heuristics.steepest(lrs, smoothed)
     assert steepest is not None and steepest > 1e-2, "the curve must tell the rule from plain steepest"

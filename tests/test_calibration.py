@@ -16,11 +16,11 @@ from rnndoctor import diagnose
 from rnndoctor.checks.judge_data import shift_p_value
 from rnndoctor.checks.judge_dynamics import FitResult, judge_input_ignored
 from rnndoctor.checks.judge_loss import LossMeasurement, judge_class_axis
-from rnndoctor.curves import CurveThresholds, History, judge_history
-from rnndoctor.engine import corroborate
-from rnndoctor.findings import Report, Severity
-from rnndoctor.registry import make_finding
-from rnndoctor.sweep import diverged_from
+from rnndoctor.core.engine import corroborate
+from rnndoctor.core.findings import Report, Severity
+from rnndoctor.core.registry import make_finding
+from rnndoctor.logs.curves import CurveThresholds, History, judge_history
+from rnndoctor.runtime.sweep import diverged_from
 from tests.test_real_code import Classifier, batches, drift
 
 Batch = tuple[torch.Tensor, ...]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rnndoctor.engine import rank
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import all_rules
-from rnndoctor.rules.causes import explained_by
+from rnndoctor.core.catalogue import all_rules
+from rnndoctor.core.causes import explained_by
+from rnndoctor.core.engine import rank
+from rnndoctor.core.findings import Finding, Severity
 
 
 def _graph(as_error: bool) -> dict[str, tuple[str, ...]]:

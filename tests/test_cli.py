@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rnndoctor.cli import cli
-from rnndoctor.registry import registered_checks
+from rnndoctor.core.registry import registered_checks
 from tests.helpers import CONTRACT_CODES, DEFAULT_CONFIG, parse_report, validate_report, write_project
 
 REPO = Path(__file__).resolve().parents[1]

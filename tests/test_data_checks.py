@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.findings import Severity
+from rnndoctor.core.findings import Severity
 from tests import tasks
 from tests.reports import report_for
 

@@ -68,7 +68,7 @@ def test_cuda_model_is_moved_back_and_restored() -> None:
 def test_cuda_requested_without_cuda_is_a_setup_error() -> None:
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    from rnndoctor.errors import SetupError
+    from rnndoctor.setup.errors import SetupError
 
     with pytest.raises(SetupError, match="CUDA"):
         diagnose(**tasks.healthy_classifier(), device="cuda")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from rnndoctor.config import VALID_KEYS, load_config, load_defaults, read_yaml
+from rnndoctor.core.catalogue import Rule, all_rules, get_rule
 from rnndoctor.docgen import INDEX_NAME, main, write_rule_pages
-from rnndoctor.rules import Rule, all_rules, get_rule
+from rnndoctor.setup.config import VALID_KEYS, load_config, load_defaults, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "configs" / "template.yaml"

@@ -10,10 +10,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from rnndoctor import diagnose, lr_rules
+from rnndoctor import diagnose
 from rnndoctor.cli import cli
-from rnndoctor.curves import CurveThresholds, History, judge_history, read_history
-from rnndoctor.findings import Severity
+from rnndoctor.core.findings import Severity
+from rnndoctor.logs.curves import CurveThresholds, History, judge_history, read_history
+from rnndoctor.runtime import lr_heuristics
 from tests import tasks
 from tests.reports import report_for
 
@@ -92,15 +93,11 @@ def test_rule_on_a_clean_curve() -> None:
     lrs = [10 ** (-6 + 6 * i / 99) for i in range(100)]
     losses = [2.0 - 1.5 / (1 + math.exp(-(math.log10(lr) + 3) * 3)) for lr in lrs]
     losses[-10:] = [v * (1 + 0.5 * k) for k, v in enumerate(losses[-10:])]
-    suggestion = lr_rules.suggest(lrs, losses)
+    suggestion = lr_heuristics.suggest(lrs, losses)
     assert suggestion is not None and 1e-4 < suggestion < 1e-2
-    assert lr_rules.suggest(lrs, [1.0] * 100) is None
-    for rule in lr_rules.RULES.values():
+    assert lr_heuristics.suggest(lrs, [1.0] * 100) is None
+    for rule in lr_heuristics.HEURISTICS.values():
         assert rule(lrs, losses) is None or rule(lrs, losses) > 0
-
-
-def test_smoothing_is_bias_corrected() -> None:
-    assert lr_rules.smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
 
 
 def write_log(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -171,8 +168,8 @@ def test_a_sweep_that_ends_before_the_loss_falls_is_extended_to_a_suggestion() -
 
 
 def test_lbfgs_sweeps_take_fewer_steps_for_its_inner_iterations() -> None:
-    from rnndoctor.session import Session
-    from rnndoctor.sweep import closure_aware_steps
+    from rnndoctor.runtime.session import Session
+    from rnndoctor.runtime.sweep import closure_aware_steps
 
     model = torch.nn.Linear(2, 1)
     session = Session.__new__(Session)

@@ -30,12 +30,12 @@ from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
 from rnndoctor.api import diagnose
-from rnndoctor.batches import Batch, BatchFormatError, unpack
 from rnndoctor.cli import cli
-from rnndoctor.config import VALID_KEYS, Config, _NumberFriendlyLoader, build_config, load_config
-from rnndoctor.errors import ConfigError, SetupError
-from rnndoctor.findings import Report
+from rnndoctor.core.findings import Report
 from rnndoctor.render import Format, render
+from rnndoctor.runtime.batches import Batch, BatchFormatError, unpack
+from rnndoctor.setup.config import VALID_KEYS, Config, _NumberFriendlyLoader, build_config, load_config
+from rnndoctor.setup.errors import ConfigError, SetupError
 from tests import tasks
 from tests.helpers import DEFAULT_CONFIG, validate_report, write_project
 

@@ -7,7 +7,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, TensorDataset
 
-from rnndoctor.layout import (
+from rnndoctor.runtime.layout import (
     BATCH_FIRST,
     FLAT_BATCH_FIRST,
     FLAT_TIME_FIRST,

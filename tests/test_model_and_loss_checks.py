@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.crashes import diagnose_crash
-from rnndoctor.findings import Severity
+from rnndoctor.core.crashes import diagnose_crash
+from rnndoctor.core.findings import Severity
 from tests import tasks
 from tests.reports import report_for
 

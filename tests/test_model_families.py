@@ -11,7 +11,7 @@ from torch import nn
 
 from rnndoctor import diagnose
 from rnndoctor.checks.probes import next_step_targets
-from rnndoctor.modality import IMAGES, SEQUENCES, SIGNALS, TABULAR, input_modality
+from rnndoctor.runtime.modality import IMAGES, SEQUENCES, SIGNALS, TABULAR, input_modality
 from tests.corpus import Case, cases, run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from rnndoctor import optgen
-from rnndoctor.config import load_defaults
-from rnndoctor.registry import registered_checks
+from rnndoctor.core.registry import registered_checks
+from rnndoctor.setup.config import load_defaults
 
 CHECKS = Path(__file__).resolve().parents[1] / "rnndoctor" / "checks"
 

@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 import rnndoctor.api
 from rnndoctor import __version__
 from rnndoctor.cli import cli
-from rnndoctor.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity, Timing
+from rnndoctor.core.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity, Timing
 from rnndoctor.render import Format, ReportTarget, parse_report_target, prepare_targets, render
 from rnndoctor.render.github import location
 from rnndoctor.render.html import ROOT_CLASS, render_fragment

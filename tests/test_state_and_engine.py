@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from rnndoctor import diagnose
-from rnndoctor.engine import rank
-from rnndoctor.findings import Severity
-from rnndoctor.registry import _REGISTRY, Check, CheckContext, Outcome, make_finding, register
+from rnndoctor.core.engine import rank
+from rnndoctor.core.findings import Severity
+from rnndoctor.core.registry import _REGISTRY, Check, CheckContext, Outcome, make_finding, register
 from tests import tasks
 from tests.helpers import without_timing
 

@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rnndoctor import diagnose
 from rnndoctor.cli import cli
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome
 from tests.helpers import write_project
 
 
@@ -201,7 +201,7 @@ def test_a_config_select_matching_nothing_names_the_file_and_key(tmp_path: Path)
 
 
 def test_the_api_rejects_a_selection_matching_nothing() -> None:
-    from rnndoctor.errors import SetupError
+    from rnndoctor.setup.errors import SetupError
 
     with pytest.raises(SetupError, match="matches no code"):
         diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD7"])
@@ -217,7 +217,7 @@ def test_a_run_where_no_check_completed_exits_2(tmp_path: Path) -> None:
 
 
 def test_fail_on_never_says_the_errors_do_not_fail() -> None:
-    from rnndoctor.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity
+    from rnndoctor.core.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity
     from rnndoctor.render import render
 
     report = Report(
@@ -236,7 +236,7 @@ def test_fail_on_never_says_the_errors_do_not_fail() -> None:
 
 
 def test_an_unfinished_check_marks_the_run_incomplete() -> None:
-    from rnndoctor.findings import CheckResult, CheckStatus, Report
+    from rnndoctor.core.findings import CheckResult, CheckStatus, Report
 
     report = Report(
         config=None,
@@ -257,7 +257,7 @@ def test_a_finding_left_out_is_named_in_its_check_row() -> None:
 
 
 def test_thread_choice_one_for_narrow_models_and_the_callers_setting_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rnndoctor import resources
+    from rnndoctor.runtime import resources
 
     assert resources.choose_threads(NormalizedLSTM()) == 1
     wide = nn.LSTM(1024, 1024)
@@ -344,7 +344,7 @@ class PluginCheck(Check):
 def test_checks_register_through_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
     from importlib import metadata
 
-    from rnndoctor import registry
+    from rnndoctor.core import registry
 
     points = [
         metadata.EntryPoint("plugin", "tests.test_trust:PluginCheck", registry.ENTRY_POINT_GROUP),
@@ -375,8 +375,8 @@ class PluginWithOption(Check):
 
 
 def test_a_plugin_checks_options_are_set_under_checks(tmp_path: Path) -> None:
-    from rnndoctor import registry
-    from rnndoctor.config import ConfigError
+    from rnndoctor.core import registry
+    from rnndoctor.setup.config import ConfigError
 
     registry.register(PluginWithOption)
     try:
@@ -412,7 +412,7 @@ def test_an_empty_validation_split_leaves_a_verdict() -> None:
 
 
 def test_one_padded_row_with_a_run_of_padding_still_shows_the_time_axis() -> None:
-    from rnndoctor.layout import BATCH_FIRST, infer_layout
+    from rnndoctor.runtime.layout import BATCH_FIRST, infer_layout
 
     generator = torch.Generator().manual_seed(1)
     x = torch.randint(1, 50, (4, 6), generator=generator)
@@ -422,7 +422,7 @@ def test_one_padded_row_with_a_run_of_padding_still_shows_the_time_axis() -> Non
 
 
 def test_tied_output_weights_count_as_multiplied() -> None:
-    from rnndoctor.session import Session
+    from rnndoctor.runtime.session import Session
 
     class Tied(nn.Module):
         def __init__(self) -> None:
@@ -435,7 +435,7 @@ def test_tied_output_weights_count_as_multiplied() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.decode(self.lstm(self.embed(x))[0])
 
-    from rnndoctor.loading import Loaded
+    from rnndoctor.setup.loading import Loaded
 
     model = Tied()
     session = Session(
@@ -467,8 +467,8 @@ def test_out_of_table_token_ids_are_known_whichever_check_runs() -> None:
 
 
 def test_a_judge_registered_for_a_published_measurement_runs_without_touching_the_check() -> None:
-    from rnndoctor import registry
-    from rnndoctor.findings import Finding, Severity
+    from rnndoctor.core import registry
+    from rnndoctor.core.findings import Finding, Severity
 
     seen: list[Any] = []
 

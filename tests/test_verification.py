@@ -13,9 +13,9 @@ from torch import nn
 from rnndoctor import diagnose
 from rnndoctor.checks.verification import FitSummary, improved
 from rnndoctor.cli import cli
-from rnndoctor.engine import rank
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.remedies import automated_codes
+from rnndoctor.core.engine import rank
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.remedies import automated_codes
 from rnndoctor.render import verification_line
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

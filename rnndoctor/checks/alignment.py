@@ -15,11 +15,11 @@ from typing import Any
 import torch
 
 from rnndoctor.checks import judge_alignment as judge
-from rnndoctor.config import TIME_FIRST
-from rnndoctor.layout import AXIS1, FLAT_TIME_FIRST, ONE_SEQUENCE, Layout, SampleView, primary_tensor
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Forward, Session, with_argument
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.runtime.layout import AXIS1, FLAT_TIME_FIRST, ONE_SEQUENCE, Layout, SampleView, primary_tensor
+from rnndoctor.runtime.session import Forward, Session, with_argument
+from rnndoctor.setup.config import TIME_FIRST
 
 
 class Arguments:

@@ -16,19 +16,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnndoctor.batches import Batch, draw_sample, rereadable
 from rnndoctor.checks import judge_data as judge
-from rnndoctor.crashes import diagnose_crash
-from rnndoctor.facts import fact
-from rnndoctor.findings import Finding
-from rnndoctor.layout import Layout, embedding_rows, embedding_tables, padding_id, sequence_lengths, valid_lengths
-from rnndoctor.modality import SEQUENCES, first_layer, input_modality
-from rnndoctor.options import Option
-from rnndoctor.recurrence import recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Forward, Session, UserCodeError
-from rnndoctor.targets import MAX_TARGET_BATCHES_VIA_FORWARD, targets_of, task_facts
-from rnndoctor.task import (
+from rnndoctor.core.crashes import diagnose_crash
+from rnndoctor.core.findings import Finding
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.runtime.batches import Batch, draw_sample, rereadable
+from rnndoctor.runtime.facts import fact
+from rnndoctor.runtime.layout import (
+    Layout,
+    embedding_rows,
+    embedding_tables,
+    padding_id,
+    sequence_lengths,
+    valid_lengths,
+)
+from rnndoctor.runtime.modality import SEQUENCES, first_layer, input_modality
+from rnndoctor.runtime.recurrence import recurrent_modules
+from rnndoctor.runtime.session import Forward, Session, UserCodeError
+from rnndoctor.runtime.targets import MAX_TARGET_BATCHES_VIA_FORWARD, targets_of, task_facts
+from rnndoctor.runtime.task import (
     BINARY,
     LANGUAGE_MODEL,
     NO_CLASS_CHECKS,

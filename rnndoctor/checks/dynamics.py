@@ -12,18 +12,18 @@ from typing import Any
 
 import torch
 
-from rnndoctor import lr_rules
-from rnndoctor.batches import BatchFormatError, replace_part
 from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.facts import fact
-from rnndoctor.layout import padding_id, primary_tensor
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
-from rnndoctor.session import Session
-from rnndoctor.state import ModelState
-from rnndoctor.stepping import LearningRate, batch_accuracy, rate_response, train_on
-from rnndoctor.sweep import SweepOutcome, learning_rate_sweep
+from rnndoctor.runtime import lr_heuristics
+from rnndoctor.runtime.batches import BatchFormatError, replace_part
+from rnndoctor.runtime.facts import fact
+from rnndoctor.runtime.layout import padding_id, primary_tensor
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.runtime.sweep import SweepOutcome, learning_rate_sweep
 
 
 @register
@@ -234,7 +234,7 @@ def retry_rate(sweep: SweepOutcome | None, configured: judge.FitResult) -> float
         candidate = configured_lr / 10
     else:
         candidate = configured_lr * 10
-    if candidate is None or lr_rules.decades(candidate, configured_lr) < 0.5:
+    if candidate is None or lr_heuristics.decades(candidate, configured_lr) < 0.5:
         return None
     return candidate
 

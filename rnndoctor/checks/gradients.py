@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_gradients as judge
-from rnndoctor.heads import HeadRecorder, summed_over
-from rnndoctor.options import Option
-from rnndoctor.recurrence import cell_kind, recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Session
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.runtime.heads import HeadRecorder, summed_over
+from rnndoctor.runtime.recurrence import cell_kind, recurrent_modules
+from rnndoctor.runtime.session import Session
 
 
 def backward_on(session: Session, raw: Any) -> tuple[float, HeadRecorder]:

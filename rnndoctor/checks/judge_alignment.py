@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import Rule, Wording, get_rule, snippet
+from rnndoctor.core.catalogue import Rule, Wording, get_rule, snippet
+from rnndoctor.core.findings import Finding, Severity
 
 
 @dataclass

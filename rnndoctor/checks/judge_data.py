@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.modality import IMAGES, SIGNALS, TABULAR, looks_like_raw_pixels
-from rnndoctor.registry import judges
-from rnndoctor.rules import Rule, Wording, get_rule, snippet
+from rnndoctor.core.catalogue import Rule, Wording, get_rule, snippet
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.registry import judges
+from rnndoctor.runtime.modality import IMAGES, SIGNALS, TABULAR, looks_like_raw_pixels
 
 
 @dataclass
@@ -58,7 +58,7 @@ class FeatureStats:
     input_name: str = "inputs"
     shape: tuple[int, ...] = ()
     modality: str = "sequences"
-    """images, tabular, signals or sequences (`rnndoctor.modality`): what a feature is, and the fix's shape."""
+    """images, tabular, signals or sequences (`rnndoctor.runtime.modality`): what a feature is, and the fix's shape."""
     integral: bool = False
     """Every value a whole number (8-bit pixels, counts)."""
     dtype: str = ""

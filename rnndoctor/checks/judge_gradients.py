@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import Rule, Wording, get_rule, snippet
+from rnndoctor.core.catalogue import Rule, Wording, get_rule, snippet
+from rnndoctor.core.findings import Finding, Severity
 
 
 @dataclass

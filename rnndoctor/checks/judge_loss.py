@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import Rule, Wording, get_rule, snippet
+from rnndoctor.core.catalogue import Rule, Wording, get_rule, snippet
+from rnndoctor.core.findings import Finding, Severity
 
 CLASS_LIKE_MAX_VALUES = 20
 """The default of the loss check's ``class_like_max_values`` option: integer targets with at most this many

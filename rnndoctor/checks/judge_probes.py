@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnndoctor.findings import Finding, Severity
+from rnndoctor.core.catalogue import Rule, get_rule, snippet
+from rnndoctor.core.findings import Finding, Severity
 from rnndoctor.render.plots import sparkline
-from rnndoctor.rules import Rule, get_rule, snippet
 
 
 @dataclass

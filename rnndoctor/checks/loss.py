@@ -13,13 +13,13 @@ from typing import Any
 import torch
 
 from rnndoctor.checks import judge_loss as judge
-from rnndoctor.heads import HeadRecorder, summed_over
-from rnndoctor.layout import padding_id, primary_tensor, sequence_lengths
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Forward, Session, UserCodeError
-from rnndoctor.task import class_axis_and_count, is_one_hot, loss_family, loss_ignore_index
-from rnndoctor.tracebacks import first_line
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.runtime.heads import HeadRecorder, summed_over
+from rnndoctor.runtime.layout import padding_id, primary_tensor, sequence_lengths
+from rnndoctor.runtime.session import Forward, Session, UserCodeError
+from rnndoctor.runtime.task import class_axis_and_count, is_one_hot, loss_family, loss_ignore_index
+from rnndoctor.runtime.tracebacks import first_line
 
 PROBABILITY_TOLERANCE = 1e-3
 """How far from 1 a row may sum (and logsumexp from 0) and still count as (log-)probabilities."""

@@ -15,19 +15,19 @@ from typing import Any
 
 import torch
 
-from rnndoctor import lr_rules
 from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.curves import CurveThresholds, History, judge_history
-from rnndoctor.facts import fact
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, register
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.logs.curves import CurveThresholds, History, judge_history
 from rnndoctor.render.plots import plot
-from rnndoctor.session import Session
-from rnndoctor.state import ModelState
-from rnndoctor.stepping import LearningRate, batch_accuracy, rate_response, train_on
-from rnndoctor.sweep import learning_rate_sweep
-from rnndoctor.targets import targets_of, task_facts
-from rnndoctor.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
+from rnndoctor.runtime import lr_heuristics
+from rnndoctor.runtime.facts import fact
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.runtime.sweep import learning_rate_sweep
+from rnndoctor.runtime.targets import targets_of, task_facts
+from rnndoctor.runtime.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
 
 
 def validation_metrics(session: Session) -> tuple[float, float | None]:
@@ -229,4 +229,4 @@ class OverfittingCheck(Check):
         response = rate_response(session)
         if not isinstance(suggested, float) or (response is not None and not response.follows_rate):
             return None
-        return suggested if lr_rules.decades(suggested, configured) >= 0.5 else None
+        return suggested if lr_heuristics.decades(suggested, configured) >= 0.5 else None

@@ -16,13 +16,13 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_probes as judge
-from rnndoctor.layout import IMPLICIT_PAD, Layout, SampleView, padding_id, primary_tensor, sequence_lengths
-from rnndoctor.options import Option
-from rnndoctor.recurrence import recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
 from rnndoctor.render.plots import plot
-from rnndoctor.session import Forward, Session
-from rnndoctor.task import LM_SHIFT_AGREEMENT
+from rnndoctor.runtime.layout import IMPLICIT_PAD, Layout, SampleView, padding_id, primary_tensor, sequence_lengths
+from rnndoctor.runtime.recurrence import recurrent_modules
+from rnndoctor.runtime.session import Forward, Session
+from rnndoctor.runtime.task import LM_SHIFT_AGREEMENT
 
 
 class DifferentiableInputs:

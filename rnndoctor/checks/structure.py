@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_structure as judge
-from rnndoctor.options import Option
-from rnndoctor.recurrence import cell_kind, recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Session, UserCodeError
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.runtime.recurrence import cell_kind, recurrent_modules
+from rnndoctor.runtime.session import Session, UserCodeError
 
 GATES = {"LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n"), "RNN": ("h",)}
 

@@ -14,10 +14,10 @@ import torch
 from torch import nn
 
 from rnndoctor.checks import judge_gradients as judge
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Session
-from rnndoctor.state import ModelState, seed_everything
-from rnndoctor.stepping import rate_response, user_step
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState, seed_everything
+from rnndoctor.runtime.stepping import rate_response, user_step
 
 MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 

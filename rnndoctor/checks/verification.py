@@ -1,7 +1,7 @@
 """Fix verification: every automatable fix of a finding at warning or above, tried on the user's own model.
 
 The same batch, seed, learning rate and step budget are trained twice, without and with the fix applied
-mechanically (`rnndoctor.remedies`); the finding records both runs and whether the fix restored learning.
+mechanically (`rnndoctor.core.remedies`); the finding records both runs and whether the fix restored learning.
 The ranking then puts the cause whose fix helps most first and demotes one whose fix changed nothing.
 """
 
@@ -14,16 +14,16 @@ from typing import Any
 
 import torch
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.remedies import Trial, automated_codes, remedy_for
-from rnndoctor.session import Session, UserCodeError
-from rnndoctor.state import ModelState, seed_everything
-from rnndoctor.stepping import LearningRate, batch_accuracy, evaluated, train_on
-from rnndoctor.sweep import closure_evaluations
-from rnndoctor.task import loss_family
-from rnndoctor.tracebacks import first_line
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.remedies import Trial, automated_codes, remedy_for
+from rnndoctor.runtime.session import Session, UserCodeError
+from rnndoctor.runtime.state import ModelState, seed_everything
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, evaluated, train_on
+from rnndoctor.runtime.sweep import closure_evaluations
+from rnndoctor.runtime.task import loss_family
+from rnndoctor.runtime.tracebacks import first_line
 
 LEARNED = 0.5
 """A run whose loss ends half-way from chance level to zero (or better) is learning."""

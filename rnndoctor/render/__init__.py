@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnndoctor.findings import Finding, Report
+from rnndoctor.core.findings import Finding, Report
 
 
 class Format(str, enum.Enum):

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from rnndoctor.findings import Finding, Report, Severity
+from rnndoctor.core.findings import Finding, Report, Severity
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

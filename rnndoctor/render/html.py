@@ -6,7 +6,7 @@ import html
 import re
 
 from rnndoctor import __version__
-from rnndoctor.findings import Report
+from rnndoctor.core.findings import Report
 from rnndoctor.render import evidence_line, verification_line
 from rnndoctor.render.plots import plots_of, svg
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnndoctor.findings import Report
+from rnndoctor.core.findings import Report
 
 
 def render(report: Report) -> str:

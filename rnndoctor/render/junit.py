@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from rnndoctor.findings import CheckStatus, Report
+from rnndoctor.core.findings import CheckStatus, Report
 from rnndoctor.render import evidence_line
 
 

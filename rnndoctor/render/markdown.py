@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnndoctor.findings import Report, Severity
+from rnndoctor.core.findings import Report, Severity
 from rnndoctor.render import evidence_line, markdown_safe, verification_line
 
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from rnndoctor.findings import CheckResult
+from rnndoctor.core.findings import CheckResult
 
 
 class RichProgress:

@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rnndoctor.findings import CheckStatus, Report, Severity
+from rnndoctor.core.findings import CheckStatus, Report, Severity
 from rnndoctor.render import markdown_safe, verification_line
 from rnndoctor.render.plots import has_series, lines_of, plots_of, sparklines
 

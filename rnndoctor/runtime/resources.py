@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from rnndoctor.layout import multiplied_parameters
+from rnndoctor.runtime.layout import multiplied_parameters
 
 WIDE_MATRIX = 1 << 21
 """Elements in the widest weight matrix from which a second thread pays (a 1024-unit LSTM has 4096x1024)."""

@@ -15,9 +15,9 @@ grid loss, minus one. A **hit** is a regret of 10 % or less. A finder that gives
 Results are reported per split: the selection tasks (rnndoctor's rule was chosen on them) and the evaluation
 tasks (written after the choice, never used to tune anything).
 
-    python bench/lr_rules.py                       # every task (grid cached after the first run)
-    python bench/lr_rules.py --split evaluation    # one split
-    python bench/lr_rules.py --smoke               # two tasks, coarse grid, one seed: CI checks that it runs
+    python bench/lr_heuristics.py                       # every task (grid cached after the first run)
+    python bench/lr_heuristics.py --split evaluation    # one split
+    python bench/lr_heuristics.py --smoke               # two tasks, coarse grid, one seed: CI checks that it runs
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from competitors import FINDERS
 from lr_candidates import CANDIDATES
 from tasks import Task, all_tasks
 
-from rnndoctor import diagnose, lr_rules
+from rnndoctor import diagnose
+from rnndoctor.runtime import lr_heuristics
 
 RESULTS = Path(__file__).with_name("results")
 HIT_REGRET = 0.10
@@ -129,7 +130,7 @@ def score(suggestion: float | None, best_lr: float, best_loss: float, at: Any) -
     regret = loss / best_loss - 1 if math.isfinite(loss) and best_loss > 0 else math.inf
     return {
         "suggestion": suggestion,
-        "decades": lr_rules.decades(suggestion, best_lr),
+        "decades": lr_heuristics.decades(suggestion, best_lr),
         "regret": regret,
         "hit": regret <= HIT_REGRET,
     }
@@ -294,7 +295,7 @@ def main() -> None:
     parser.add_argument("--skip", action="append", default=[], help="leave a finder out (repeatable)")
     parser.add_argument("--grid-only", action="store_true", help="only compute and cache the ground truth")
     parser.add_argument("--markdown", metavar="JSON", help="print the RESULTS.md tables of an earlier run and exit")
-    parser.add_argument("--output", default=str(RESULTS / "lr_rules.json"))
+    parser.add_argument("--output", default=str(RESULTS / "lr_heuristics.json"))
     args = parser.parse_args()
     if args.markdown:
         print(markdown(json.loads(Path(args.markdown).read_text())), end="")

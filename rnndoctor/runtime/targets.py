@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import torch
 
-from rnndoctor.layout import embedding_rows, embedding_tables
-from rnndoctor.registry import SkipCheck
-from rnndoctor.session import Session, UserCodeError
-from rnndoctor.task import Task, infer_task, loss_ignore_index
+from rnndoctor.core.registry import SkipCheck
+from rnndoctor.runtime.layout import embedding_rows, embedding_tables
+from rnndoctor.runtime.session import Session, UserCodeError
+from rnndoctor.runtime.task import Task, infer_task, loss_ignore_index
 
 MAX_TARGET_BATCHES_VIA_FORWARD = 4
 """With a custom ``forward``, targets cost a forward pass each, so fewer batches are read."""

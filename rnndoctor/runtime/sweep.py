@@ -11,14 +11,14 @@ from typing import Any
 
 import torch
 
-from rnndoctor import lr_rules
 from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.config import load_defaults
-from rnndoctor.findings import Finding
-from rnndoctor.registry import SkipCheck
-from rnndoctor.session import Session
-from rnndoctor.state import ModelState, RngState
-from rnndoctor.stepping import LearningRate, rate_response, train_on, yardstick_loss
+from rnndoctor.core.findings import Finding
+from rnndoctor.core.registry import SkipCheck
+from rnndoctor.runtime import lr_heuristics
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState, RngState
+from rnndoctor.runtime.stepping import LearningRate, rate_response, train_on, yardstick_loss
+from rnndoctor.setup.config import load_defaults
 
 
 def diverged_from(smoothed: list[float], best: float, divergence: float) -> bool:
@@ -83,7 +83,7 @@ def range_test(
             diverged = lr
             break
     finite = [s for s in smoothed if math.isfinite(s)]
-    suggestion = lr_rules.suggest(lrs[: len(finite)], finite)
+    suggestion = lr_heuristics.suggest(lrs[: len(finite)], finite)
     return judge.Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)
 
 
@@ -114,7 +114,11 @@ class SweepOutcome:
     def lowest_loss_lr(self) -> float | None:
         """The rate with the lowest loss, when the curve shows learning at all."""
         sweep = self.sweep
-        if sweep is None or not sweep.shows_learning(lr_rules.MIN_RELATIVE_DROP) or not math.isfinite(sweep.lowest[0]):
+        if (
+            sweep is None
+            or not sweep.shows_learning(lr_heuristics.MIN_RELATIVE_DROP)
+            or not math.isfinite(sweep.lowest[0])
+        ):
             return None
         return sweep.lowest[0]
 
@@ -154,7 +158,7 @@ def refined_suggestion(refined: judge.Sweep) -> float | None:
     minimum to read), a third of the rate with the lowest loss; None when that curve does not fall either."""
     if refined.suggested_lr is not None:
         return refined.suggested_lr
-    if not refined.shows_learning(lr_rules.MIN_RELATIVE_DROP) or not math.isfinite(refined.lowest[0]):
+    if not refined.shows_learning(lr_heuristics.MIN_RELATIVE_DROP) or not math.isfinite(refined.lowest[0]):
         return None
     return refined.lowest[0] / 3
 
@@ -204,7 +208,7 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
         float(options["too_low_factor"]),
         float(options["onset_fraction"]),
         float(options["too_high_factor"]),
-        lr_rules.MIN_RELATIVE_DROP,
+        lr_heuristics.MIN_RELATIVE_DROP,
     )
     for finding in findings:
         finding.check = "lr_sweep"

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from rnndoctor.session import Session
-from rnndoctor.task import loss_ignore_index
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.task import loss_ignore_index
 
 
 def summed_over(session: Session, targets: Any) -> int:

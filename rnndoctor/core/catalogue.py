@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnndoctor.findings import Finding, Severity
+from rnndoctor.core.findings import Finding, Severity
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Rule:
         """A finding of this rule rendered from ``evidence`` (the measured facts, kept in the report) and
         ``words`` (names and phrases the templates need but the evidence should not carry), in the wording
         named ``variant`` or the rule's own; ``how`` takes severity, confidence, explains and check."""
-        from rnndoctor.registry import make_finding
+        from rnndoctor.core.registry import make_finding
 
         message, remedy = self.message, self.remedy
         if variant is not None:
@@ -144,7 +144,7 @@ _FAMILIES = {
 
 
 RULE_MODULES = (
-    "rnndoctor.crashes",
+    "rnndoctor.core.crashes",
     "rnndoctor.checks.judge_data",
     "rnndoctor.checks.judge_structure",
     "rnndoctor.checks.judge_probes",
@@ -152,7 +152,7 @@ RULE_MODULES = (
     "rnndoctor.checks.judge_loss",
     "rnndoctor.checks.judge_gradients",
     "rnndoctor.checks.judge_dynamics",
-    "rnndoctor.curves",
+    "rnndoctor.logs.curves",
 )
 """Modules that declare rules (a ``RULES`` tuple beside their judges)."""
 

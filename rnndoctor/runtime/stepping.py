@@ -13,11 +13,11 @@ from typing import Any
 
 import torch
 
-from rnndoctor.batches import move_batch
-from rnndoctor.facts import fact
-from rnndoctor.session import Forward, Session, UserCodeError
-from rnndoctor.state import ModelState, seed_everything
-from rnndoctor.task import loss_family, loss_ignore_index
+from rnndoctor.runtime.batches import move_batch
+from rnndoctor.runtime.facts import fact
+from rnndoctor.runtime.session import Forward, Session, UserCodeError
+from rnndoctor.runtime.state import ModelState, seed_everything
+from rnndoctor.runtime.task import loss_family, loss_ignore_index
 
 
 class LearningRate:

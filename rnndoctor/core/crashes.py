@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import Rule, Wording, get_rule, snippet
-from rnndoctor.tracebacks import first_line, user_frame
+from rnndoctor.core.catalogue import Rule, Wording, get_rule, snippet
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.runtime.tracebacks import first_line, user_frame
 
 
 @dataclass(frozen=True)

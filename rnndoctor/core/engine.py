@@ -14,17 +14,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rnndoctor.crashes import diagnose_crash, unusable_data_finding
-from rnndoctor.findings import CheckResult, CheckStatus, Finding, Severity
-from rnndoctor.memory import is_out_of_memory, out_of_memory_finding
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
-from rnndoctor.resources import PeakMemory
-from rnndoctor.rules import codes_matching
-from rnndoctor.rules.causes import ESCALATES, explained_by
-from rnndoctor.session import CheckTimeout, Session, UnusableData, UserCodeError
-from rnndoctor.state import ModelState, seed_everything
-from rnndoctor.timeouts import alarm
-from rnndoctor.tracebacks import first_line
+from rnndoctor.core.catalogue import codes_matching
+from rnndoctor.core.causes import ESCALATES, explained_by
+from rnndoctor.core.crashes import diagnose_crash, unusable_data_finding
+from rnndoctor.core.findings import CheckResult, CheckStatus, Finding, Severity
+from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
+from rnndoctor.runtime.memory import is_out_of_memory, out_of_memory_finding
+from rnndoctor.runtime.resources import PeakMemory
+from rnndoctor.runtime.session import CheckTimeout, Session, UnusableData, UserCodeError
+from rnndoctor.runtime.state import ModelState, seed_everything
+from rnndoctor.runtime.timeouts import alarm
+from rnndoctor.runtime.tracebacks import first_line
 
 
 class ProgressListener(Protocol):
@@ -60,7 +60,7 @@ class Selection:
     """Whether checks that try the fixes of the findings (``amends``) run."""
 
     def allowed_codes(self) -> set[str]:
-        from rnndoctor.rules import all_rules
+        from rnndoctor.core.catalogue import all_rules
 
         codes = codes_matching(self.select) if self.select else {r.code for r in all_rules()}
         # A crash or unusable data (RD0xx) stops whatever was selected, so it is reported unless ignored.

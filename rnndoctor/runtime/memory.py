@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from rnndoctor.findings import Finding
-from rnndoctor.rules import get_rule
-from rnndoctor.session import Session, UserCodeError
+from rnndoctor.core.catalogue import get_rule
+from rnndoctor.core.findings import Finding
+from rnndoctor.runtime.session import Session, UserCodeError
 
 
 def is_out_of_memory(error: BaseException) -> bool:

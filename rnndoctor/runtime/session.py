@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from rnndoctor.batches import (
+from rnndoctor.core.registry import SkipCheck
+from rnndoctor.runtime.batches import (
     Batch,
     BatchFormatError,
     Sample,
@@ -25,8 +26,7 @@ from rnndoctor.batches import (
     move_tensors,
     unpack,
 )
-from rnndoctor.config import AUTO
-from rnndoctor.layout import (
+from rnndoctor.runtime.layout import (
     SINGLE,
     Layout,
     SampleView,
@@ -38,9 +38,16 @@ from rnndoctor.layout import (
     padding_id,
     take_samples,
 )
-from rnndoctor.loading import Loaded
-from rnndoctor.recurrence import ZEROS, declared_batch_first, detach_state, recurrent_modules, unwrap, zero_state
-from rnndoctor.registry import SkipCheck
+from rnndoctor.runtime.recurrence import (
+    ZEROS,
+    declared_batch_first,
+    detach_state,
+    recurrent_modules,
+    unwrap,
+    zero_state,
+)
+from rnndoctor.setup.config import AUTO
+from rnndoctor.setup.loading import Loaded
 
 
 class CheckTimeout(BaseException):
@@ -217,7 +224,7 @@ class Session:
         self.baseline: Any = None
         """The user's model and optimizer state before any check (a `ModelState`, set by the engine)."""
         self.facts: dict[Any, Any] = {}
-        """Shared measurements computed on demand and cached for the run (`rnndoctor.facts`)."""
+        """Shared measurements computed on demand and cached for the run (`rnndoctor.runtime.facts`)."""
         self.check_options: dict[str, dict[str, Any] | None] = dict(check_options or {})
         """Every check's options (defaults merged), so that a fact reads its measurement's settings."""
         self.max_step_work = max_step_work

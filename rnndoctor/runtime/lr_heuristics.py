@@ -1,7 +1,7 @@
-"""Rules that turn a learning-rate range test (loss per learning rate) into a suggested learning rate.
+"""Heuristics that turn a learning-rate range test (loss per learning rate) into a suggested learning rate.
 
-Pure numpy, so the benchmark can score every rule on the same sweeps. `suggest` is the rule rnndoctor
-uses; the others are the rules users know from other tools, kept for comparison:
+Pure numpy, so the benchmark can score every heuristic on the same sweeps. `suggest` is the one rnndoctor
+uses; the others are the ones users know from other tools, kept for comparison:
 
 - ``steepest``: where the smoothed loss falls fastest per step (torch-lr-finder, Lightning);
 - ``valley``: two thirds of the way down the longest stretch of falling loss (fastai's default);
@@ -15,19 +15,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-Rule = Callable[[Sequence[float], Sequence[float]], "float | None"]
+Heuristic = Callable[[Sequence[float], Sequence[float]], "float | None"]
 
 SKIP_START = 5
-"""Leading points ignored by the rules: the smoothed loss is still warming up there."""
-
-
-def smooth(losses: Sequence[float], beta: float = 0.9) -> list[float]:
-    """Exponential moving average with bias correction (the first values are not pulled to zero)."""
-    out, average = [], 0.0
-    for step, loss in enumerate(losses, 1):
-        average = beta * average + (1 - beta) * loss
-        out.append(average / (1 - beta**step))
-    return out
+"""Leading points ignored by the heuristics: the smoothed loss is still warming up there."""
 
 
 def _usable(lrs: Sequence[float], losses: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -71,13 +62,13 @@ def minimum_tenth(lrs: Sequence[float], losses: Sequence[float]) -> float | None
 
 
 def steepest_before_minimum(lrs: Sequence[float], losses: Sequence[float]) -> float | None:
-    """The steepest fall of the smoothed loss on the falling side of the curve (rnndoctor's rule).
+    """The steepest fall of the smoothed loss on the falling side of the curve (rnndoctor's heuristic).
 
     Only the stretch before the loss minimum counts: past it the curve is dominated by the onset of
     divergence, whose sharp noisy swings pull the plain steepest-point rule to rates that are far too
     high (or, after a spike, far too low). Combined with the sweep's fixed yardstick batch this lands
     closest to the best rate of a brute-force grid of the candidates scored on the selection tasks of
-    bench/lr_rules.py (bench/lr_candidates.py). Returns None when the loss never falls meaningfully.
+    bench/lr_heuristics.py (bench/lr_candidates.py). Returns None when the loss never falls meaningfully.
     """
     x, y = _usable(lrs, losses)
     if len(y) <= SKIP_START + 2:
@@ -91,12 +82,12 @@ def steepest_before_minimum(lrs: Sequence[float], losses: Sequence[float]) -> fl
 
 
 MIN_RELATIVE_DROP = 0.02
-"""Below this relative fall of the smoothed loss the sweep shows no learning and no rule applies."""
+"""Below this relative fall of the smoothed loss the sweep shows no learning and no heuristic applies."""
 
-suggest: Rule = steepest_before_minimum
-"""The rule rnndoctor suggests with, chosen on the selection tasks (bench/lr_candidates.py)."""
+suggest: Heuristic = steepest_before_minimum
+"""The heuristic rnndoctor suggests with, chosen on the selection tasks (bench/lr_candidates.py)."""
 
-RULES: dict[str, Rule] = {
+HEURISTICS: dict[str, Heuristic] = {
     "rnndoctor": steepest_before_minimum,
     "steepest": steepest,
     "valley": valley,

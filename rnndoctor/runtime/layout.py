@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from rnndoctor.config import AUTO, BATCH_FIRST, TIME_FIRST
+from rnndoctor.setup.config import AUTO, BATCH_FIRST, TIME_FIRST
 
 SINGLE = "single_sequence"
 

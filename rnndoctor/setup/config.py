@@ -19,10 +19,10 @@ from typing import Any
 
 import yaml
 
-from rnndoctor.errors import ConfigError
-from rnndoctor.findings import FailOn
-from rnndoctor.options import Option
-from rnndoctor.rules import code_range, unmatched_code
+from rnndoctor.core.catalogue import code_range, unmatched_code
+from rnndoctor.core.findings import FailOn
+from rnndoctor.core.options import Option
+from rnndoctor.setup.errors import ConfigError
 
 MAX_CONFIG_BYTES = 1 << 20
 
@@ -458,7 +458,7 @@ def merge_check_options(
 def _plugin_check_defaults() -> dict[str, dict[str, Any]]:
     """Options of checks that other packages register (the packaged defaults hold the built-in ones only);
     read only when the config names a check the defaults do not know, since it imports torch."""
-    from rnndoctor.registry import registered_checks
+    from rnndoctor.core.registry import registered_checks
 
     return {check.name: {o.name: o.default for o in check.options} for check in registered_checks()}
 

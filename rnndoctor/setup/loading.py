@@ -22,9 +22,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rnndoctor.config import LIGHTNING_OPTIONAL_KEYS, Config, Reference
-from rnndoctor.errors import LoadError
-from rnndoctor.tracebacks import first_line, user_frame
+from rnndoctor.runtime.tracebacks import first_line, user_frame
+from rnndoctor.setup.config import LIGHTNING_OPTIONAL_KEYS, Config, Reference
+from rnndoctor.setup.errors import LoadError
 
 DEFAULT_LR = 1e-3
 
@@ -63,7 +63,7 @@ class Loader:
         model = self.build(config.model)
         if not isinstance(model, torch.nn.Module):
             raise self.error("model", f"'{config.model.target}' gave {_describe(model)}, expected a torch.nn.Module")
-        from rnndoctor.lightning_adapter import LightningSetupError, is_lightning_module
+        from rnndoctor.setup.lightning_adapter import LightningSetupError, is_lightning_module
 
         if config.datamodule is None and not is_lightning_module(model):
             return self._load_plain(model)
@@ -91,7 +91,7 @@ class Loader:
     def _load_lightning(self, model: Any) -> Loaded:
         """A LightningModule fills what the config leaves out (its dataloaders, optimizer, step and loss); a
         datamodule gives the batches of any model."""
-        from rnndoctor.lightning_adapter import adapt, dataloader, is_lightning_module, prepare
+        from rnndoctor.setup.lightning_adapter import adapt, dataloader, is_lightning_module, prepare
 
         config = self.config
         lightning = is_lightning_module(model)
@@ -361,7 +361,7 @@ MISSING_CAUSES = {
 
 def check_hidden(model: Any, hidden: str | None, display: str) -> None:
     """`hidden:` must name a method of the model (or be 'zeros' for a model with a recurrent module)."""
-    from rnndoctor.recurrence import ZEROS, recurrent_modules, unwrap
+    from rnndoctor.runtime.recurrence import ZEROS, recurrent_modules, unwrap
 
     if hidden is None:
         return

@@ -7,7 +7,7 @@ TensorBoard event files or a folder of them (Lightning's and Hugging Face's defa
 
 Every reader turns its log into named series of points (step, epoch, value); one merge then picks the
 train/validation series by name and lines them up per epoch (or per step when the log has no epochs), so
-the judges in `rnndoctor.curves` never see a log format.
+the judges in `rnndoctor.logs.curves` never see a log format.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnndoctor.errors import SetupError
+from rnndoctor.setup.errors import SetupError
 
 METRIC_NAMES: dict[str, tuple[str, ...]] = {
     "train_loss": (

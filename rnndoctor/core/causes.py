@@ -23,7 +23,7 @@ CHANCE_LEVEL_EXPLAINED_BY = (
 
 def explained_by(code: str, severity_is_error: bool = False) -> tuple[str, ...]:
     """The codes a finding of ``code`` explains: its rule's own, plus the cross-family ones."""
-    from rnndoctor.rules import get_rule
+    from rnndoctor.core.catalogue import get_rule
 
     codes = get_rule(code).explains
     if code in CHANCE_LEVEL_EXPLAINED_BY and "RD507" not in codes:

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.batches import BatchFormatError, move_batch, rereadable, unpack
-from rnndoctor.tracebacks import first_line, user_frame
+from rnndoctor.runtime.batches import BatchFormatError, move_batch, rereadable, unpack
+from rnndoctor.runtime.tracebacks import first_line, user_frame
 
 LIGHTNING_PACKAGES = ("lightning.pytorch", "pytorch_lightning")
 LIGHTNING_TOP_LEVEL = ("lightning", "pytorch_lightning")
@@ -464,7 +464,7 @@ class Probe:
 
 
 def probe(module: nn.Module, batch: Any, batch_keys: dict[str, str] | None) -> Probe:
-    from rnndoctor.session import first_output
+    from rnndoctor.runtime.session import first_output
 
     seen: list[tuple[tuple[Any, ...], Any]] = []
     handle = module.register_forward_hook(lambda m, args, output: seen.append((args, output)))
@@ -572,7 +572,7 @@ def adapt(
 def _probe_first_batch(module: Any, train_data: Any, batch_keys: dict[str, str] | None) -> Probe:
     """The probe on the loader's first batch; the random states (a shuffling sampler draws its order from
     them) and the loader's own generator are as they were afterwards, so the user's fit is unchanged."""
-    from rnndoctor.state import LoaderState, RngState
+    from rnndoctor.runtime.state import LoaderState, RngState
 
     if not rereadable(train_data):
         return Probe()
@@ -624,7 +624,7 @@ def objects_loaded(
 
     The module itself is not set up again: a live module has been, and ``configure_model`` run twice would
     build its layers anew."""
-    from rnndoctor.loading import Loaded
+    from rnndoctor.setup.loading import Loaded
 
     lightning = is_lightning_module(model)
     if datamodule is not None:

@@ -1,6 +1,6 @@
 """Diagnose a training history: train/validation loss (and accuracy) per epoch or per step.
 
-Used by `rnndoctor curves LOG` on logs users already have (read by `rnndoctor.training_logs`: CSV files,
+Used by `rnndoctor curves LOG` on logs users already have (read by `rnndoctor.logs.training_logs`: CSV files,
 Lightning's ``lightning_logs/version_N``, TensorBoard event files) and by the ``overfitting`` check on its own
 short run. Judging is pure: numbers in, findings out.
 """
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnndoctor.errors import SetupError
-from rnndoctor.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity, Timing
-from rnndoctor.rules import Rule, Wording, code_range, codes_matching, get_rule, snippet, unmatched_code
-from rnndoctor.training_logs import METRIC_LABELS, History, read_history
+from rnndoctor.core.catalogue import Rule, Wording, code_range, codes_matching, get_rule, snippet, unmatched_code
+from rnndoctor.core.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity, Timing
+from rnndoctor.logs.training_logs import METRIC_LABELS, History, read_history
+from rnndoctor.setup.errors import SetupError
 
 if TYPE_CHECKING:
-    from rnndoctor.engine import ProgressListener
+    from rnndoctor.core.engine import ProgressListener
 
 __all__ = ["CURVE_CODES", "CurveThresholds", "History", "diagnose_history", "judge_history", "read_history"]
 
@@ -233,8 +233,8 @@ def diagnose_history(
     progress: ProgressListener | None = None,
 ) -> Report:
     """The report of `rnndoctor curves`: findings from one training log. ``select``/``ignore`` take codes
-    or prefixes as `rnndoctor check` does; ``progress`` is a progress listener (see `rnndoctor.engine`)."""
-    from rnndoctor.engine import SilentProgress, rank
+    or prefixes as `rnndoctor check` does; ``progress`` is a progress listener (see `rnndoctor.core.engine`)."""
+    from rnndoctor.core.engine import SilentProgress, rank
 
     started = time.perf_counter()
     allowed = _allowed_codes(tuple(select), tuple(ignore), str(path))

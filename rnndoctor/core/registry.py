@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.options import Option
-from rnndoctor.rules import all_rules, get_rule
-from rnndoctor.rules.causes import explained_by
+from rnndoctor.core.catalogue import all_rules, get_rule
+from rnndoctor.core.causes import explained_by
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.options import Option
 
 if TYPE_CHECKING:
-    from rnndoctor.session import Session
+    from rnndoctor.runtime.session import Session
 
 
 class SkipCheck(Exception):

@@ -17,13 +17,13 @@ from typing import Any
 
 import torch
 
-from rnndoctor.batches import BatchFormatError, replace_part
-from rnndoctor.findings import Finding
-from rnndoctor.layout import SINGLE, padding_id, sequence_lengths
-from rnndoctor.modality import SEQUENCES, input_modality
-from rnndoctor.recurrence import recurrent_modules
-from rnndoctor.session import ArgumentKey, Session, argument, first_tensor_argument, with_argument
-from rnndoctor.task import loss_family
+from rnndoctor.core.findings import Finding
+from rnndoctor.runtime.batches import BatchFormatError, replace_part
+from rnndoctor.runtime.layout import SINGLE, padding_id, sequence_lengths
+from rnndoctor.runtime.modality import SEQUENCES, input_modality
+from rnndoctor.runtime.recurrence import recurrent_modules
+from rnndoctor.runtime.session import ArgumentKey, Session, argument, first_tensor_argument, with_argument
+from rnndoctor.runtime.task import loss_family
 
 Patch = Callable[[Session], contextlib.AbstractContextManager[None]]
 """Changes the session (loss, hooks, module flags) while the context is open and undoes the change after."""
@@ -262,9 +262,9 @@ def _logits_of(p: torch.Tensor) -> torch.Tensor:
 
 @remedy("RD501", "RD502", "RD405")
 def learning_rate(session: Session, finding: Finding) -> list[Trial] | str:
-    from rnndoctor.facts import known
-    from rnndoctor.stepping import LearningRate, rate_response
-    from rnndoctor.sweep import learning_rate_sweep
+    from rnndoctor.runtime.facts import known
+    from rnndoctor.runtime.stepping import LearningRate, rate_response
+    from rnndoctor.runtime.sweep import learning_rate_sweep
 
     response = rate_response(session)
     if response is not None and not response.follows_rate:
@@ -765,7 +765,7 @@ def class_ids_remapped(session: Session, finding: Finding) -> list[Trial] | str:
     if finding.evidence.get("one_based"):
         return [Trial("class ids shifted to start at 0 (targets - 1)", [loss_inputs_adapted(targets=lambda t: t - 1)])]
     classes = int(finding.evidence.get("num_classes") or 0)
-    from rnndoctor.targets import targets_of
+    from rnndoctor.runtime.targets import targets_of
 
     observed = torch.unique(torch.cat([t.reshape(-1) for t in targets_of(session, "train")])).long()
     if classes <= 0 or observed.numel() > classes:
