@@ -13,7 +13,9 @@ from typing import Any
 
 from rnndoctor import __version__
 from rnndoctor.core.catalogue import code_range, unmatched_code
-from rnndoctor.core.engine import ProgressListener, Selection, corroborate, plan_checks, rank, run_plan
+from rnndoctor.core.engine import Selection, plan_checks, run_plan
+from rnndoctor.core.progress import ProgressListener
+from rnndoctor.core.ranking import escalate, rank
 from rnndoctor.core.findings import FailOn, Report, Timing
 from rnndoctor.runtime.timeouts import alarm
 from rnndoctor.setup.config import Config, Reference, build_config, load_config
@@ -180,7 +182,7 @@ def _run(
         return Report(
             config=str(cfg.path) if cfg.path else None,
             device=str(device),
-            findings=rank(corroborate(findings), costs),
+            findings=rank(escalate(findings), costs),
             checks=results,
             timing=Timing(
                 time.perf_counter() - started, session.forward_passes, session.backward_passes, _peak(memory, results)

@@ -13,10 +13,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnndoctor import diagnose
-from rnndoctor.checks.judge_data import shift_p_value
+from rnndoctor.checks.labels import shift_p_value
 from rnndoctor.checks.judge_dynamics import FitResult, judge_input_ignored
 from rnndoctor.checks.judge_loss import LossMeasurement, judge_class_axis
-from rnndoctor.core.engine import corroborate
+from rnndoctor.core.ranking import escalate
 from rnndoctor.core.findings import Report, Severity
 from rnndoctor.core.registry import make_finding
 from rnndoctor.logs.curves import CurveThresholds, History, judge_history
@@ -145,7 +145,7 @@ def test_unscaled_inputs_are_an_error_when_the_harm_shows() -> None:
     unscaled = make_finding("RD106", "inputs in the hundreds", "standardize", {})
     saturated = make_finding("RD209", "gates saturated", "normalize", {})
     assert unscaled.severity is Severity.WARNING
-    corroborate([unscaled, saturated])
+    escalate([unscaled, saturated])
     assert unscaled.severity is Severity.ERROR and unscaled.evidence["raised_by"] == ["RD209"]
     assert "RD209" in unscaled.explains
 

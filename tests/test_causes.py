@@ -6,7 +6,7 @@ import pytest
 
 from rnndoctor.core.catalogue import all_rules
 from rnndoctor.core.causes import explained_by
-from rnndoctor.core.engine import rank
+from rnndoctor.core.ranking import rank
 from rnndoctor.core.findings import Finding, Severity
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from rnndoctor import diagnose
-from rnndoctor.core.engine import rank
+from rnndoctor.core.ranking import rank
 from rnndoctor.core.findings import Severity
 from rnndoctor.core.registry import _REGISTRY, Check, CheckContext, Outcome, make_finding, register
 from tests import tasks

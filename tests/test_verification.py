@@ -13,7 +13,7 @@ from torch import nn
 from rnndoctor import diagnose
 from rnndoctor.checks.verification import FitSummary, improved
 from rnndoctor.cli import cli
-from rnndoctor.core.engine import rank
+from rnndoctor.core.ranking import rank
 from rnndoctor.core.findings import Finding, Severity
 from rnndoctor.core.remedies import automated_codes
 from rnndoctor.render import verification_line

@@ -32,8 +32,8 @@ def judge_target_leak(leak: TargetLeak) -> list[Finding]:
         "output_change_at_step": leak.change_at_step,
     }
     if leak.main_input:
-        return [get_rule("RD309").verdict({**evidence, "values": "values" if leak.floats else "tokens"})]
-    return [get_rule("RD214").verdict(evidence)]
+        return [get_rule("RD309").finding({**evidence, "values": "values" if leak.floats else "tokens"})]
+    return [get_rule("RD214").finding(evidence)]
 
 
 _PROBE = (
@@ -47,7 +47,7 @@ def judge_transposed_targets(own: float, other: float, layout: str, threshold: f
     if other < threshold or own >= threshold / 2:
         return []
     evidence = {"next_token_share": own, "other_order_share": other, "layout": layout}
-    return [get_rule("RD309").verdict(evidence, variant="transposed")]
+    return [get_rule("RD309").finding(evidence, variant="transposed")]
 
 
 # ---------------------------------------------------------------------------------------------

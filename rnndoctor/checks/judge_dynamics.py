@@ -120,14 +120,14 @@ def judge_learning_rate(
     }
     if onset is not None and lr < onset / low_factor:
         gap = math.log10(onset / lr)
-        return [get_rule("RD501").verdict(evidence, {**words, "gap": gap}, confidence=min(1.0, 0.6 + 0.2 * gap))]
+        return [get_rule("RD501").finding(evidence, {**words, "gap": gap}, confidence=min(1.0, 0.6 + 0.2 * gap))]
     beyond_divergence = sweep.diverged_at is not None and lr >= sweep.diverged_at
     past_minimum = math.isfinite(lr_min) and lr > lr_min * high_factor
     if beyond_divergence or past_minimum:
         if beyond_divergence:
-            return [get_rule("RD502").verdict(evidence, words, confidence=0.9)]
+            return [get_rule("RD502").finding(evidence, words, confidence=0.9)]
         words["decades"] = math.log10(lr / lr_min)
-        return [get_rule("RD502").verdict(evidence, words, variant="past_minimum", confidence=0.7)]
+        return [get_rule("RD502").finding(evidence, words, variant="past_minimum", confidence=0.7)]
     return []
 
 
@@ -157,7 +157,7 @@ def judge_overfit(
             "steps": configured.steps,
             "lr": configured.lr,
         }
-        findings.append(get_rule("RD505").verdict(evidence))
+        findings.append(get_rule("RD505").finding(evidence))
 
     def learns(run: FitResult) -> bool:
         return run.fitted or run.dropped >= learned_share or run.still_falling
@@ -171,7 +171,7 @@ def judge_overfit(
             "target_classes": configured.target_classes,
             "accuracy": configured.accuracy,
         }
-        findings.append(get_rule("RD504").verdict(evidence, {"steps": configured.steps}))
+        findings.append(get_rule("RD504").finding(evidence, {"steps": configured.steps}))
     fixed_by_lr = retry is not None and learns(retry)
     if not fixed_by_lr and any(run.dropped >= stuck_share for run in runs):
         return findings
@@ -192,7 +192,7 @@ def judge_overfit(
             "retry_initial_loss": retry.initial_loss,
             "retry_steps": retry.steps,
         }
-        verdict = rule.verdict(
+        verdict = rule.finding(
             evidence, words, variant="learning_rate", severity=Severity.WARNING, confidence=0.6, explains=("RD505",)
         )
     else:
@@ -202,7 +202,7 @@ def judge_overfit(
             ),
             "tried": f" and at lr={retry.lr:.2g} (loss {retry.final_loss:.4g})" if retry is not None else "",
         }
-        verdict = rule.verdict(evidence, words, severity=None, confidence=0.8, explains=("RD505",))
+        verdict = rule.finding(evidence, words, severity=None, confidence=0.8, explains=("RD505",))
     findings.append(verdict)
     return findings
 
@@ -231,7 +231,7 @@ def judge_input_ignored(
         "steps": normal.steps,
         "input_sensitivity": sensitivity,
     }
-    return [get_rule("RD506").verdict(evidence, explains=("RD503", "RD504", "RD505"))]
+    return [get_rule("RD506").finding(evidence, explains=("RD503", "RD504", "RD505"))]
 
 
 @dataclass
@@ -303,7 +303,7 @@ def judge_chance_level(run: ShortRun, retry: ShortRun | None, chance: Chance, ma
             else ""
         ),
     }
-    return [get_rule("RD507").verdict(evidence, words, confidence=0.7)]
+    return [get_rule("RD507").finding(evidence, words, confidence=0.7)]
 
 
 # ---------------------------------------------------------------------------------------------

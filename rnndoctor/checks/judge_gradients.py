@@ -82,7 +82,7 @@ def judge_exploding(stats: GradientStats, exploding_norm: float) -> list[Finding
             "first_from_output": first,
             "loss": stats.loss,
         }
-        return [get_rule("RD401").verdict(evidence, {"loss_note": loss_note}, variant="non_finite")]
+        return [get_rule("RD401").finding(evidence, {"loss_note": loss_note}, variant="non_finite")]
     if stats.total_norm <= exploding_norm:
         return []
     largest = max(stats.norms.items(), key=lambda kv: kv[1])
@@ -92,7 +92,7 @@ def judge_exploding(stats: GradientStats, exploding_norm: float) -> list[Finding
         "largest_norm": largest[1],
         "threshold": exploding_norm,
     }
-    return [get_rule("RD401").verdict(evidence)]
+    return [get_rule("RD401").finding(evidence)]
 
 
 def judge_vanishing_layers(stats: GradientStats, ratio_threshold: float) -> list[Finding]:
@@ -108,7 +108,7 @@ def judge_vanishing_layers(stats: GradientStats, ratio_threshold: float) -> list
     if ratio >= ratio_threshold:
         return []
     evidence = {"earliest": first, "earliest_rms": g_first, "last": last, "last_rms": g_last, "ratio": ratio}
-    return [get_rule("RD402").verdict(evidence)]
+    return [get_rule("RD402").finding(evidence)]
 
 
 def judge_no_gradient(stats: GradientStats) -> list[Finding]:
@@ -126,7 +126,7 @@ def judge_no_gradient(stats: GradientStats) -> list[Finding]:
             "share_of_model": count / total,
         }
         words = {"tensors": len(stats.no_grad), "where": ", ".join(modules[:6])}
-        findings.append(get_rule("RD210").verdict(evidence, words))
+        findings.append(get_rule("RD210").finding(evidence, words))
     if stats.unused:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.unused)
         modules = sorted({n.rsplit(".", 1)[0] if "." in n else n for n in stats.unused})
@@ -138,19 +138,19 @@ def judge_no_gradient(stats: GradientStats) -> list[Finding]:
         }
         words = {"tensors": len(stats.unused), "where": ", ".join(modules[:6]), "first_module": modules[0]}
         findings.append(
-            get_rule("RD210").verdict(evidence, words, variant="unused", severity=Severity.WARNING, confidence=0.5)
+            get_rule("RD210").finding(evidence, words, variant="unused", severity=Severity.WARNING, confidence=0.5)
         )
     deliberate = bool(stats.frozen_in_optimizer) and set(stats.frozen_in_optimizer) <= set(stats.frozen_embeddings)
     if stats.frozen_in_optimizer and not deliberate:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.frozen_in_optimizer)
         evidence = {"parameters": stats.frozen_in_optimizer[:20], "values": count}
         words = {"tensors": len(stats.frozen_in_optimizer), "named": ", ".join(stats.frozen_in_optimizer[:4])}
-        findings.append(get_rule("RD210").verdict(evidence, words, variant="frozen", severity=Severity.WARNING))
+        findings.append(get_rule("RD210").finding(evidence, words, variant="frozen", severity=Severity.WARNING))
     if stats.not_in_optimizer:
         count = sum(stats.parameter_counts.get(n, 0) for n in stats.not_in_optimizer)
         evidence = {"parameters": stats.not_in_optimizer[:20], "values": count}
         words = {"tensors": len(stats.not_in_optimizer), "named": ", ".join(stats.not_in_optimizer[:4])}
-        findings.append(get_rule("RD210").verdict(evidence, words, variant="not_in_optimizer"))
+        findings.append(get_rule("RD210").finding(evidence, words, variant="not_in_optimizer"))
     return findings
 
 
@@ -173,7 +173,7 @@ def judge_update_ratio(stats: UpdateStats, low: float, high: float) -> list[Find
         "optimizer": stats.optimizer,
     }
     words = {"at_lr": at_lr, "low": low, "high": high, "suggested": suggested}
-    return [get_rule("RD405").verdict(evidence, words, variant=None if median > high else "too_small")]
+    return [get_rule("RD405").finding(evidence, words, variant=None if median > high else "too_small")]
 
 
 def judge_saturation(stats: SaturationStats, max_share: float) -> list[Finding]:
@@ -183,7 +183,7 @@ def judge_saturation(stats: SaturationStats, max_share: float) -> list[Finding]:
         return []
     worst, share = max(saturated.items(), key=lambda kv: kv[1])
     evidence = {"worst": worst, "share": share, "saturated": saturated, "samples": stats.samples}
-    return [get_rule("RD209").verdict(evidence, {"layers": len(saturated), "max_share": max_share})]
+    return [get_rule("RD209").finding(evidence, {"layers": len(saturated), "max_share": max_share})]
 
 
 def judge_accumulation(stats: StepStats) -> list[Finding]:
@@ -191,7 +191,7 @@ def judge_accumulation(stats: StepStats) -> list[Finding]:
     if stats.cleared_after_step or stats.grad_growth is None or stats.grad_growth < 1.5:
         return []
     evidence = {"grad_growth": stats.grad_growth, "zero_grad_calls": stats.zero_grad_calls, "steps": stats.steps}
-    return [get_rule("RD404").verdict(evidence)]
+    return [get_rule("RD404").finding(evidence)]
 
 
 def judge_eval_mode_steps(stats: StepStats) -> list[Finding]:
@@ -199,7 +199,7 @@ def judge_eval_mode_steps(stats: StepStats) -> list[Finding]:
     if stats.eval_mode_steps == 0 or not stats.eval_modules:
         return []
     evidence = {"eval_mode_steps": stats.eval_mode_steps, "steps": stats.steps, "modules": stats.eval_modules}
-    return [get_rule("RD406").verdict(evidence, {"named": ", ".join(stats.eval_modules[:4])})]
+    return [get_rule("RD406").finding(evidence, {"named": ", ".join(stats.eval_modules[:4])})]
 
 
 def judge_rate_control(
@@ -214,7 +214,7 @@ def judge_rate_control(
         "calls_optimizer_step": calls_optimizer_step,
     }
     variant = None if calls_optimizer_step else "manual_update"
-    return [get_rule("RD408").verdict(evidence, {"optimizer": optimizer}, variant=variant)]
+    return [get_rule("RD408").finding(evidence, {"optimizer": optimizer}, variant=variant)]
 
 
 _RATE_IGNORED = (
@@ -233,7 +233,7 @@ def judge_clipping_order(stats: StepStats) -> list[Finding]:
         if stats.clip_calls
         else "the gradients are rescaled after optimizer.step() (a clipping call imported under another name?)"
     )
-    return [get_rule("RD407").verdict({"clip_calls": stats.clip_calls, "optimizer_steps": stats.steps, "seen": how})]
+    return [get_rule("RD407").finding({"clip_calls": stats.clip_calls, "optimizer_steps": stats.steps, "seen": how})]
 
 
 # ---------------------------------------------------------------------------------------------

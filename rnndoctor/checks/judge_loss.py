@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from rnndoctor.core.catalogue import Rule, Wording, get_rule, snippet
+from rnndoctor.core.catalogue import CrashSignature, Rule, Wording, get_rule, snippet
 from rnndoctor.core.findings import Finding, Severity
 
 CLASS_LIKE_MAX_VALUES = 20
@@ -84,7 +84,7 @@ def judge_regression_on_classes(
         "target_shape": list(m.target_shape),
     }
     words = {"cause": cause, "values": _values(values)}
-    return [get_rule("RD301").verdict(evidence, words, severity=severity, confidence=0.8 if severity is None else 0.5)]
+    return [get_rule("RD301").finding(evidence, words, severity=severity, confidence=0.8 if severity is None else 0.5)]
 
 
 def judge_probabilities_into_logit_loss(m: LossMeasurement) -> list[Finding]:
@@ -111,7 +111,7 @@ def judge_probabilities_into_logit_loss(m: LossMeasurement) -> list[Finding]:
         "floor": f" of {floor:.3f} for {m.num_classes} classes" if floor is not None else "",
         "head": _head(m),
     }
-    return [get_rule("RD302").verdict(evidence, words, variant=variant)]
+    return [get_rule("RD302").finding(evidence, words, variant=variant)]
 
 
 def judge_scores_into_probability_loss(m: LossMeasurement) -> list[Finding]:
@@ -131,10 +131,10 @@ def judge_scores_into_probability_loss(m: LossMeasurement) -> list[Finding]:
             "what": "probabilities (softmax)" if m.rows_are_probabilities else "raw scores",
             "head": _head(m),
         }
-        return [rule.verdict(evidence, words, variant="log_probabilities")]
+        return [rule.finding(evidence, words, variant="log_probabilities")]
     if m.loss == "BCELoss" and (m.output_min < 0 or m.output_max > 1):
         evidence = {"loss": m.loss, "output_min": m.output_min, "output_max": m.output_max}
-        return [rule.verdict(evidence, variant="bce")]
+        return [rule.finding(evidence, variant="bce")]
     if m.loss == "NLLLoss" and not m.rows_are_log_probabilities and not _log_probabilities_on_wrong_axis(m):
         evidence = {
             "loss": m.loss,
@@ -147,7 +147,7 @@ def judge_scores_into_probability_loss(m: LossMeasurement) -> list[Finding]:
             "at_init": f" (loss at initialization {m.loss_value:.4g})" if m.loss_value is not None else "",
             "head": _head(m),
         }
-        return [rule.verdict(evidence, words, variant="nll_probabilities" if m.rows_are_probabilities else None)]
+        return [rule.finding(evidence, words, variant="nll_probabilities" if m.rows_are_probabilities else None)]
     return []
 
 
@@ -170,7 +170,7 @@ def judge_broadcast(m: LossMeasurement) -> list[Finding]:
         "broadcast_shape": list(broadcast) if broadcast is not None else None,
     }
     words = {"detail": detail, "squeeze": _squeeze_hint(m.output_shape, m.target_shape)}
-    return [get_rule("RD304").verdict(evidence, words, explains=("RD307", "RD503"))]
+    return [get_rule("RD304").finding(evidence, words, explains=("RD307", "RD503"))]
 
 
 def judge_class_axis(m: LossMeasurement, balance_tolerance: float) -> list[Finding]:
@@ -207,7 +207,7 @@ def judge_class_axis(m: LossMeasurement, balance_tolerance: float) -> list[Findi
             if gradient_says
             else "the outputs are log-probabilities along the last axis, not along axis 1"
         )
-    return [get_rule("RD305").verdict(evidence, words, variant=None if silent else "raises")]
+    return [get_rule("RD305").finding(evidence, words, variant=None if silent else "raises")]
 
 
 def judge_padding_scored(m: LossMeasurement, max_share: float) -> list[Finding]:
@@ -223,7 +223,7 @@ def judge_padding_scored(m: LossMeasurement, max_share: float) -> list[Finding]:
         "loss": m.loss,
     }
     ignore = f"ignore_index={m.ignore_index}" if m.ignore_index is not None else "no ignore_index"
-    return [get_rule("RD306").verdict(evidence, {"ignore": ignore})]
+    return [get_rule("RD306").finding(evidence, {"ignore": ignore})]
 
 
 def judge_initial_loss(m: LossMeasurement, ratio: float, margin: float, regression_ratio: float) -> list[Finding]:
@@ -246,7 +246,7 @@ def judge_initial_loss(m: LossMeasurement, ratio: float, margin: float, regressi
         return []
     evidence = {"initial_loss": m.loss_value, "chance_loss": chance, "basis": basis, "ratio": m.loss_value / chance}
     variant = "regression" if m.family == "regression" else None
-    return [get_rule("RD307").verdict(evidence, {"head": _head(m)}, variant=variant)]
+    return [get_rule("RD307").finding(evidence, {"head": _head(m)}, variant=variant)]
 
 
 def judge_multilabel_on_single_label(m: LossMeasurement) -> list[Finding]:
@@ -254,7 +254,7 @@ def judge_multilabel_on_single_label(m: LossMeasurement) -> list[Finding]:
     if m.family != "binary" or not m.target_one_hot or len(m.target_shape) < 2 or m.target_shape[-1] < 2:
         return []
     evidence = {"loss": m.loss, "classes": m.target_shape[-1], "target_shape": list(m.target_shape)}
-    return [get_rule("RD308").verdict(evidence)]
+    return [get_rule("RD308").finding(evidence)]
 
 
 def _head(m: LossMeasurement) -> str:
@@ -423,6 +423,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD303",
+        crashes=(CrashSignature(r"all elements of (input|target) should be between 0 and 1", ("loss",)),),
         checks=("loss",),
         message=(
             "NLLLoss expects log-probabilities (log_softmax outputs), but they are raw scores, so the loss is "
@@ -509,6 +510,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD304",
+        crashes=(
+            CrashSignature(
+                (
+                    r"target size .* must be the same as input size|must match the size of tensor|size mismatch"
+                    r"|expected input batch_size"
+                ),
+                ("loss",),
+            ),
+        ),
         checks=("loss",),
         message=("{loss} gets outputs of shape {output_shape} and targets of shape {target_shape}: {detail}."),
         remedy=("Make the shapes equal before the loss:\n\n```python\n{squeeze}\n```"),
@@ -551,6 +561,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD305",
+        crashes=(CrashSignature(r"expected target size", ("loss",)),),
         checks=("loss",),
         message=(
             "{loss} reads classes from axis 1 of its input, but the outputs are {output_shape} (batch, time, classes) "

@@ -88,8 +88,8 @@ def judge_mixing(stats: ProbeStats, tolerance: float) -> list[Finding]:
         "steps": stats.steps,
     }
     if swapped and stats.steps >= 2:
-        return [get_rule("RD202").verdict(evidence, variant="probe", confidence=0.95)]
-    return [get_rule("RD207").verdict(evidence, {"others": worst.samples_touched - 1})]
+        return [get_rule("RD202").finding(evidence, variant="probe", confidence=0.95)]
+    return [get_rule("RD207").finding(evidence, {"others": worst.samples_touched - 1})]
 
 
 def judge_padding_leak(probe: PaddingProbe | None, tolerance: float) -> list[Finding]:
@@ -102,13 +102,13 @@ def judge_padding_leak(probe: PaddingProbe | None, tolerance: float) -> list[Fin
         "added_steps": probe.added_steps,
         "padding": probe.source,
     }
-    return [get_rule("RD206").verdict(evidence)]
+    return [get_rule("RD206").finding(evidence)]
 
 
 def judge_bidirectional_readout(readouts: list[BidirectionalReadout], min_share: float) -> list[Finding]:
     """RD211: the backward direction of a bidirectional RNN is read at the last step only."""
     return [
-        get_rule("RD211").verdict({"layer": readout.layer, "last_step_share": readout.last_step_share})
+        get_rule("RD211").finding({"layer": readout.layer, "last_step_share": readout.last_step_share})
         for readout in readouts
         if readout.backward_mass > 0 and readout.last_step_share >= min_share
     ]
@@ -128,7 +128,7 @@ def judge_time_profile(profile: TimeProfile | None, orders: float, min_steps: in
         "orders": orders,
         "profile_log10": [round(math.log10(v), 2) if v > 0 else None for v in profile.profile[:64]],
     }
-    return [get_rule("RD403").verdict(evidence, {"chart": sparkline(list(reversed(profile.profile)))})]
+    return [get_rule("RD403").finding(evidence, {"chart": sparkline(list(reversed(profile.profile)))})]
 
 
 @dataclass
@@ -161,7 +161,7 @@ def judge_future_leak(probes: list[FutureProbe], steps: int, tolerance: float) -
         "probed_steps": sorted({p.step for p in probes}),
         "steps": steps,
     }
-    return [get_rule("RD215").verdict(evidence)]
+    return [get_rule("RD215").finding(evidence)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rnndoctor.core.catalogue import Rule, Wording, get_rule, snippet
+from rnndoctor.core.catalogue import CrashSignature, Rule, Wording, get_rule, snippet
 from rnndoctor.core.findings import Finding, Severity
 
 
@@ -60,7 +60,7 @@ def judge_input_size(layer: RnnLayer) -> list[Finding]:
         "received_shape": list(layer.received_shape or ()),
         "hidden_size": layer.hidden_size,
     }
-    return [get_rule("RD201").verdict(evidence, _layer_words(layer))]
+    return [get_rule("RD201").finding(evidence, _layer_words(layer))]
 
 
 def judge_swapped_axes(layer: RnnLayer, batch_size: int | None) -> list[Finding]:
@@ -86,7 +86,7 @@ def judge_swapped_axes(layer: RnnLayer, batch_size: int | None) -> list[Finding]
         "hidden_size": layer.hidden_size,
         "flag": "batch_first=True" if not layer.batch_first else "batch_first=False",
     }
-    return [get_rule("RD202").verdict(evidence, words, confidence=0.8)]
+    return [get_rule("RD202").finding(evidence, words, confidence=0.8)]
 
 
 def judge_vanilla_long(layer: RnnLayer, long_sequence: int) -> list[Finding]:
@@ -94,7 +94,7 @@ def judge_vanilla_long(layer: RnnLayer, long_sequence: int) -> list[Finding]:
     if layer.kind != "RNN" or layer.steps is None or layer.steps <= long_sequence:
         return []
     words = {**_layer_words(layer), "input_size": layer.input_size, "hidden_size": layer.hidden_size}
-    return [get_rule("RD203").verdict({"layer": layer.name, "steps": layer.steps, "threshold": long_sequence}, words)]
+    return [get_rule("RD203").finding({"layer": layer.name, "steps": layer.steps, "threshold": long_sequence}, words)]
 
 
 def judge_relu_rnn(layer: RnnLayer) -> list[Finding]:
@@ -104,7 +104,7 @@ def judge_relu_rnn(layer: RnnLayer) -> list[Finding]:
     radius = max(layer.spectral_radius.values(), default=None)
     note = f" The recurrent weights' spectral radius is {radius:.2f}." if radius is not None else ""
     return [
-        get_rule("RD204").verdict(
+        get_rule("RD204").finding(
             {"layer": layer.name, "spectral_radius": radius}, {**_layer_words(layer), "note": note}
         )
     ]
@@ -115,7 +115,7 @@ def judge_useless_dropout(layer: RnnLayer) -> list[Finding]:
     if layer.dropout <= 0 or layer.num_layers > 1:
         return []
     evidence = {"layer": layer.name, "dropout": layer.dropout, "num_layers": layer.num_layers}
-    return [get_rule("RD205").verdict(evidence, _layer_words(layer))]
+    return [get_rule("RD205").finding(evidence, _layer_words(layer))]
 
 
 def judge_recurrent_scale(layer: RnnLayer, max_radius: float, min_radius: float) -> list[Finding]:
@@ -133,7 +133,7 @@ def judge_recurrent_scale(layer: RnnLayer, max_radius: float, min_radius: float)
     else:
         effect = "the hidden state forgets everything between steps, so nothing can be carried through time"
     evidence = {"layer": layer.name, "block": block, "spectral_radius": radius, "all_blocks": layer.spectral_radius}
-    return [get_rule("RD208").verdict(evidence, {"effect": effect})]
+    return [get_rule("RD208").finding(evidence, {"effect": effect})]
 
 
 def judge_unregistered(found: list[UnregisteredModules], total_parameters: int) -> list[Finding]:
@@ -154,7 +154,7 @@ def judge_unregistered(found: list[UnregisteredModules], total_parameters: int) 
             "attr": item.attribute.split(".")[-1],
             "wrapper": "nn.ModuleList" if item.container in ("list", "tuple") else "nn.ModuleDict",
         }
-        findings.append(get_rule("RD213").verdict(evidence, words))
+        findings.append(get_rule("RD213").finding(evidence, words))
     return findings
 
 
@@ -163,7 +163,7 @@ def judge_carried_state(attributes: list[str], error: str | None) -> list[Findin
     second backward pass fails."""
     if not attributes or error is None:
         return []
-    return [get_rule("RD212").verdict({"attributes": attributes, "error": error}, {"where": ", ".join(attributes)})]
+    return [get_rule("RD212").finding({"attributes": attributes, "error": error}, {"where": ", ".join(attributes)})]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,6 +173,11 @@ def judge_carried_state(attributes: list[str], error: str | None) -> list[Findin
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD201",
+        crashes=(
+            CrashSignature(
+                r"input\.size\(-1\) must be equal to input_size|input_size.*expected \d+, got \d+", ("forward",)
+            ),
+        ),
         checks=("structure",),
         message=(
             "'{layer}' ({kind}) was built with input_size={input_size} but receives {received_features} features per "
@@ -500,6 +505,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         code="RD212",
+        crashes=(CrashSignature(r"backward through the graph a second time", ("backward", "train_step")),),
         checks=("structure",),
         message=(
             "The model stores its hidden state in {where} and feeds it into the next batch without detaching it: "

@@ -1,20 +1,37 @@
-"""The RD code catalogue, collected from the rules declared beside the judges that emit them.
+"""The RD code catalogue, found by scanning the rules package: one module per rule.
 
-Each judge module ends with a ``RULES`` tuple: every code's title, severity, the codes it explains and its
-documentation. `rnndoctor rules`, `rnndoctor explain`, the per-code docs pages, the findings' titles and
-the cause graph all read them from here.
+Every module under `rnndoctor.rules` that defines ``RULE`` contributes one code: its title, severity, the
+codes it explains, its documentation, its message and fix templates, the options that tune its judge and
+the torch errors it explains. The module also holds the rule's judges (`rnndoctor.core.judging`) and its
+remedy (`rnndoctor.core.remedies`). The family of a rule is the ``FAMILY`` of the package its module lives
+in. Packages named in the ``rnndoctor.rules`` entry-point group are scanned the same way, so another
+package can add rules without touching this one.
+
+`rnndoctor rules`, `rnndoctor explain`, the docs pages, the README's catalogue, the findings' titles and the
+cause graph all read the catalogue from here.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import pkgutil
+import re
 import textwrap
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
+from rnndoctor.core.causes import explained_by
 from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.options import Option
+
+RULES_PACKAGE = "rnndoctor.rules"
+ENTRY_POINT_GROUP = "rnndoctor.rules"
+"""Another package adds rules here: ``[project.entry-points."rnndoctor.rules"]`` ``mine = "my_package.rules"``
+(a package whose modules each define a ``RULE``, scanned like `rnndoctor.rules`)."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +41,19 @@ class Wording:
 
     message: str = ""
     remedy: str = ""
+
+
+@dataclass(frozen=True)
+class CrashSignature:
+    """A torch error this rule explains when the user's code raises it at one of ``stages`` (forward, loss,
+    backward, train_step): the finding is then the rule's ``crash`` wording, quoting the error."""
+
+    pattern: str
+    """A regular expression searched in ``ExceptionType: message``, case-insensitively."""
+    stages: tuple[str, ...]
+
+    def matches(self, stage: str, text: str) -> bool:
+        return stage in self.stages and re.search(self.pattern, text, re.IGNORECASE) is not None
 
 
 @dataclass(frozen=True)
@@ -48,35 +78,56 @@ class Rule:
     explains: tuple[str, ...] = ()
     """Codes of symptoms a finding of this rule accounts for when both are present (the cause graph)."""
     message: str = ""
-    """The finding's message as a template over its evidence (``{equal_share:.0%}``), for rules that render
-    their findings from a structured verdict instead of prose written in the judge."""
+    """The finding's message as a template over its evidence (``{equal_share:.0%}``) and the judge's words."""
     remedy: str = ""
     """The finding's fix, a template over the same evidence."""
     variants: Mapping[str, Wording] = field(default_factory=dict, hash=False)
-    """Other shapes of the finding, by name, chosen by the judge with ``verdict(..., variant=name)``."""
+    """Other shapes of the finding, by name, chosen by the judge with ``finding(..., variant=name)``."""
+    options: tuple[Option, ...] = ()
+    """Thresholds only this rule's judges read: they join the options of the check that measures for it
+    (its first entry in ``checks``), in the config under ``checks: {that_check: {...}}``."""
+    crashes: tuple[CrashSignature, ...] = ()
+    """Errors of the user's code this rule explains (`rnndoctor.core.crashes`)."""
 
-    def verdict(
+    def finding(
         self,
         evidence: dict[str, Any],
         words: dict[str, Any] | None = None,
         variant: str | None = None,
-        **how: Any,
+        *,
+        severity: Severity | None = None,
+        confidence: float = 1.0,
+        explains: tuple[str, ...] = (),
+        check: str = "",
     ) -> Finding:
         """A finding of this rule rendered from ``evidence`` (the measured facts, kept in the report) and
         ``words`` (names and phrases the templates need but the evidence should not carry), in the wording
-        named ``variant`` or the rule's own; ``how`` takes severity, confidence, explains and check."""
-        from rnndoctor.core.registry import make_finding
-
+        named ``variant`` or the rule's own, at the rule's severity unless ``severity`` says otherwise."""
         message, remedy = self.message, self.remedy
         if variant is not None:
             wording = self.variants[variant]
             message, remedy = wording.message or message, wording.remedy or remedy
         fields = {**evidence, **(words or {})}
-        return make_finding(self.code, message.format(**fields), remedy.format(**fields), evidence, **how)
+        level = self.severity if severity is None else severity
+        return Finding(
+            code=self.code,
+            severity=level,
+            title=self.title,
+            message=message.format(**fields),
+            fix=remedy.format(**fields),
+            evidence=dict(evidence),
+            check=check,
+            confidence=confidence,
+            explains=tuple(dict.fromkeys(self.explained(level is Severity.ERROR) + tuple(explains))),
+        )
+
+    def explained(self, as_error: bool = False) -> tuple[str, ...]:
+        """The codes a finding of this rule explains (as an error: also the cross-family ones, `causes`)."""
+        return explained_by(self.code, self.explains, as_error)
 
     @property
     def family(self) -> str:
-        return _FAMILIES.get(self.code[:3], "other")
+        return _catalogue().families.get(self.code, "other")
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -132,7 +183,48 @@ class Rule:
         )
 
 
-_FAMILIES = {
+def snippet(text: str) -> str:
+    """A before/after snippet written indented inside a declaration, stored flush left without blank edges."""
+    return textwrap.dedent(text).strip("\n")
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    rules: tuple[Rule, ...]
+    families: dict[str, str]
+
+
+def _modules(package: ModuleType) -> Iterator[ModuleType]:
+    """The package's modules, sub-packages included, in name order (so the judges register in code order)."""
+    yield package
+    path = getattr(package, "__path__", None)
+    if path is None:
+        return
+    for info in sorted(pkgutil.iter_modules(path), key=lambda found: found.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if info.ispkg:
+            yield from _modules(module)
+        else:
+            yield module
+
+
+def rule_packages() -> list[str]:
+    """The packages scanned for rules: rnndoctor's own, then those other packages declare."""
+    from importlib.metadata import entry_points
+
+    return [RULES_PACKAGE, *(entry.value for entry in entry_points(group=ENTRY_POINT_GROUP))]
+
+
+_LEGACY_MODULES = [
+    "rnndoctor.checks.judge_structure",
+    "rnndoctor.checks.judge_probes",
+    "rnndoctor.checks.judge_alignment",
+    "rnndoctor.checks.judge_loss",
+    "rnndoctor.checks.judge_gradients",
+    "rnndoctor.checks.judge_dynamics",
+    "rnndoctor.logs.curves",
+]
+_LEGACY_FAMILIES = {
     "RD0": "setup",
     "RD1": "data",
     "RD2": "model structure",
@@ -143,35 +235,39 @@ _FAMILIES = {
 }
 
 
-RULE_MODULES = (
-    "rnndoctor.core.crashes",
-    "rnndoctor.checks.judge_data",
-    "rnndoctor.checks.judge_structure",
-    "rnndoctor.checks.judge_probes",
-    "rnndoctor.checks.judge_alignment",
-    "rnndoctor.checks.judge_loss",
-    "rnndoctor.checks.judge_gradients",
-    "rnndoctor.checks.judge_dynamics",
-    "rnndoctor.logs.curves",
-)
-"""Modules that declare rules (a ``RULES`` tuple beside their judges)."""
-
-
-def snippet(text: str) -> str:
-    """A before/after snippet written indented inside a declaration, stored flush left without blank edges."""
-    return textwrap.dedent(text).strip("\n")
-
-
 @functools.cache
-def all_rules() -> tuple[Rule, ...]:
+def _catalogue() -> _Catalogue:
     rules: list[Rule] = []
-    for name in RULE_MODULES:
-        rules.extend(importlib.import_module(name).RULES)
+    families: dict[str, str] = {}
+    for name in rule_packages():
+        try:
+            package = importlib.import_module(name)
+            modules = list(_modules(package))
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the diagnosis
+            if name == RULES_PACKAGE:
+                raise
+            warnings.warn(f"rnndoctor: cannot load the rules of {name!r}: {exc}", stacklevel=2)
+            continue
+        for module in modules:
+            rule = getattr(module, "RULE", None)
+            if isinstance(rule, Rule):
+                rules.append(rule)
+                family = importlib.import_module(module.__name__.rpartition(".")[0] or module.__name__)
+                families[rule.code] = str(getattr(family, "FAMILY", "other"))
+    for legacy in _LEGACY_MODULES:  # TRANSITION: judge modules not yet split into rule modules
+        for rule in importlib.import_module(legacy).RULES:
+            rules.append(rule)
+            families[rule.code] = _LEGACY_FAMILIES[rule.code[:3]]
     codes = [rule.code for rule in rules]
     duplicated = sorted({code for code in codes if codes.count(code) > 1})
     if duplicated:
         raise RuntimeError(f"rules declared twice: {duplicated}")
-    return tuple(sorted(rules, key=lambda rule: rule.code))
+    return _Catalogue(tuple(sorted(rules, key=lambda rule: rule.code)), families)
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every rule, in code order (importing a rule module registers its judges and remedy)."""
+    return _catalogue().rules
 
 
 def get_rule(code: str) -> Rule:
@@ -181,6 +277,11 @@ def get_rule(code: str) -> Rule:
         if rule.code == wanted:
             return rule
     raise KeyError(code)
+
+
+def rules_of(check: str) -> tuple[Rule, ...]:
+    """The rules whose measurements ``check`` makes (they name it in their ``checks``)."""
+    return tuple(rule for rule in all_rules() if check in rule.checks)
 
 
 def unmatched_code(patterns: tuple[str, ...] | list[str]) -> str | None:

@@ -21,11 +21,9 @@ CHANCE_LEVEL_EXPLAINED_BY = (
 """Training stuck at chance (RD507) is the catch-all symptom: any of these measured problems explains it."""
 
 
-def explained_by(code: str, severity_is_error: bool = False) -> tuple[str, ...]:
-    """The codes a finding of ``code`` explains: its rule's own, plus the cross-family ones."""
-    from rnndoctor.core.catalogue import get_rule
-
-    codes = get_rule(code).explains
+def explained_by(code: str, explains: tuple[str, ...], severity_is_error: bool = False) -> tuple[str, ...]:
+    """The codes a finding of ``code`` explains: its rule's own (``explains``), plus the cross-family ones."""
+    codes = explains
     if code in CHANCE_LEVEL_EXPLAINED_BY and "RD507" not in codes:
         codes = (*codes, "RD507")
     if severity_is_error and code.startswith(SETUP_FAMILIES):

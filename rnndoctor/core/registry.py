@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rnndoctor.core.catalogue import all_rules, get_rule
-from rnndoctor.core.causes import explained_by
-from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.catalogue import get_rule, rules_of
+from rnndoctor.core.findings import Finding
+from rnndoctor.core.judging import judge
 from rnndoctor.core.options import Option
 
 if TYPE_CHECKING:
@@ -20,26 +21,6 @@ class SkipCheck(Exception):
     """Raised by a check that cannot run here; the message is the reason shown to the user."""
 
 
-Judge = Callable[[Any, dict[str, Any]], list[Finding]]
-"""A judge of a published measurement: the measurement and the check's options in, findings out."""
-
-_JUDGES: dict[tuple[str, str], list[Judge]] = {}
-
-
-def judges(check: str, measurement: str) -> Callable[[Judge], Judge]:
-    """Register a judge for a measurement a check publishes (``ctx.publish(measurement, value)``): a new rule
-    over a measurement that is already published needs its judge module only, not a change to the check.
-    The judge's thresholds come from the check's options (declare them there, or read with a default)."""
-
-    def register_judge(function: Judge) -> Judge:
-        found = _JUDGES.setdefault((check, measurement), [])
-        if function not in found:
-            found.append(function)
-        return function
-
-    return register_judge
-
-
 @dataclass
 class CheckContext:
     session: Session
@@ -48,38 +29,17 @@ class CheckContext:
     findings: list[Finding] = field(default_factory=list)
     prior: list[Finding] = field(default_factory=list)
     """What the other checks found (for a check that ``amends`` their findings, empty for the rest)."""
+    codes: tuple[str, ...] = ()
+    """The codes the check reports: the judges of these rules see what it publishes."""
 
-    def publish(self, measurement: str, value: Any) -> None:
-        """Hand a measurement to every judge registered for it with `judges` (in registration order)."""
-        for judge in _JUDGES.get((self.check_name, measurement), ()):
-            self.findings.extend(judge(value, self.options))
-
-
-def make_finding(
-    code: str,
-    message: str,
-    fix: str,
-    evidence: dict[str, Any] | None = None,
-    *,
-    severity: Severity | None = None,
-    confidence: float = 1.0,
-    explains: tuple[str, ...] = (),
-    check: str = "",
-) -> Finding:
-    """A finding whose title and default severity come from the rule catalogue."""
-    rule = get_rule(code)
-    level = rule.severity if severity is None else severity
-    return Finding(
-        code=rule.code,
-        severity=level,
-        title=rule.title,
-        message=message,
-        fix=fix,
-        evidence=dict(evidence or {}),
-        check=check,
-        confidence=confidence,
-        explains=tuple(dict.fromkeys(explained_by(rule.code, level is Severity.ERROR) + tuple(explains))),
-    )
+    def publish(self, measurement: object) -> list[Finding]:
+        """Hand a measurement to every judge registered for its type (`rnndoctor.core.judging`) and keep their
+        findings; returns them, for a check that measures more only where nothing is found yet."""
+        found = judge(measurement, self.options, self.codes)
+        for finding in found:
+            finding.check = finding.check or self.check_name
+        self.findings.extend(found)
+        return found
 
 
 @dataclass
@@ -126,23 +86,36 @@ class Check:
 
 
 _REGISTRY: dict[str, type[Check]] = {}
+_DECLARED: dict[str, tuple[tuple[str, ...] | None, tuple[Option, ...]]] = {}
+"""Each check's own declarations: its explicit codes (None: derived from the rules) and its own options."""
 
 
 def register(cls: type[Check]) -> type[Check]:
-    if "codes" not in cls.__dict__:
-        cls.codes = tuple(rule.code for rule in all_rules() if cls.name in rule.checks)
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"check name {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    _DECLARED[cls.name] = (cls.__dict__.get("codes"), tuple(cls.__dict__.get("options", ())))
+    _complete(cls)
+    return cls
+
+
+def _complete(cls: type[Check]) -> None:
+    """Set the codes a check reports and its options from the rules that name it: a rule brings its own
+    thresholds to the first check it names."""
+    codes, own = _DECLARED[cls.name]
+    rules = rules_of(cls.name)
+    cls.codes = codes if codes is not None else tuple(rule.code for rule in rules)
     if not cls.codes and not cls.amends:
         raise ValueError(f"check {cls.name!r} reports no code: name it in its rules' `checks` or set `codes`")
     for code in cls.codes:
         get_rule(code)  # an unknown code is a programming error: fail at import time
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"check name {cls.name!r} registered twice")
-    _REGISTRY[cls.name] = cls
-    return cls
+    cls.options = own + tuple(o for rule in rules if rule.checks[0] == cls.name for o in rule.options)
 
 
 def registered_checks() -> list[type[Check]]:
-    _load_builtin_checks()
+    _load_checks()
+    for cls in _REGISTRY.values():
+        _complete(cls)
     return sorted(_REGISTRY.values(), key=lambda c: (c.cost, c.name))
 
 
@@ -151,6 +124,7 @@ def reported_codes() -> dict[str, str]:
     return {code: check.name for check in registered_checks() for code in check.codes}
 
 
+CHECKS_PACKAGE = "rnndoctor.checks"
 ENTRY_POINT_GROUP = "rnndoctor.checks"
 """Third-party packages register checks here: ``[project.entry-points."rnndoctor.checks"]``
 ``mycheck = "mypackage.checks"`` (a module whose import registers its checks with `register`, or a Check
@@ -159,15 +133,16 @@ subclass, which is registered when loaded)."""
 _loaded = False
 
 
-def _load_builtin_checks() -> None:
+def _load_checks() -> None:
+    """Import every module of the checks package (each registers its checks), then the plugins, once."""
     global _loaded
-    from rnndoctor import checks
-
-    loader: Callable[[], None] = checks.load_all
-    loader()
-    if not _loaded:
-        _loaded = True
-        _load_entry_points()
+    if _loaded:
+        return
+    package = importlib.import_module(CHECKS_PACKAGE)
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda found: found.name):
+        importlib.import_module(f"{CHECKS_PACKAGE}.{info.name}")
+    _loaded = True
+    _load_entry_points()
 
 
 def _load_entry_points() -> None:

@@ -21,7 +21,7 @@ from rnndoctor.logs.training_logs import METRIC_LABELS, History, read_history
 from rnndoctor.setup.errors import SetupError
 
 if TYPE_CHECKING:
-    from rnndoctor.core.engine import ProgressListener
+    from rnndoctor.core.progress import ProgressListener
 
 __all__ = ["CURVE_CODES", "CurveThresholds", "History", "diagnose_history", "judge_history", "read_history"]
 
@@ -86,7 +86,7 @@ def judge_history(history: History, limits: CurveThresholds, check: str = "curve
     non_finite = [history.epochs[i] for i, v in train + val if not math.isfinite(v)]
     if non_finite:
         findings.append(
-            get_rule("RD401").verdict(
+            get_rule("RD401").finding(
                 {"first_epoch": non_finite[0], "epochs_affected": len(non_finite)}, variant="curve", check=check
             )
         )
@@ -136,7 +136,7 @@ def _overfitting(
     )
     variant = None if loss_says else "accuracy_gap"
     words = {"opening": opening, "axis": history.axis}
-    return [get_rule("RD601").verdict(evidence, words, variant=variant, check=check)]
+    return [get_rule("RD601").finding(evidence, words, variant=variant, check=check)]
 
 
 def _train_dynamics(
@@ -156,7 +156,7 @@ def _train_dynamics(
             "",
         )
         findings.append(
-            get_rule("RD505").verdict(
+            get_rule("RD505").finding(
                 {"first_loss": first, "last_loss": last, "epochs": len(values), "relative_change": change},
                 {"chance": chance},
                 variant="curve",
@@ -173,7 +173,7 @@ def _train_dynamics(
     span = max(values) - lowest
     swing_of_range = statistics.median(abs(d) for d in deltas) / span if deltas and span > 0 else 0.0
     if diverging is not None:
-        findings.append(get_rule("RD502").verdict(diverging, variant="curve_diverging", check=check))
+        findings.append(get_rule("RD502").finding(diverging, variant="curve_diverging", check=check))
     elif (
         len(deltas) >= 4
         and share >= limits.oscillation_share
@@ -181,7 +181,7 @@ def _train_dynamics(
         and swing_of_range >= limits.oscillation_range_share
     ):
         findings.append(
-            get_rule("RD502").verdict(
+            get_rule("RD502").finding(
                 {
                     "reversal_share": share,
                     "median_swing": swing,
@@ -234,7 +234,8 @@ def diagnose_history(
 ) -> Report:
     """The report of `rnndoctor curves`: findings from one training log. ``select``/``ignore`` take codes
     or prefixes as `rnndoctor check` does; ``progress`` is a progress listener (see `rnndoctor.core.engine`)."""
-    from rnndoctor.core.engine import SilentProgress, rank
+    from rnndoctor.core.progress import SilentProgress
+    from rnndoctor.core.ranking import rank
 
     started = time.perf_counter()
     allowed = _allowed_codes(tuple(select), tuple(ignore), str(path))

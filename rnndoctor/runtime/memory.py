@@ -1,4 +1,4 @@
-"""Out-of-memory during a check: find the batch size that fits and say so, instead of a bare crash."""
+"""Out-of-memory during a check: find the batch size that fits (`rnndoctor.core.crashes` reports it)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from typing import Any
 
 import torch
 
-from rnndoctor.core.catalogue import get_rule
-from rnndoctor.core.findings import Finding
 from rnndoctor.runtime.session import Session, UserCodeError
 
 
@@ -42,19 +40,3 @@ def largest_fitting_batch(session: Session, raw: Any) -> tuple[int | None, int |
                 return size, None
         candidate //= 2
     return size, None
-
-
-def out_of_memory_finding(session: Session, error: BaseException, check: str) -> Finding:
-    free_cached_memory()
-    size, fits = largest_fitting_batch(session, session.sample("train").batches[0])
-    free_cached_memory()
-    words = {
-        "check": check,
-        "device_type": session.device.type.upper(),
-        "where": f" with batches of {size}" if size else "",
-        "error": str(error).splitlines()[0][:200],
-        "steps": max(1, (size or fits) // fits) if fits else None,
-    }
-    evidence = {"batch_size": size, "fitting_batch_size": fits, "device": str(session.device)}
-    variant = "out_of_memory_smaller_batch" if fits else "out_of_memory"
-    return get_rule("RD001").verdict(evidence, words, variant=variant, confidence=0.9, check=check)

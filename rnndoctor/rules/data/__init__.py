@@ -1,0 +1,3 @@
+"""Data rules (RD1xx): what the sampled batches hold, judged before any training."""
+
+FAMILY = "data"
