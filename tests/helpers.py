@@ -239,16 +239,26 @@ def without_timing(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def judged(check: str, measurement: object, code: str, **overrides: Any) -> list[Any]:
-    """The findings of ``code`` that the judges of ``check``'s rules make of ``measurement``, at the packaged
-    default options (or ``overrides``): the path a published measurement takes in a run."""
+def judged_all(check: str, measurement: object, **overrides: Any) -> list[Any]:
+    """The findings the judges of ``check``'s rules make of ``measurement``, at the packaged default options
+    (or ``overrides``): the path a measurement the check publishes takes in a run."""
     from rnndoctor.core.judging import judge
     from rnndoctor.core.registry import registered_checks
     from rnndoctor.setup.config import load_defaults
 
     codes = {c.name: c.codes for c in registered_checks()}[check]
     options = {**load_defaults()["checks"][check], **overrides}
-    return [f for f in judge(measurement, options, codes) if f.code == code]
+    return judge(measurement, options, codes)
+
+
+def judged(check: str, measurement: object, code: str, **overrides: Any) -> list[Any]:
+    """The findings of ``code`` among `judged_all`'s."""
+    return [f for f in judged_all(check, measurement, **overrides) if f.code == code]
+
+
+def judged_codes(check: str, measurement: object, **overrides: Any) -> list[str]:
+    """The codes of `judged_all`'s findings, in order."""
+    return [f.code for f in judged_all(check, measurement, **overrides)]
 
 
 def make_finding(

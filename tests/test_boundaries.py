@@ -13,9 +13,13 @@ from typing import Any
 
 import pytest
 
-from rnndoctor.checks import judge_dynamics, judge_gradients, judge_loss, judge_probes, judge_structure
+from rnndoctor.measurements.dynamics import FitResult, OverfitRuns, Sweep
+from rnndoctor.measurements.gradients import GradientStats, UpdateStats
+from rnndoctor.measurements.loss import LossMeasurement
+from rnndoctor.measurements.model import RnnLayer, TimeProfile
 from rnndoctor.runtime import lr_heuristics
 from rnndoctor.setup.config import load_defaults
+from tests.helpers import judged_codes
 
 DEFAULTS: dict[str, Any] = load_defaults()["checks"]
 
@@ -30,78 +34,55 @@ def codes(findings: list[Any]) -> list[str]:
 
 @pytest.mark.parametrize(("ratio", "reported"), [(1e-4, True), (1e-2, False)])
 def test_vanishing_across_layers(ratio: float, reported: bool) -> None:
-    stats = judge_gradients.GradientStats(
+    stats = GradientStats(
         norms={}, rms={"rnn.weight_hh_l0": ratio, "head.weight": 1.0}, earliest_recurrent="rnn.weight_hh_l0",
         last_layer="head.weight",
     )  # fmt: skip
-    found = judge_gradients.judge_vanishing_layers(stats, option("gradients", "vanishing_ratio"))
-    assert (codes(found) == ["RD402"]) is reported
+    assert ("RD402" in judged_codes("gradients", stats)) is reported
 
 
 @pytest.mark.parametrize(("norm", "reported"), [(5e3, True), (50.0, False), (math.inf, True)])
 def test_exploding_gradient_norm(norm: float, reported: bool) -> None:
-    stats = judge_gradients.GradientStats(norms={"rnn.weight_hh_l0": norm}, total_norm=norm)
-    found = judge_gradients.judge_exploding(stats, option("gradients", "exploding_norm"))
-    assert ("RD401" in codes(found)) is reported
+    stats = GradientStats(norms={"rnn.weight_hh_l0": norm}, total_norm=norm)
+    assert ("RD401" in judged_codes("gradients", stats)) is reported
 
 
 @pytest.mark.parametrize(("radius", "reported"), [(2.0, True), (1.0, False), (0.01, True)])
 def test_recurrent_spectral_radius(radius: float, reported: bool) -> None:
-    layer = judge_structure.RnnLayer(
+    layer = RnnLayer(
         name="rnn", kind="LSTM", input_size=4, hidden_size=8, num_layers=1, batch_first=True,
         spectral_radius={"weight_hh_l0[f]": radius},
     )  # fmt: skip
-    found = judge_structure.judge_recurrent_scale(
-        layer, option("structure", "max_spectral_radius"), option("structure", "min_spectral_radius")
-    )
-    assert (codes(found) == ["RD208"]) is reported
+    assert (judged_codes("structure", layer) == ["RD208"]) is reported
 
 
 @pytest.mark.parametrize(("per_step_fall", "reported"), [(10.0, True), (1.5, False)])
 def test_memory_through_time(per_step_fall: float, reported: bool) -> None:
-    profile = judge_probes.TimeProfile([per_step_fall**-back for back in range(40)], steps=40)
-    found = judge_probes.judge_time_profile(
-        profile, option("probes", "memory_orders"), int(option("probes", "min_memory_steps"))
-    )
-    assert (codes(found) == ["RD403"]) is reported
+    profile = TimeProfile([per_step_fall**-back for back in range(40)], steps=40)
+    assert (judged_codes("probes", profile) == ["RD403"]) is reported
 
 
 @pytest.mark.parametrize(("imbalance", "reported"), [(0.05, True), (1e-7, False)])
 def test_class_axis_gradient_balance(imbalance: float, reported: bool) -> None:
-    measured = judge_loss.LossMeasurement(
+    measured = LossMeasurement(
         loss="CrossEntropyLoss", family="index", output_shape=(8, 12, 12), target_shape=(8, 12),
         target_is_float=False, target_integer_valued=True, class_axis_gradient_balance=imbalance,
     )  # fmt: skip
-    found = judge_loss.judge_class_axis(measured, option("loss", "class_axis_balance"))
-    assert (codes(found) == ["RD305"]) is reported
+    assert (judged_codes("loss", measured) == ["RD305"]) is reported
 
 
 @pytest.mark.parametrize(("ratio", "code"), [(1e-8, "RD405"), (1e-3, None), (0.5, "RD405")])
 def test_update_to_weight_ratio(ratio: float, code: str | None) -> None:
-    stats = judge_gradients.UpdateStats(
-        ratios={"rnn.weight_ih_l0": ratio, "head.weight": ratio}, optimizer="SGD", lr=0.1
-    )
-    found = judge_gradients.judge_update_ratio(
-        stats, option("gradients", "min_update_ratio"), option("gradients", "max_update_ratio")
-    )
-    assert codes(found) == ([code] if code else [])
+    stats = UpdateStats(ratios={"rnn.weight_ih_l0": ratio, "head.weight": ratio}, optimizer="SGD", lr=0.1)
+    assert judged_codes("gradients", stats) == ([code] if code else [])
 
 
 @pytest.mark.parametrize(("final", "reported"), [(0.97, True), (0.6, False), (0.3, False)])
 def test_one_batch_fit(final: float, reported: bool) -> None:
     """From 1.0: a fall of 3 % cannot fit (RD503), 40 % is inconclusive, 70 % is learning."""
-    run = judge_dynamics.FitResult(lr=1e-3, initial_loss=1.0, final_loss=final, steps=200, fitted=False,
+    run = FitResult(lr=1e-3, initial_loss=1.0, final_loss=final, steps=200, fitted=False,
                                    losses=[1.0] * 150 + [final] * 50)  # fmt: skip
-    options = DEFAULTS["overfit_batch"]
-    found = judge_dynamics.judge_overfit(
-        run,
-        None,
-        float(options["still_tolerance"]),
-        None,
-        float(options["learned_share"]),
-        float(options["stuck_share"]),
-    )
-    assert ("RD503" in codes(found)) is reported
+    assert ("RD503" in judged_codes("overfit_batch", OverfitRuns(run))) is reported
 
 
 def _smoothed(losses: list[float], beta: float = 0.9) -> list[float]:
@@ -113,26 +94,18 @@ def _smoothed(losses: list[float], beta: float = 0.9) -> list[float]:
     return out
 
 
-def _sweep(configured: float) -> judge_dynamics.Sweep:
+def _sweep(configured: float) -> Sweep:
     """A range test whose loss starts to fall near 1e-3, is lowest near 1e-1 and diverges above 1."""
     lrs = [10 ** (-7 + 8 * i / 99) for i in range(100)]
     losses = [2.0 if lr < 1e-3 else max(0.2, 2.0 - 0.9 * math.log10(lr / 1e-3)) if lr < 0.3 else 9.0 for lr in lrs]
     smoothed = _smoothed(losses)
     suggestion = lr_heuristics.suggest(lrs, smoothed)
-    return judge_dynamics.Sweep(lrs, losses, smoothed, configured, suggestion, "SGD", diverged_at=0.5)
+    return Sweep(lrs, losses, smoothed, configured, suggestion, "SGD", diverged_at=0.5)
 
 
 @pytest.mark.parametrize(("configured", "code"), [(1e-6, "RD501"), (3e-2, None), (5.0, "RD502")])
 def test_learning_rate_verdict(configured: float, code: str | None) -> None:
-    options = DEFAULTS["lr_sweep"]
-    found = judge_dynamics.judge_learning_rate(
-        _sweep(configured),
-        float(options["too_low_factor"]),
-        float(options["onset_fraction"]),
-        float(options["too_high_factor"]),
-        lr_heuristics.MIN_RELATIVE_DROP,
-    )
-    assert codes(found) == ([code] if code else [])
+    assert judged_codes("lr_sweep", _sweep(configured)) == ([code] if code else [])
 
 
 def test_the_suggestion_stays_on_the_falling_side_of_the_curve() -> None:

@@ -14,13 +14,13 @@ from torch import nn
 
 from rnndoctor import diagnose
 from rnndoctor.checks.labels import shift_p_value
-from rnndoctor.checks.judge_dynamics import FitResult, judge_input_ignored
-from rnndoctor.checks.judge_loss import LossMeasurement, judge_class_axis
-from rnndoctor.core.ranking import escalate
 from rnndoctor.core.findings import Report, Severity
-from rnndoctor.core.registry import make_finding
+from rnndoctor.core.ranking import escalate
 from rnndoctor.logs.curves import CurveThresholds, History, judge_history
+from rnndoctor.measurements.dynamics import BlindFit, FitResult
+from rnndoctor.measurements.loss import LossMeasurement
 from rnndoctor.runtime.sweep import diverged_from
+from tests.helpers import judged, make_finding
 from tests.test_real_code import Classifier, batches, drift
 
 Batch = tuple[torch.Tensor, ...]
@@ -62,7 +62,7 @@ def test_tied_weights_scored_with_f_linear_are_not_rd305() -> None:
 def test_rd305_says_steps_and_classes_are_equal_only_when_they_are() -> None:
     def message(shape: tuple[int, ...]) -> str:
         m = LossMeasurement("CrossEntropyLoss", "index", shape, (4, 12), False, True, class_axis_gradient_balance=0.3)
-        return judge_class_axis(m, 1e-3)[0].message
+        return judged("loss", m, "RD305", class_axis_balance=1e-3)[0].message
 
     assert "both 12" in message((4, 12, 12))
     assert "both" not in message((4, 12, 7))
@@ -124,8 +124,18 @@ def test_validation_still_below_training_is_not_overfitting() -> None:
 def test_outputs_that_read_the_input_are_not_rd506() -> None:
     normal = FitResult(1e-3, 1.0, 0.9, 100, False, losses=[1.0] * 50 + [0.9] * 50)
     blind = FitResult(1e-3, 1.0, 0.9, 100, False, losses=[1.0] * 50 + [0.9] * 50)
-    assert [f.code for f in judge_input_ignored(normal, blind, 0.05, 1e-6, 0.01)] == ["RD506"]
-    assert judge_input_ignored(normal, blind, 0.05, 0.4, 0.01) == []
+    assert [
+        f.code
+        for f in judged(
+            "overfit_batch", BlindFit(normal, blind, 1e-6), "RD506", input_gain_tolerance=0.05, input_sensitivity=0.01
+        )
+    ] == ["RD506"]
+    assert (
+        judged(
+            "overfit_batch", BlindFit(normal, blind, 0.4), "RD506", input_gain_tolerance=0.05, input_sensitivity=0.01
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rnndoctor.core.catalogue import all_rules
-from rnndoctor.core.causes import explained_by
-from rnndoctor.core.ranking import rank
+from rnndoctor.core.catalogue import all_rules, get_rule
 from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.ranking import rank
 
 
 def _graph(as_error: bool) -> dict[str, tuple[str, ...]]:
-    return {rule.code: tuple(c for c in explained_by(rule.code, as_error) if c != rule.code) for rule in all_rules()}
+    return {rule.code: tuple(c for c in rule.explained(as_error) if c != rule.code) for rule in all_rules()}
 
 
 def _cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
@@ -51,7 +50,7 @@ def test_cycle_detector_finds_a_planted_cycle() -> None:
 
 def test_exploding_gradient_and_high_rate_rank_root_first_above_info() -> None:
     def finding(code: str, severity: Severity) -> Finding:
-        return Finding(code, severity, code, "m", "f", explains=explained_by(code, severity is Severity.ERROR))
+        return Finding(code, severity, code, "m", "f", explains=get_rule(code).explained(severity is Severity.ERROR))
 
     ranked = rank([finding("RD405", Severity.INFO), finding("RD502", Severity.ERROR), finding("RD401", Severity.ERROR)])
     assert [f.code for f in ranked][:2] == ["RD401", "RD502"]

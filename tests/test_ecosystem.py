@@ -17,10 +17,11 @@ from torch import nn
 
 from rnndoctor.api import diagnose, resolve_device
 from rnndoctor.cli import cli
-from rnndoctor.runtime.session import first_output
+from rnndoctor.runtime.batches import first_output
 from rnndoctor.setup.config import load_config
 from rnndoctor.setup.errors import SetupError
-from rnndoctor.setup.loading import Loaded, Loader
+from rnndoctor.setup.loaded import Loaded
+from rnndoctor.setup.loading import Loader
 from tests.helpers import parse_report, write_project
 
 TOKENS_PY = """

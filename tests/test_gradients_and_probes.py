@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.checks.judge_probes import TimeProfile
+from rnndoctor.measurements.model import TimeProfile
 from rnndoctor.render.plots import sparkline
 from tests import tasks
 from tests.reports import report_for

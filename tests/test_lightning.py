@@ -19,7 +19,8 @@ from torch import nn
 from rnndoctor.api import diagnose
 from rnndoctor.cli import cli
 from rnndoctor.setup.config import load_config
-from rnndoctor.setup.loading import Loaded, Loader
+from rnndoctor.setup.loaded import Loaded
+from rnndoctor.setup.loading import Loader
 from tests.helpers import parse_report, write_project
 
 pl = pytest.importorskip("lightning.pytorch")

@@ -12,11 +12,11 @@ import torch
 from torch import nn
 
 from rnndoctor import diagnose
-from rnndoctor.core.ranking import rank
 from rnndoctor.core.findings import Severity
-from rnndoctor.core.registry import _REGISTRY, Check, CheckContext, Outcome, make_finding, register
+from rnndoctor.core.ranking import rank
+from rnndoctor.core.registry import _REGISTRY, Check, CheckContext, Outcome, register
 from tests import tasks
-from tests.helpers import without_timing
+from tests.helpers import make_finding, without_timing
 
 
 def snapshot(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:

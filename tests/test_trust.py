@@ -435,7 +435,7 @@ def test_tied_output_weights_count_as_multiplied() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.decode(self.lstm(self.embed(x))[0])
 
-    from rnndoctor.setup.loading import Loaded
+    from rnndoctor.setup.loaded import Loaded
 
     model = Tied()
     session = Session(

@@ -13,10 +13,10 @@ from torch import nn
 from rnndoctor import diagnose
 from rnndoctor.checks.verification import FitSummary, improved
 from rnndoctor.cli import cli
-from rnndoctor.core.ranking import rank
 from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.ranking import rank
 from rnndoctor.core.remedies import automated_codes
-from rnndoctor.render import verification_line
+from rnndoctor.render.common import verification_line
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

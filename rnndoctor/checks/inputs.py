@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from rnndoctor.core.errors import UserCodeError
 from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.measurements import OnDemand
 from rnndoctor.measurements.data import FeatureStats, NonFinite, PaddingStats, TokenRange
@@ -16,7 +17,7 @@ from rnndoctor.runtime.features import FeatureAccumulator, input_batches, valid_
 from rnndoctor.runtime.layout import embedding_rows, embedding_tables, padding_id, sequence_lengths
 from rnndoctor.runtime.modality import SEQUENCES, first_layer, input_modality
 from rnndoctor.runtime.recurrence import recurrent_modules
-from rnndoctor.runtime.session import Session, UserCodeError
+from rnndoctor.runtime.session import Session
 
 
 @register
@@ -105,11 +106,11 @@ class InputsCheck(Check):
         if stats is not None:
             seen = OnDemand(lambda: scale_seen_by_first_rnn(session))
             stats.seen_by_model = seen
-            found = ctx.publish(stats)
+            judged = ctx.publish(stats)
             metrics.update(
                 feature_mean=[round(v, 6) for v in stats.mean[:64]], feature_std=[round(v, 6) for v in stats.std[:64]]
             )
-            if seen.taken and seen() is not None and not any(f.code == "RD106" for f in found):
+            if seen.taken and seen() is not None and not any(f.code == "RD106" for f in judged):
                 metrics["normalized_inside_model"] = True  # the model normalizes its inputs itself
         real_padding = {s for s in length_sources if s != "no padding found"}
         if lengths and real_padding:

@@ -10,11 +10,12 @@ import numpy as np
 import torch
 
 from rnndoctor.core.crashes import diagnose_crash
+from rnndoctor.core.errors import UserCodeError
 from rnndoctor.core.options import Option
 from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.measurements.data import LabelShift, LabelStats, RangeStats, RegressionShift, TargetEncoding
 from rnndoctor.runtime.facts import fact
-from rnndoctor.runtime.session import Forward, UserCodeError
+from rnndoctor.runtime.session import Forward
 from rnndoctor.runtime.targets import targets_of, task_facts
 from rnndoctor.runtime.task import (
     BINARY,

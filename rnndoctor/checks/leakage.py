@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnndoctor.core.errors import SkipCheck
 from rnndoctor.core.options import Option
-from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.measurements.data import LeakStats
 from rnndoctor.runtime.batches import Batch, draw_sample, rereadable
 from rnndoctor.runtime.features import input_batches

@@ -14,11 +14,12 @@ from typing import Any
 
 import torch
 
+from rnndoctor.core.errors import SkipCheck, UserCodeError
 from rnndoctor.core.findings import Finding, Severity
 from rnndoctor.core.options import Option
-from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.core.remedies import Trial, automated_codes, remedy_for
-from rnndoctor.runtime.session import Session, UserCodeError
+from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, seed_everything
 from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, evaluated, train_on
 from rnndoctor.runtime.sweep import closure_evaluations

@@ -215,26 +215,6 @@ def rule_packages() -> list[str]:
     return [RULES_PACKAGE, *(entry.value for entry in entry_points(group=ENTRY_POINT_GROUP))]
 
 
-_LEGACY_MODULES = [
-    "rnndoctor.checks.judge_structure",
-    "rnndoctor.checks.judge_probes",
-    "rnndoctor.checks.judge_alignment",
-    "rnndoctor.checks.judge_loss",
-    "rnndoctor.checks.judge_gradients",
-    "rnndoctor.checks.judge_dynamics",
-    "rnndoctor.logs.curves",
-]
-_LEGACY_FAMILIES = {
-    "RD0": "setup",
-    "RD1": "data",
-    "RD2": "model structure",
-    "RD3": "loss and targets",
-    "RD4": "gradients",
-    "RD5": "training dynamics",
-    "RD6": "generalization",
-}
-
-
 @functools.cache
 def _catalogue() -> _Catalogue:
     rules: list[Rule] = []
@@ -243,7 +223,7 @@ def _catalogue() -> _Catalogue:
         try:
             package = importlib.import_module(name)
             modules = list(_modules(package))
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the diagnosis
+        except Exception as exc:
             if name == RULES_PACKAGE:
                 raise
             warnings.warn(f"rnndoctor: cannot load the rules of {name!r}: {exc}", stacklevel=2)
@@ -254,10 +234,6 @@ def _catalogue() -> _Catalogue:
                 rules.append(rule)
                 family = importlib.import_module(module.__name__.rpartition(".")[0] or module.__name__)
                 families[rule.code] = str(getattr(family, "FAMILY", "other"))
-    for legacy in _LEGACY_MODULES:  # TRANSITION: judge modules not yet split into rule modules
-        for rule in importlib.import_module(legacy).RULES:
-            rules.append(rule)
-            families[rule.code] = _LEGACY_FAMILIES[rule.code[:3]]
     codes = [rule.code for rule in rules]
     duplicated = sorted({code for code in codes if codes.count(code) > 1})
     if duplicated:

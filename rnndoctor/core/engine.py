@@ -16,12 +16,13 @@ from typing import Any
 
 from rnndoctor.core.catalogue import codes_matching
 from rnndoctor.core.crashes import diagnose_crash, out_of_memory_finding, unusable_data_finding
+from rnndoctor.core.errors import CheckTimeout, SkipCheck, UnusableData, UserCodeError
 from rnndoctor.core.findings import CheckResult, CheckStatus, Finding
 from rnndoctor.core.progress import ProgressListener, SilentProgress
-from rnndoctor.core.registry import Check, CheckContext, Outcome, SkipCheck, registered_checks
+from rnndoctor.core.registry import Check, CheckContext, Outcome, registered_checks
 from rnndoctor.runtime.memory import is_out_of_memory
 from rnndoctor.runtime.resources import PeakMemory
-from rnndoctor.runtime.session import CheckTimeout, Session, UnusableData, UserCodeError
+from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, seed_everything
 from rnndoctor.runtime.timeouts import alarm
 from rnndoctor.runtime.tracebacks import first_line

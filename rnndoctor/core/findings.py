@@ -11,49 +11,25 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnndoctor.core.levels import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_SETUP, CheckStatus, FailOn, Severity
+
+__all__ = [
+    "EXIT_FINDINGS",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SETUP",
+    "REPORT_SCHEMA",
+    "CheckResult",
+    "CheckStatus",
+    "FailOn",
+    "Finding",
+    "Report",
+    "Severity",
+    "Timing",
+    "to_jsonable",
+]
+
 REPORT_SCHEMA = "rnndoctor.report/1"
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_SETUP = 2
-EXIT_INTERRUPTED = 130
-
-
-class Severity(enum.IntEnum):
-    """Ordered so that ``max()`` over findings gives the worst one."""
-
-    INFO = 0
-    WARNING = 1
-    ERROR = 2
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, text: str) -> Severity:
-        try:
-            return cls[text.strip().upper()]
-        except KeyError:
-            raise ValueError(f"unknown severity {text!r} (expected error, warning or info)") from None
-
-
-class CheckStatus(str, enum.Enum):
-    PASSED = "passed"
-    FOUND = "found"
-    SKIPPED = "skipped"
-    ERRORED = "errored"
-
-
-class FailOn(str, enum.Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    NEVER = "never"
-
-    def threshold(self) -> Severity | None:
-        if self is FailOn.NEVER:
-            return None
-        return Severity.ERROR if self is FailOn.ERROR else Severity.WARNING
 
 
 @dataclass

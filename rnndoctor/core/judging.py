@@ -49,7 +49,9 @@ def judge(measurement: object, options: Mapping[str, Any], codes: Collection[str
     """Every finding the judges of ``codes`` make of ``measurement``, in rule order; ``alone`` judges last and
     only when the others found nothing."""
     all_rules()  # importing the rule modules registers their judges
-    wanted = [e for e in _JUDGES if e.code in codes and isinstance(measurement, e.measurement)]
+    wanted = sorted(
+        (e for e in _JUDGES if e.code in codes and isinstance(measurement, e.measurement)), key=lambda e: e.code
+    )
     found = [f for e in wanted if not e.alone for f in e.function(measurement, options)]
     if not found:
         found = [f for e in wanted if e.alone for f in e.function(measurement, options)]

@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from rnndoctor.runtime.session import Session
 
 
-class SkipCheck(Exception):
-    """Raised by a check that cannot run here; the message is the reason shown to the user."""
-
-
 @dataclass
 class CheckContext:
     session: Session

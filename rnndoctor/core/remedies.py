@@ -60,18 +60,11 @@ def remedy(rule: Rule) -> Callable[[Remedy], Remedy]:
     return register
 
 
-def _load() -> None:
-    import importlib
-
-    all_rules()  # importing the rule modules registers their remedies
-    importlib.import_module("rnndoctor.core.legacy_remedies")  # TRANSITION
-
-
 def remedy_for(code: str) -> Remedy | None:
-    _load()
+    all_rules()  # importing the rule modules registers their remedies
     return _REMEDIES.get(code)
 
 
 def automated_codes() -> list[str]:
-    _load()
+    all_rules()
     return sorted(_REMEDIES)

@@ -258,3 +258,21 @@ def _random_from_dataset(
         items = [dataset[i] for i in indices[start : start + batch_size]]
         batches.append(loader.collate_fn(items))
     return Sample(batches, total_batches=total, method="random")
+
+
+def first_output(result: Any) -> Any:
+    """Models that return ``(output, hidden)`` have their output first (contract §3); models that return a dict
+    or an output object (Hugging Face style) have it under ``logits``, or as a dict's only tensor."""
+    import torch
+
+    if isinstance(result, (tuple, list)) and result:
+        return result[0]
+    if isinstance(result, Mapping):
+        if isinstance(result.get("logits"), torch.Tensor):
+            return result["logits"]
+        tensors = [value for value in result.values() if isinstance(value, torch.Tensor)]
+        return tensors[0] if len(tensors) == 1 else result
+    logits = getattr(result, "logits", None)
+    if not isinstance(result, torch.Tensor) and isinstance(logits, torch.Tensor):
+        return logits
+    return result

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from rnndoctor.runtime.session import CheckTimeout, Session
+from rnndoctor.core.errors import CheckTimeout
+from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, RngState, seed_everything
 
 T = TypeVar("T")

@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from rnndoctor.runtime.session import Session, UserCodeError
+from rnndoctor.core.errors import UserCodeError
+from rnndoctor.runtime.session import Session
 
 
 def is_out_of_memory(error: BaseException) -> bool:

@@ -9,19 +9,20 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from rnndoctor.core.registry import SkipCheck
+from rnndoctor.core.errors import CheckTimeout, SkipCheck, UnusableData, UserCodeError
 from rnndoctor.runtime.batches import (
     Batch,
     BatchFormatError,
     Sample,
     detach_tensors,
     draw_sample,
+    first_output,
     move_batch,
     move_tensors,
     unpack,
@@ -47,31 +48,7 @@ from rnndoctor.runtime.recurrence import (
     zero_state,
 )
 from rnndoctor.setup.config import AUTO
-from rnndoctor.setup.loading import Loaded
-
-
-class CheckTimeout(BaseException):
-    """The running check used up its time budget.
-
-    A BaseException, so that an ``except Exception`` in the user's code cannot swallow it.
-    """
-
-
-class UserCodeError(Exception):
-    """The user's model, loss, data or step raised; ``stage`` says which."""
-
-    def __init__(self, stage: str, original: BaseException) -> None:
-        self.stage = stage
-        self.original = original
-        super().__init__(f"{stage}: {type(original).__name__}: {original}")
-
-
-class UnusableData(Exception):
-    """The data yields nothing a check can use (no batches, or an unsupported batch layout)."""
-
-    def __init__(self, message: str, split: str = "train") -> None:
-        super().__init__(message)
-        self.split = split
+from rnndoctor.setup.loaded import Loaded
 
 
 @dataclass
@@ -155,22 +132,6 @@ def _empty(raw: Any, keys: dict[str, str] | None) -> bool:
     except BatchFormatError:
         return False
     return size == 0
-
-
-def first_output(result: Any) -> Any:
-    """Models that return ``(output, hidden)`` have their output first (contract §3); models that return a dict
-    or an output object (Hugging Face style) have it under ``logits``, or as a dict's only tensor."""
-    if isinstance(result, (tuple, list)) and result:
-        return result[0]
-    if isinstance(result, Mapping):
-        if isinstance(result.get("logits"), torch.Tensor):
-            return result["logits"]
-        tensors = [value for value in result.values() if isinstance(value, torch.Tensor)]
-        return tensors[0] if len(tensors) == 1 else result
-    logits = getattr(result, "logits", None)
-    if not isinstance(result, torch.Tensor) and isinstance(logits, torch.Tensor):
-        return logits
-    return result
 
 
 MIN_STEP_SAMPLES = 2

@@ -13,9 +13,10 @@ from typing import Any
 
 import torch
 
+from rnndoctor.core.errors import UserCodeError
 from rnndoctor.runtime.batches import move_batch
 from rnndoctor.runtime.facts import fact
-from rnndoctor.runtime.session import Forward, Session, UserCodeError
+from rnndoctor.runtime.session import Forward, Session
 from rnndoctor.runtime.state import ModelState, seed_everything
 from rnndoctor.runtime.task import loss_family, loss_ignore_index
 

@@ -1,19 +1,18 @@
 """The learning-rate range test: train with the user's optimizer at exponentially growing rates, read the
 loss on a fixed yardstick batch after every step, stop once it diverges. A shared fact: the sweep check
-judges it, the one-batch fit and the short run retry at its suggestion, whichever runs first measures it.
+publishes it for the learning-rate rules to judge, the one-batch fit and the short run retry at its
+suggestion, whichever runs first measures it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.core.findings import Finding
-from rnndoctor.core.registry import SkipCheck
+from rnndoctor.measurements.dynamics import Sweep
 from rnndoctor.runtime import lr_heuristics
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, RngState
@@ -28,20 +27,22 @@ def diverged_from(smoothed: list[float], best: float, divergence: float) -> bool
     return scale > 0 and smoothed[-1] - best > (divergence - 1) * scale
 
 
-def require_rate_control(session: Session) -> None:
-    """Checks that change the learning rate need a train_step whose update follows the optimizer's rate."""
+def rate_control_problem(session: Session) -> str | None:
+    """Why the learning rate cannot be varied (a train_step whose update does not follow the optimizer's
+    rate), or None when it can."""
     response = rate_response(session)
-    if response is not None and not response.follows_rate:
-        how = (
-            "updates the weights itself without optimizer.step()"
-            if not response.calls_optimizer_step
-            else "sets its own learning rate (a scheduler inside the step?)"
-        )
-        raise SkipCheck(
-            f"the train_step {how}: its update is the same at the configured rate and at half of it, so "
-            "rnndoctor cannot vary the rate; read the rate from optimizer.param_groups[0]['lr'] or call "
-            "optimizer.step()"
-        )
+    if response is None or response.follows_rate:
+        return None
+    how = (
+        "updates the weights itself without optimizer.step()"
+        if not response.calls_optimizer_step
+        else "sets its own learning rate (a scheduler inside the step?)"
+    )
+    return (
+        f"the train_step {how}: its update is the same at the configured rate and at half of it, so "
+        "rnndoctor cannot vary the rate; read the rate from optimizer.param_groups[0]['lr'] or call "
+        "optimizer.step()"
+    )
 
 
 def range_test(
@@ -52,7 +53,7 @@ def range_test(
     divergence: float,
     smoothing: float = 0.9,
     warmup_steps: int = 10,
-) -> judge.Sweep:
+) -> Sweep:
     session.model.train()
     rate = LearningRate(session.optimizer)
     sample = session.sample("train").batches
@@ -84,16 +85,15 @@ def range_test(
             break
     finite = [s for s in smoothed if math.isfinite(s)]
     suggestion = lr_heuristics.suggest(lrs[: len(finite)], finite)
-    return judge.Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)
+    return Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)
 
 
 @dataclass
 class SweepOutcome:
-    sweep: judge.Sweep | None = None
+    sweep: Sweep | None = None
     skipped: str | None = None
     """Why no sweep could run (the train_step sets its own rate, nonsense options)."""
-    findings: list[Finding] = field(default_factory=list)
-    refined: judge.Sweep | None = None
+    refined: Sweep | None = None
     """The second range test, run when the first showed no clear fall to suggest from."""
 
     @property
@@ -122,11 +122,6 @@ class SweepOutcome:
             return None
         return sweep.lowest[0]
 
-    @property
-    def verdict(self) -> str | None:
-        """RD501 or RD502 when the sweep judged the configured rate, else None."""
-        return self.findings[0].code if self.findings else None
-
 
 def closure_aware_steps(session: Session, steps: int, warmup: int) -> int:
     """Sweep steps for the optimizer: LBFGS evaluates its closure up to ``max_iter`` times per step, so its
@@ -143,7 +138,7 @@ def closure_evaluations(optimizer: torch.optim.Optimizer) -> int:
     return max(int(optimizer.defaults.get("max_iter", 20)), 1)
 
 
-def refinement_window(sweep: judge.Sweep, max_lr: float, decades: float) -> tuple[float, float]:
+def refinement_window(sweep: Sweep, max_lr: float, decades: float) -> tuple[float, float]:
     """Where to look again when the range test shows no clear fall: the ``decades`` below the rate where the
     loss blew up (more steps per decade there, so slow learning shows), or, when it never blew up, the
     ``decades`` beyond the end of the sweep (the best rate lies past it, as plain SGD on a language model
@@ -153,7 +148,7 @@ def refinement_window(sweep: judge.Sweep, max_lr: float, decades: float) -> tupl
     return max_lr / 10, max_lr * 10**decades
 
 
-def refined_suggestion(refined: judge.Sweep) -> float | None:
+def refined_suggestion(refined: Sweep) -> float | None:
     """The rule's suggestion on the second curve; when its fall begins at once (no stretch before the
     minimum to read), a third of the rate with the lowest loss; None when that curve does not fall either."""
     if refined.suggested_lr is not None:
@@ -172,7 +167,7 @@ def sweep_options(session: Session) -> dict[str, Any] | None:
 
 
 def learning_rate_sweep(session: Session) -> SweepOutcome | None:
-    """The range test and its verdict on the configured rate (a fact; None when lr_sweep is off)."""
+    """The range test, and a second one where the first shows no clear fall (a fact; None when lr_sweep is off)."""
     options = sweep_options(session)
     if options is None:
         return None
@@ -182,10 +177,9 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
         return SweepOutcome(
             skipped=f"needs 0 < min_lr < max_lr, at least warmup_steps + 2 = {warmup + 2} steps and 0 <= smoothing < 1"
         )
-    try:
-        require_rate_control(session)
-    except SkipCheck as exc:
-        return SweepOutcome(skipped=str(exc))
+    problem = rate_control_problem(session)
+    if problem is not None:
+        return SweepOutcome(skipped=problem)
     configured = LearningRate(session.optimizer).configured
     beyond = float(options["beyond_configured"])
     if configured * beyond > max_lr:
@@ -203,13 +197,4 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
         low, high = refinement_window(sweep, max_lr, float(options["refine_decades"]))
         refined = range_test(session, low, high, steps, float(options["divergence"]), smoothing, warmup)
         refined.suggested_lr = refined_suggestion(refined)
-    findings = judge.judge_learning_rate(
-        sweep,
-        float(options["too_low_factor"]),
-        float(options["onset_fraction"]),
-        float(options["too_high_factor"]),
-        lr_heuristics.MIN_RELATIVE_DROP,
-    )
-    for finding in findings:
-        finding.check = "lr_sweep"
-    return SweepOutcome(sweep, None, findings, refined)
+    return SweepOutcome(sweep, None, refined)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from rnndoctor.core.registry import SkipCheck
+from rnndoctor.core.errors import SkipCheck, UserCodeError
 from rnndoctor.runtime.layout import embedding_rows, embedding_tables
-from rnndoctor.runtime.session import Session, UserCodeError
+from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.task import Task, infer_task, loss_ignore_index
 
 MAX_TARGET_BATCHES_VIA_FORWARD = 4

@@ -17,7 +17,6 @@ import reprlib
 import sys
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,21 +24,10 @@ from typing import Any
 from rnndoctor.runtime.tracebacks import first_line, user_frame
 from rnndoctor.setup.config import LIGHTNING_OPTIONAL_KEYS, Config, Reference
 from rnndoctor.setup.errors import LoadError
+from rnndoctor.setup.lightning_adapter import LightningSetupError, is_lightning_module, prepare
+from rnndoctor.setup.loaded import Loaded, assemble
 
 DEFAULT_LR = 1e-3
-
-
-@dataclass
-class Loaded:
-    model: Any
-    train_data: Any
-    loss_fn: Callable[..., Any]
-    optimizer: Any
-    val_data: Any = None
-    forward_fn: Callable[..., Any] | None = None
-    train_step_fn: Callable[..., Any] | None = None
-    lightning: dict[str, Any] | None = None
-    """For a LightningModule or a datamodule: where each part came from (the report's ``meta.lightning``)."""
 
 
 class Loader:
@@ -63,80 +51,47 @@ class Loader:
         model = self.build(config.model)
         if not isinstance(model, torch.nn.Module):
             raise self.error("model", f"'{config.model.target}' gave {_describe(model)}, expected a torch.nn.Module")
-        from rnndoctor.setup.lightning_adapter import LightningSetupError, is_lightning_module
-
-        if config.datamodule is None and not is_lightning_module(model):
-            return self._load_plain(model)
-
+        lightning = is_lightning_module(model)
+        if config.datamodule is None and not lightning:
+            for key in LIGHTNING_OPTIONAL_KEYS:
+                if getattr(config, key) is None:
+                    raise self.error(key, MISSING_CAUSES[key])
+        elif config.loss is None and not lightning:
+            raise self.error("loss", MISSING_CAUSES["loss"])
         try:
-            return self._load_lightning(model)
+            return self._assemble(model, lightning)
         except LightningSetupError as exc:
             raise self.error(exc.key, exc.cause) from exc
 
-    def _load_plain(self, model: Any) -> Loaded:
+    def _assemble(self, model: Any, lightning: bool) -> Loaded:
+        """Build what the config names (a datamodule and a LightningModule are set up for the fit first, as a
+        Trainer would), then `assemble` it."""
         config = self.config
-        for key in LIGHTNING_OPTIONAL_KEYS:
-            if getattr(config, key) is None:
-                raise self.error(key, MISSING_CAUSES[key])
-        assert config.train_data is not None and config.loss is not None
-        train_data = self.build_data(config.train_data)
-        val_data = self.build_data(config.val_data) if config.val_data else None
-        loss_fn = self.build_loss(config.loss)
-        optimizer = self.build_optimizer(config.optimizer, model)
-        forward_fn = self.build_hook(config.forward) if config.forward else None
-        train_step_fn = self.build_hook(config.train_step) if config.train_step else None
-        check_hidden(model, config.hidden, self.display)
-        return Loaded(model, train_data, loss_fn, optimizer, val_data, forward_fn, train_step_fn)
-
-    def _load_lightning(self, model: Any) -> Loaded:
-        """A LightningModule fills what the config leaves out (its dataloaders, optimizer, step and loss); a
-        datamodule gives the batches of any model."""
-        from rnndoctor.setup.lightning_adapter import adapt, dataloader, is_lightning_module, prepare
-
-        config = self.config
-        lightning = is_lightning_module(model)
-        if config.loss is None and not lightning:
-            raise self.error("loss", MISSING_CAUSES["loss"])
         datamodule = self.build_datamodule(config.datamodule) if config.datamodule else None
-        notes: dict[str, Any] = {}
         if datamodule is not None:
             prepare(datamodule, "datamodule")
         if lightning:
             prepare(model, "model")
-        sources = [(datamodule, "datamodule"), (model if lightning else None, "model")]
-        data: dict[str, Any] = {}
-        for split, ref in (("train", config.train_data), ("val", config.val_data)):
-            if ref is not None:
-                data[split] = self.build_data(ref)
-                continue
-            found = next((d for owner, key in sources if (d := dataloader(owner, split, key, key)) is not None), None)
-            if found is not None:
-                data[split] = self._iterable(found.data, f"{split}_data", found.origin)
-                notes[f"{split}_data"] = found.origin
-                if found.note:
-                    notes[f"{split}_data_note"] = found.note
-        if "train" not in data:
-            raise self.error("train_data", MISSING_CAUSES["train_data"])
+        train_data = self.build_data(config.train_data) if config.train_data else None
+        val_data = self.build_data(config.val_data) if config.val_data else None
         loss_fn = self.build_loss(config.loss) if config.loss else None
         optimizer = self.build_optimizer(config.optimizer, model) if config.optimizer_given or not lightning else None
         forward_fn = self.build_hook(config.forward) if config.forward else None
         train_step_fn = self.build_hook(config.train_step) if config.train_step else None
         check_hidden(model, config.hidden, self.display)
-        if lightning:
-            adapted = adapt(
-                model,
-                train_data=data["train"],
-                loss_fn=loss_fn,
-                optimizer=optimizer,
-                forward_fn=forward_fn,
-                train_step_fn=train_step_fn,
-                batch_keys=config.batch_keys,
-            )
-            notes = {**adapted.notes, **notes}
-            loss_fn, optimizer = adapted.loss_fn, adapted.optimizer
-            forward_fn, train_step_fn = adapted.forward_fn, adapted.train_step_fn
-        assert loss_fn is not None
-        return Loaded(model, data["train"], loss_fn, optimizer, data.get("val"), forward_fn, train_step_fn, notes)
+        return assemble(
+            model,
+            train_data=train_data,
+            val_data=val_data,
+            loss_fn=loss_fn,
+            optimizer=optimizer,
+            forward_fn=forward_fn,
+            train_step_fn=train_step_fn,
+            datamodule=datamodule,
+            batch_keys=config.batch_keys,
+            usable=self._iterable,
+            no_training_batches=MISSING_CAUSES["train_data"],
+        )
 
     def build_datamodule(self, ref: Reference) -> Any:
         datamodule = self.build(ref)

@@ -1,0 +1,4 @@
+"""Training-dynamics rules (RD5xx): the learning rate, fitting one batch, collapsed predictions, a loss that
+does not move, a model that ignores its input, training stuck at chance level."""
+
+FAMILY = "training dynamics"
