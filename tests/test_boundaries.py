@@ -1,4 +1,4 @@
-"""Boundary tests for the judges that are not data judges, at the shipped defaults.
+"""Boundary tests for the judges, at the shipped defaults.
 
 Each judge gets a measurement a little on the failing side of its default threshold (it must report) and
 one on the passing side (it must stay quiet). The thresholds are read from the packaged defaults, so a
@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from rnndoctor.measurements.data import FeatureStats, LabelShift, LabelStats, LeakStats, PaddingStats, RegressionShift
 from rnndoctor.measurements.dynamics import FitResult, OverfitRuns, Sweep
 from rnndoctor.measurements.gradients import GradientStats, UpdateStats
 from rnndoctor.measurements.loss import LossMeasurement
@@ -125,3 +126,99 @@ def test_the_suggestion_stays_on_the_falling_side_of_the_curve() -> None:
     assert suggestion is not None and 1e-4 <= suggestion <= 1e-2, suggestion
     steepest = lr_heuristics.steepest(lrs, smoothed)
     assert steepest is not None and steepest > 1e-2, "the curve must tell the rule from plain steepest"
+
+
+# --- the data family: every default threshold, one step on each side -------------------------------------
+
+
+def _labels(counts: dict[int, int], classes: int | None = 2) -> LabelStats:
+    return LabelStats("single-label classification", counts, classes, "CrossEntropyLoss", "sample")
+
+
+def _features(mean: list[float], std: list[float]) -> FeatureStats:
+    return FeatureStats(1000, mean, std, min(mean) - 3 * max(std), max(mean) + 3 * max(std))
+
+
+def _leak(overlap: int, val_samples: int = 1000, duplicates: float = 0.0) -> LeakStats:
+    return LeakStats(val_samples, 1000, overlap, train_duplicate_share=duplicates, train_coverage=1.0)
+
+
+def _shift(val: dict[int, int], p_value: float = 1e-6) -> LabelShift:
+    return LabelShift(_labels({0: 500, 1: 500}), _labels(val), p_value)
+
+
+def _many_classes(classes: int) -> LabelStats:
+    return _labels({0: 2000, **{c: 100 for c in range(1, classes)}}, classes)
+
+
+DATA_BOUNDARIES = [
+    # (default pinned, check, code, a measurement just past it, one just short of it)
+    ("min_single_class_samples = 8", "labels", "RD101", _labels({0: 8}), _labels({0: 7})),
+    ("imbalance_ratio = 10", "labels", "RD102", _labels({0: 200, 1: 20}), _labels({0: 200, 1: 21})),
+    ("min_samples_per_class = 20", "labels", "RD102", _labels({0: 37, 1: 3}), _labels({0: 36, 1: 3})),
+    ("max_classes = 100", "labels", "RD102", _many_classes(100), _many_classes(101)),
+    ("shift_tvd = 0.15", "labels", "RD110", _shift({0: 660, 1: 340}), _shift({0: 640, 1: 360})),
+    ("shift_p_value = 0.001", "labels", "RD110", _shift({0: 800, 1: 200}, 9e-4), _shift({0: 800, 1: 200}, 1.1e-3)),
+    ("regression_shift_smd = 0.5", "labels", "RD110", RegressionShift(0, 1, 0.51, 1), RegressionShift(0, 1, 0.49, 1)),
+    ("max_abs_mean = 5", "inputs", "RD106", _features([5.1], [1.0]), _features([4.9], [1.0])),
+    ("max_std = 5", "inputs", "RD106", _features([0.0], [5.1]), _features([0.0], [4.9])),
+    ("std_ratio = 1000", "inputs", "RD106", _features([0, 0], [1.0, 9.9e-4]), _features([0, 0], [1.0, 1.1e-3])),
+    ("constant_tolerance = 0", "inputs", "RD107", _features([0, 1], [1.0, 0.0]), _features([0, 1], [1.0, 1e-9])),
+    (
+        "max_padding_share = 0.5",
+        "inputs",
+        "RD108",
+        PaddingStats([49, 49], 100, "lengths"),
+        PaddingStats([51, 51], 100, "lengths"),
+    ),
+    (
+        "max_length_ratio = 10",
+        "inputs",
+        "RD108",
+        PaddingStats([100, 9], 100, "lengths"),
+        PaddingStats([100, 11], 100, "lengths"),
+    ),
+    ("min_leak_share = 0.05", "leakage", "RD111", _leak(51), _leak(49)),
+    ("min_duplicates = 3", "leakage", "RD111", _leak(3, val_samples=20), _leak(2, val_samples=20)),
+    ("chance_factor = 3", "leakage", "RD111", _leak(100, duplicates=0.0332), _leak(100, duplicates=0.0334)),
+]
+
+
+@pytest.mark.parametrize(
+    ("pinned", "check", "code", "failing", "passing"), DATA_BOUNDARIES, ids=[b[0] for b in DATA_BOUNDARIES]
+)
+def test_data_defaults(pinned: str, check: str, code: str, failing: object, passing: object) -> None:
+    name, _, value = pinned.partition(" = ")
+    assert DEFAULTS[check][name] == pytest.approx(float(value)), f"{check}.{name} is no longer {value}"
+    assert code in judged_codes(check, failing), f"{pinned}: a measurement just past it is not reported"
+    assert code not in judged_codes(check, passing), f"{pinned}: a measurement just short of it is reported"
+
+
+def test_every_data_threshold_is_pinned() -> None:
+    """Each option a data rule declares has its boundary test above (the measurement options of the checks,
+    which bound the work, are not thresholds)."""
+    from rnndoctor.core.catalogue import all_rules
+
+    declared = {o.name for rule in all_rules() if rule.code.startswith("RD1") for o in rule.options}
+    assert declared == {pinned.partition(" = ")[0] for pinned, *_ in DATA_BOUNDARIES}
+
+
+def test_an_initial_loss_far_from_chance_is_left_to_the_loss_rule_that_explains_it() -> None:
+    """RD307 judges alone: with softmax-ed rows in CrossEntropyLoss (RD302) it stays quiet, without them it speaks."""
+    measured = LossMeasurement(
+        loss="CrossEntropyLoss", family="index", output_shape=(8, 4), target_shape=(8,), target_is_float=False,
+        target_integer_valued=True, num_classes=4, loss_value=30.0, rows_are_probabilities=True,
+    )  # fmt: skip
+    assert judged_codes("loss", measured) == ["RD302"]
+    measured.rows_are_probabilities = False
+    assert judged_codes("loss", measured) == ["RD307"]
+
+
+def test_a_run_that_beats_the_majority_share_is_not_at_chance() -> None:
+    from rnndoctor.measurements.dynamics import Chance, ChanceRuns, ShortRun
+
+    chance = Chance(loss=0.69, basis="ln 2", majority=0.5)
+    stuck = ShortRun([0.70, 0.69, 0.69, 0.69], [0.5, 0.5, 0.5, 0.52], lr=1e-3)
+    better = ShortRun([0.70, 0.69, 0.69, 0.69], [0.5, 0.5, 0.5, 0.70], lr=1e-3)
+    assert judged_codes("overfitting", ChanceRuns(stuck, None, chance)) == ["RD507"]
+    assert judged_codes("overfitting", ChanceRuns(better, None, chance)) == []

@@ -301,3 +301,11 @@ def test_labels_shuffled_apart_from_their_samples_is_rd507(shuffled: bool) -> No
     report = diagnose(model=Classifier(False), train_data=batches(x, y), loss=nn.CrossEntropyLoss(), select=["RD5"])
     assert loud(report)[:1] == (["RD507"] if shuffled else []), codes(report)
     assert math.isfinite(next(c for c in report.checks if c.name == "overfitting").metrics["chance_loss"])
+
+
+def test_a_warning_whose_fix_changed_nothing_is_not_raised() -> None:
+    """The harm shown (RD209) has another cause when standardizing the inputs (RD106's fix) did not help."""
+    unscaled = make_finding("RD106", "inputs in the hundreds", "standardize", {})
+    unscaled.verified = {"applied": True, "improved": False}
+    escalate([unscaled, make_finding("RD209", "gates saturated", "normalize", {})])
+    assert unscaled.severity is Severity.WARNING and "raised_by" not in unscaled.evidence

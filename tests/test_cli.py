@@ -510,3 +510,17 @@ def test_explain_unknown_code_exits_2() -> None:
     assert "RD999" in result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["factory", "import"])
+def test_ctrl_c_while_loading_exits_130(tmp_path: Path, where: str) -> None:
+    """Contract §8: 130 on Ctrl-C at any moment, start-up included; a KeyboardInterrupt in the user's factory
+    or module is not a setup error."""
+    raising = (
+        "def build_model(**kwargs):\n    raise KeyboardInterrupt\n"
+        if where == "factory"
+        else "raise KeyboardInterrupt\n\ndef build_model(**kwargs):\n    pass\n"
+    )
+    config = write_project(tmp_path, {**DEFAULT_CONFIG, "model": "stop.py:build_model"}, files={"stop.py": raising})
+    result = invoke(["check", str(config), "--format", "json", "--no-progress"], expected_exit=130)
+    assert result.stdout == ""

@@ -36,7 +36,7 @@ from rnndoctor.render import Format, render
 from rnndoctor.runtime.batches import Batch, BatchFormatError, unpack
 from rnndoctor.setup.config import VALID_KEYS, Config, _NumberFriendlyLoader, build_config, load_config
 from rnndoctor.setup.errors import ConfigError, SetupError
-from tests import tasks
+from tests import setups
 from tests.helpers import DEFAULT_CONFIG, validate_report, write_project
 
 pytestmark = pytest.mark.slow  # subprocesses and hypothesis
@@ -188,13 +188,13 @@ def finding(report: Report, code: str) -> Any:
 
 
 def data(n: int = 64, size: int = 16, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    x, y = tasks.drift_data(n=n, seed=seed)
+    x, y = setups.drift_data(n=n, seed=seed)
     return [(x[i : i + size], y[i : i + size]) for i in range(0, n, size)]
 
 
 def lstm() -> nn.Module:
     torch.manual_seed(0)
-    return tasks.SequenceClassifier()
+    return setups.SequenceClassifier()
 
 
 CE = nn.CrossEntropyLoss()
@@ -560,7 +560,7 @@ def test_loader_yielding_nothing() -> None:
 
 
 def test_one_batch_of_one_sample() -> None:
-    x, y = tasks.drift_data(n=1)
+    x, y = setups.drift_data(n=1)
     report = examine(model=lstm(), train_data=[(x, y)], loss=CE)
     assert "RD002" not in codes(report)
     skipped = {c.name: c.detail for c in report.checks if c.status.value == "skipped"}
@@ -568,7 +568,7 @@ def test_one_batch_of_one_sample() -> None:
 
 
 def test_batch_of_zero_samples() -> None:
-    x, y = tasks.drift_data(n=8)
+    x, y = setups.drift_data(n=8)
     report = examine(model=lstm(), train_data=[(x[:0], y[:0])], loss=CE, quick=True)
     assert "RD302" not in codes(report)
 
@@ -601,7 +601,7 @@ def test_namedtuple_batches() -> None:
 
 
 def test_namedtuple_batches_with_lengths() -> None:
-    class WithLengths(tasks.SequenceClassifier):
+    class WithLengths(setups.SequenceClassifier):
         def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
             return super().forward(x)
 
@@ -810,7 +810,7 @@ def test_numpy_batches() -> None:
 
 @pytest.mark.parametrize("stage", ["forward", "loss"])
 def test_user_code_calling_sys_exit_during_a_check(stage: str) -> None:
-    class Exiting(tasks.SequenceClassifier):
+    class Exiting(setups.SequenceClassifier):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             raise SystemExit(0)
 

@@ -249,9 +249,9 @@ def test_an_unfinished_check_marks_the_run_incomplete() -> None:
 
 
 def test_a_finding_left_out_is_named_in_its_check_row() -> None:
-    from tests import tasks
+    from tests import setups
 
-    report = diagnose(**tasks.BROKEN_MODEL_AND_LOSS["RD302"](), ignore=["RD302"], quick=True)
+    report = diagnose(**setups.BROKEN_MODEL_AND_LOSS["RD302"](), ignore=["RD302"], quick=True)
     loss = next(c for c in report.checks if c.name == "loss")
     assert "RD302 not reported" in loss.detail, loss.detail
 
@@ -313,10 +313,10 @@ def test_a_wide_step_is_cut_to_the_step_budget_and_says_so(tmp_path: Path) -> No
 @pytest.mark.parametrize("code", ["RD501", "RD502"])
 def test_select_does_not_change_what_a_check_measures(code: str) -> None:
     """The one-batch fit retries at the sweep's suggestion: selecting only its codes must not change that."""
-    from tests import tasks
+    from tests import setups
 
-    whole = diagnose(**tasks.BROKEN_DYNAMICS[code]())
-    alone = diagnose(**tasks.BROKEN_DYNAMICS[code](), select=["RD503", "RD504", "RD505", "RD506"])
+    whole = diagnose(**setups.BROKEN_DYNAMICS[code]())
+    alone = diagnose(**setups.BROKEN_DYNAMICS[code](), select=["RD503", "RD504", "RD505", "RD506"])
 
     def fit(report: Any) -> dict[str, Any]:
         metrics = next(c for c in report.checks if c.name == "overfit_batch").metrics
@@ -467,18 +467,40 @@ def test_out_of_table_token_ids_are_known_whichever_check_runs() -> None:
 
 
 def test_a_judge_registered_for_a_published_measurement_runs_without_touching_the_check() -> None:
-    from rnndoctor.core import registry
-    from rnndoctor.core.findings import Finding, Severity
+    from rnndoctor.core import judging
+    from rnndoctor.core.catalogue import get_rule
+    from rnndoctor.measurements.data import LabelStats
 
     seen: list[Any] = []
 
-    def judge_many_classes(stats: Any, options: dict[str, Any]) -> list[Finding]:
+    def judge_many_classes(stats: Any, options: Any) -> list[Any]:
         seen.append(stats)
-        return [Finding("RD102", Severity.INFO, "t", f"{len(stats.counts)} classes seen", "f", check="labels")]
+        return []
 
-    registry.judges("labels", "label_stats")(judge_many_classes)
+    judging.judges(get_rule("RD102"), LabelStats)(judge_many_classes)
     try:
-        report = diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD1"])
-        assert seen and any("classes seen" in f.message for f in report.findings)
+        diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD1"])
+        assert len(seen) == 1 and seen[0].counts, "the labels check's published counts reached the new judge"
     finally:
-        registry._JUDGES[("labels", "label_stats")].remove(judge_many_classes)
+        judging._JUDGES[:] = [e for e in judging._JUDGES if e.function is not judge_many_classes]
+
+
+class LazyCache(nn.Module):
+    """Keeps its last input on an attribute that exists only once forward has run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen_input = x
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def test_an_attribute_the_forward_sets_lazily_is_gone_afterwards() -> None:
+    model = LazyCache()
+    assert "seen_input" not in vars(model)
+    diagnose(model=model, train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD2"])
+    assert "seen_input" not in vars(model), "the diagnosis left an attribute the user's model never had"

@@ -189,9 +189,21 @@ def snippet(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Family:
+    """A package of rules: its name (``FAMILY``), what it finds (``EXAMPLES``) and its rules' codes."""
+
+    name: str
+    examples: str
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Catalogue:
     rules: tuple[Rule, ...]
     families: dict[str, str]
+    """Each code's family name."""
+    packages: dict[str, str]
+    """Each family's ``EXAMPLES``, by family name, in the order the families were found."""
 
 
 def _modules(package: ModuleType) -> Iterator[ModuleType]:
@@ -219,6 +231,7 @@ def rule_packages() -> list[str]:
 def _catalogue() -> _Catalogue:
     rules: list[Rule] = []
     families: dict[str, str] = {}
+    packages: dict[str, str] = {}
     for name in rule_packages():
         try:
             package = importlib.import_module(name)
@@ -234,16 +247,26 @@ def _catalogue() -> _Catalogue:
                 rules.append(rule)
                 family = importlib.import_module(module.__name__.rpartition(".")[0] or module.__name__)
                 families[rule.code] = str(getattr(family, "FAMILY", "other"))
+                packages.setdefault(families[rule.code], str(getattr(family, "EXAMPLES", "")))
     codes = [rule.code for rule in rules]
     duplicated = sorted({code for code in codes if codes.count(code) > 1})
     if duplicated:
         raise RuntimeError(f"rules declared twice: {duplicated}")
-    return _Catalogue(tuple(sorted(rules, key=lambda rule: rule.code)), families)
+    return _Catalogue(tuple(sorted(rules, key=lambda rule: rule.code)), families, packages)
 
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, in code order (importing a rule module registers its judges and remedy)."""
     return _catalogue().rules
+
+
+def all_families() -> list[Family]:
+    """The families in the order of their first code, each with its codes."""
+    catalogue = _catalogue()
+    codes: dict[str, list[str]] = {}
+    for rule in catalogue.rules:
+        codes.setdefault(catalogue.families[rule.code], []).append(rule.code)
+    return [Family(name, catalogue.packages.get(name, ""), tuple(found)) for name, found in codes.items()]
 
 
 def get_rule(code: str) -> Rule:

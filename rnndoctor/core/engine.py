@@ -56,10 +56,12 @@ def plan_checks(selection: Selection, check_options: dict[str, dict[str, Any] | 
     allowed = selection.allowed_codes()
     plan = Plan(allowed=allowed)
     for check in registered_checks():
-        # A check from another package is not in the packaged defaults: it runs with its declared ones.
-        options = check_options.get(check.name, {option.name: option.default for option in check.options})
-        if options is None:
+        # The packaged defaults hold the built-in options; a check or rule from another package brings its own.
+        declared = {option.name: option.default for option in check.options}
+        configured = check_options.get(check.name, declared)
+        if configured is None:
             continue
+        options = {**declared, **configured}
         if selection.quick and not check.quick:
             continue
         if check.amends and not selection.verify:

@@ -36,12 +36,6 @@ class Modality:
             return x.reshape(-1, 1)
         return x.movedim(self.feature_axis, -1).reshape(-1, x.shape[self.feature_axis])
 
-    def broadcastable(self, values: torch.Tensor, dims: int) -> torch.Tensor:
-        """Per-feature ``values`` shaped to broadcast against an input of ``dims`` dimensions."""
-        shape = [1] * dims
-        shape[self.feature_axis] = values.numel()
-        return values.reshape(shape)
-
 
 def first_layer(model: nn.Module) -> nn.Module | None:
     """The first layer in definition order that reads a tensor (convolution, linear, recurrent, embedding)."""

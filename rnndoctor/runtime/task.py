@@ -28,7 +28,6 @@ UNKNOWN = "unknown"
 NO_CLASS_CHECKS = frozenset({REGRESSION, UNKNOWN, TRANSCRIPTION, SOFT_TARGETS})
 """Tasks whose targets are not one class id per sample or step."""
 
-CLASS_TASKS = frozenset({SINGLE_LABEL, BINARY, TAGGING, LANGUAGE_MODEL})
 
 LM_SHIFT_AGREEMENT = 0.9
 """Share of positions where targets equal the next input token for a batch to count as language modelling."""
@@ -46,10 +45,6 @@ class Task:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
-
-    @property
-    def is_classification(self) -> bool:
-        return self.kind in CLASS_TASKS
 
 
 def loss_family(loss_name: str) -> str:

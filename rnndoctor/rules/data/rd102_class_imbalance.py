@@ -146,6 +146,7 @@ def imbalance(stats: LabelStats, options: Mapping[str, Any]) -> list[Finding]:
 
 @remedy(RULE)
 def class_weights(session: Session, finding: Finding) -> list[Trial] | str:
+    """`CrossEntropyLoss(weight=...)` with inverse class frequencies of the sampled targets."""
     if session.loss_name != "CrossEntropyLoss":
         return f"class weights are tried for CrossEntropyLoss only (the loss is {session.loss_name})"
     counts = {int(k): int(v) for k, v in (finding.evidence.get("counts") or {}).items()}

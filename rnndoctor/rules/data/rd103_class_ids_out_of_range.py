@@ -114,6 +114,7 @@ def class_range(stats: RangeStats, options: Mapping[str, Any]) -> list[Finding]:
 
 @remedy(RULE)
 def class_ids_remapped(session: Session, finding: Finding) -> list[Trial] | str:
+    """1-based class ids shifted to 0, or the observed ids mapped onto 0..C-1."""
     if finding.evidence.get("one_based"):
         return [Trial("class ids shifted to start at 0 (targets - 1)", [loss_inputs_adapted(targets=lambda t: t - 1)])]
     classes = int(finding.evidence.get("num_classes") or 0)

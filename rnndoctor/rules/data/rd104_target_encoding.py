@@ -165,6 +165,7 @@ def _encoding_problem(enc: TargetEncoding) -> str | None:
 
 @remedy(RULE)
 def targets_encoded(session: Session, finding: Finding) -> list[Trial] | str:
+    """Targets converted to what the loss expects (integer class ids, or floats of the outputs' shape)."""
     family = loss_family(session.loss_name)
     if family == "index":
 

@@ -75,6 +75,7 @@ def non_finite(counted: NonFinite, options: Mapping[str, Any]) -> list[Finding]:
 
 @remedy(RULE)
 def non_finite_replaced(session: Session, finding: Finding) -> list[Trial] | str:
+    """NaN/Inf in the inputs (or targets) replaced by 0."""
     if finding.evidence.get("where") == "targets":
         return [Trial("NaN/Inf targets replaced by 0", [loss_inputs_adapted(targets=torch.nan_to_num)])]
     return [Trial("NaN/Inf inputs replaced by 0", [model_input_edited(lambda x: torch.nan_to_num(x, 0.0, 0.0, 0.0))])]

@@ -235,6 +235,8 @@ def _rounded(values: list[float]) -> str:
 
 @remedy(RULE)
 def inputs_standardized(session: Session, finding: Finding) -> list[Trial] | str:
+    """Inputs standardized per feature (per channel for images and signals, `uint8` pixels included) with the sampled
+    batches' statistics; regression targets too when they are on a raw scale."""
     batches, layout = input_batches(session)
     features, targets = FeatureAccumulator(), FeatureAccumulator()
     for batch in batches:

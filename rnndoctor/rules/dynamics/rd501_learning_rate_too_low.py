@@ -132,6 +132,7 @@ def sweep_words(sweep: Sweep) -> dict[str, object]:
 
 @remedy(RULE)
 def learning_rate(session: Session, finding: Finding) -> list[Trial] | str:
+    """The learning-rate sweep's suggestion instead of the configured rate."""
     response = rate_response(session)
     if response is not None and not response.follows_rate:
         return "the train_step ignores the optimizer's learning rate"

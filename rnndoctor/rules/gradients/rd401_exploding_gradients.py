@@ -144,4 +144,5 @@ def non_finite_curve(history: History, options: Mapping[str, Any]) -> list[Findi
 
 @remedy(RULE)
 def gradients_clipped(session: Session, finding: Finding) -> list[Trial] | str:
+    """`clip_grad_norm_(..., 1.0)` before every `optimizer.step()`."""
     return [Trial("clip_grad_norm_(model.parameters(), 1.0) before optimizer.step()", [before_step(clip_gradients)])]

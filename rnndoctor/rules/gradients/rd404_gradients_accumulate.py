@@ -77,6 +77,7 @@ def accumulation(stats: StepStats, options: Mapping[str, Any]) -> list[Finding]:
 
 @remedy(RULE)
 def gradients_zeroed(session: Session, finding: Finding) -> list[Trial] | str:
+    """`optimizer.zero_grad()` after every step (with your `train_step`)."""
     if session.train_step_fn is None:
         return "rnndoctor's own step already zeroes the gradients"
 

@@ -78,6 +78,8 @@ def eval_mode_steps(stats: StepStats, options: Mapping[str, Any]) -> list[Findin
 
 @remedy(RULE)
 def train_mode(session: Session, finding: Finding) -> list[Trial] | str:
+    """`model.train()` before every training forward."""
+
     def train(session: Session) -> None:
         session.model.train()
 

@@ -75,4 +75,5 @@ def clipping_order(stats: StepStats, options: Mapping[str, Any]) -> list[Finding
 
 @remedy(RULE)
 def clipping_moved(session: Session, finding: Finding) -> list[Trial] | str:
+    """`clip_grad_norm_(..., 1.0)` before every `optimizer.step()`."""
     return [Trial("gradients clipped (norm 1.0) before optimizer.step()", [before_step(clip_gradients)])]

@@ -133,6 +133,7 @@ class _CrossEntropyOnClassIds:
 
 @remedy(RULE)
 def classification_loss(session: Session, finding: Finding) -> list[Trial] | str:
+    """The loss swapped for `CrossEntropyLoss` on class ids (or `BCEWithLogitsLoss` for 0/1 labels with one output)."""
     shape = tuple(finding.evidence.get("output_shape") or session.reference().outputs.shape)
     if len(shape) < 2 or shape[-1] < 2:
         if set(finding.evidence.get("target_values") or ()) <= {0.0, 1.0}:

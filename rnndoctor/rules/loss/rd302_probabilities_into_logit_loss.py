@@ -119,6 +119,8 @@ def _logits_of(p: torch.Tensor) -> torch.Tensor:
 
 @remedy(RULE)
 def activation_removed(session: Session, finding: Finding) -> list[Trial] | str:
+    """The softmax (sigmoid) before the loss removed: the loss sees `log p` (`logit p`), the scores it had before the
+    activation."""
     # log(softmax(z)) is z up to a per-row constant that softmax cancels, so the loss then sees the scores
     # the model had before its last activation: the same as deleting the activation from forward().
     if finding.evidence.get("loss") == "BCEWithLogitsLoss":

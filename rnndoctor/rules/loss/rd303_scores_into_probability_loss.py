@@ -142,6 +142,7 @@ def scores_into_probability_loss(m: LossMeasurement, options: Mapping[str, Any])
 
 @remedy(RULE)
 def probabilities_restored(session: Session, finding: Finding) -> list[Trial] | str:
+    """`log_softmax` before `NLLLoss`/`KLDivLoss`/CTC, `log` of probabilities, or `BCELoss` → `BCEWithLogitsLoss`."""
     loss = str(finding.evidence.get("loss", session.loss_name))
     probabilities = bool(finding.evidence.get("probabilities"))
     if loss == "BCELoss":

@@ -111,6 +111,8 @@ def _squeeze_hint(output_shape: tuple[int, ...], target_shape: tuple[int, ...]) 
 
 @remedy(RULE)
 def shapes_matched(session: Session, finding: Finding) -> list[Trial] | str:
+    """Outputs reshaped to the targets' shape."""
+
     def reshape(loss_fn: Any) -> Any:
         def call(outputs: Any, targets: Any) -> Any:
             tensors = isinstance(outputs, torch.Tensor) and isinstance(targets, torch.Tensor)

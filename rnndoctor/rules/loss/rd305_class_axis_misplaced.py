@@ -134,6 +134,7 @@ def class_axis(m: LossMeasurement, options: Mapping[str, Any]) -> list[Finding]:
 
 @remedy(RULE)
 def class_axis_moved(session: Session, finding: Finding) -> list[Trial] | str:
+    """Outputs permuted so the classes are on axis 1."""
     return [
         Trial("outputs.permute(0, 2, 1): classes on axis 1", [loss_inputs_adapted(outputs=lambda z: z.movedim(-1, 1))])
     ]

@@ -114,6 +114,7 @@ def transposed_targets(found: TransposedTargets, options: Mapping[str, Any]) -> 
 
 @remedy(RULE)
 def targets_shifted(session: Session, finding: Finding) -> list[Trial] | str:
+    """Targets made the inputs shifted one step ahead, or transposed to the inputs' order."""
     layout = session.raw_layout()
     if layout is None or layout.time_axis is None or layout.kind == SINGLE:
         return "the time axis of the batches is unknown"

@@ -2,3 +2,8 @@
 reach the outputs, and which parameters train."""
 
 FAMILY = "model structure"
+EXAMPLES = (
+    "input size mismatch, `batch_first` mix-up, padding leaks, batch mixing, detached or unregistered "
+    "modules, a causal mask that lets a next-token model see the future"
+)
+"""What the family finds, in the README's catalogue (`rnndoctor.docgen`)."""

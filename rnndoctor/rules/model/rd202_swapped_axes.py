@@ -147,7 +147,10 @@ def _flag_flipped(module: torch.nn.Module) -> bool:
 
 @remedy(RULE)
 def axes_fixed(session: Session, finding: Finding) -> list[Trial] | str:
-    """Recurrent layers and attention read time and batch from the axes their ``batch_first`` names: a model
+    """The `batch_first` flag of the recurrent and attention layers flipped, or the inputs' first two axes swapped (the
+    better of the two).
+
+    Recurrent layers and attention read time and batch from the axes their ``batch_first`` names: a model
     fed the other layout mixes samples (attention) or steps them as time (RNN)."""
     trials = []
     layers = [m for m in session.model.modules() if isinstance(m, _AXIS_FLAGGED)]

@@ -97,6 +97,7 @@ def padding_leak(probe: PaddingProbe, options: Mapping[str, Any]) -> list[Findin
 
 @remedy(RULE)
 def padding_moved_to_front(session: Session, finding: Finding) -> list[Trial] | str:
+    """The padding moved in front of each sequence, so the last step read is real."""
     layout = session.raw_layout()
     if layout is None or layout.time_axis is None or layout.kind == SINGLE:
         return "the time axis of the batches is unknown"

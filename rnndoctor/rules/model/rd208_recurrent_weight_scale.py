@@ -111,6 +111,7 @@ def recurrent_scale(layer: RnnLayer, options: Mapping[str, Any]) -> list[Finding
 
 @remedy(RULE)
 def recurrent_weights_reinitialized(session: Session, finding: Finding) -> list[Trial] | str:
+    """Recurrent weights re-initialized orthogonal."""
     layers = [m for _, m in recurrent_modules(session.model) if isinstance(m, torch.nn.RNNBase)]
     if not layers:
         return "no fused recurrent layer to re-initialize"

@@ -146,6 +146,7 @@ def no_gradient(stats: GradientStats, options: Mapping[str, Any]) -> list[Findin
 
 @remedy(RULE)
 def parameters_trained(session: Session, finding: Finding) -> list[Trial] | str:
+    """Frozen parameters trained again, or those missing from the optimizer added to it."""
     named = dict(session.model.named_parameters())
     wanted = [named[name] for name in finding.evidence.get("parameters", ()) if name in named]
     held = held_by_optimizer(session)

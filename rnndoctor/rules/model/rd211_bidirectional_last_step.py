@@ -86,6 +86,8 @@ def bidirectional_readout(readout: BidirectionalReadout, options: Mapping[str, A
 
 @remedy(RULE)
 def backward_summary_read(session: Session, finding: Finding) -> list[Trial] | str:
+    """The bidirectional layer's last step given the backward direction's final state, so `out[:, -1]` reads what
+    `torch.cat([h_n[-2], h_n[-1]], -1)` would."""
     modules = dict(session.model.named_modules())
     layer = modules.get(str(finding.evidence.get("layer", "")))
     if not isinstance(layer, torch.nn.RNNBase) or not layer.bidirectional:

@@ -102,4 +102,5 @@ def carried_state(state: CarriedState, options: Mapping[str, Any]) -> list[Findi
 
 @remedy(RULE)
 def state_detached_between_batches(session: Session, finding: Finding) -> list[Trial] | str:
+    """Hidden state held by the model or passed in detached before every forward."""
     return [Trial("hidden state detached between batches", [state_detached])]

@@ -88,6 +88,7 @@ def unregistered(scan: UnregisteredScan, options: Mapping[str, Any]) -> list[Fin
 
 @remedy(RULE)
 def containers_registered(session: Session, finding: Finding) -> list[Trial] | str:
+    """The parameters of modules held in a plain list or dict registered with the optimizer."""
     holder: Any = session.model
     for part in str(finding.evidence.get("attribute", "")).split("."):
         holder = getattr(holder, part, None) if part else holder

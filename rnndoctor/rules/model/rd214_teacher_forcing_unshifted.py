@@ -88,6 +88,7 @@ def _shifted_right(x: torch.Tensor, axis: int) -> torch.Tensor:
 
 @remedy(RULE)
 def decoder_input_shifted(session: Session, finding: Finding) -> list[Trial] | str:
+    """The decoder input shifted one step right behind a start token 0."""
     name = str(finding.evidence.get("argument", ""))
     layout = session.layout()
     if not name or layout is None or layout.time_axis is None:

@@ -92,6 +92,7 @@ def _causal_mask(steps: int, device: torch.device) -> torch.Tensor:
 
 @remedy(RULE)
 def attention_masked(session: Session, finding: Finding) -> list[Trial] | str:
+    """A causal mask passed to every `nn.MultiheadAttention`."""
     attention = [m for m in session.model.modules() if isinstance(m, torch.nn.MultiheadAttention)]
     if not attention:
         return "no nn.MultiheadAttention to mask (the leak is in the model's own attention or a bidirectional layer)"
