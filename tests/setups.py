@@ -1000,3 +1000,58 @@ class InputIgnoringClassifier(nn.Module):
         h0 = torch.zeros_like(x)
         out, _ = self.rnn(h0)
         return self.head(out[:, -1])
+
+
+ERRORS: dict[str, dict[str, frozenset[str]]] = {
+    "data": {
+        "RD101": frozenset({"RD101"}),
+        "RD102": frozenset(),
+        "RD103": frozenset({"RD103"}),
+        "RD104": frozenset({"RD104"}),
+        "RD105": frozenset({"RD105", "RD401", "RD503"}),
+        "RD106": frozenset({"RD106", "RD401", "RD501"}),
+        "RD107": frozenset(),
+        "RD108": frozenset({"RD507"}),
+        "RD109": frozenset({"RD109"}),
+        "RD110": frozenset(),
+        "RD111": frozenset(),
+    },
+    "model_and_loss": {
+        "RD201": frozenset({"RD201"}),
+        "RD202": frozenset({"RD202", "RD304"}),
+        "RD203": frozenset(),
+        "RD204": frozenset(),
+        "RD205": frozenset(),
+        "RD208": frozenset(),
+        "RD212": frozenset({"RD212"}),
+        "RD213": frozenset({"RD213", "RD501"}),
+        "RD301": frozenset({"RD301"}),
+        "RD302": frozenset({"RD302"}),
+        "RD303": frozenset({"RD303", "RD501"}),
+        "RD304": frozenset({"RD304", "RD503", "RD507"}),
+        "RD305": frozenset({"RD305"}),
+        "RD306": frozenset(),
+        "RD307": frozenset(),
+        "RD308": frozenset({"RD308"}),
+    },
+    "probes": {
+        "RD202": frozenset({"RD202", "RD304", "RD507"}),
+        "RD206": frozenset({"RD206"}),
+        "RD207": frozenset({"RD207", "RD507"}),
+        "RD209": frozenset(),
+        "RD210": frozenset({"RD210"}),
+        "RD211": frozenset({"RD210"}),
+        "RD401": frozenset({"RD401", "RD503", "RD507"}),
+        "RD402": frozenset({"RD507"}),
+        "RD403": frozenset(),
+        "RD404": frozenset({"RD404"}),
+        "RD405": frozenset(),
+        "RD406": frozenset(),
+    },
+    "dynamics": {
+        "RD501": frozenset({"RD501", "RD505"}),
+        "RD502": frozenset({"RD502"}),
+        "RD601": frozenset(),
+    },
+}
+"""Every code each broken setup yields at error level, by group and setup: its own and the symptoms it causes."""

@@ -167,10 +167,9 @@ def test_unrecognised_crash_in_the_users_code_becomes_a_finding(
 ) -> None:
     config_map = {k: v for k, v in {**DEFAULT_CONFIG, **entries}.items() if v is not None}
     config = write_project(tmp_path, config_map, files=files)
-    result = CliRunner().invoke(cli, ["check", str(config), "--format", "json"])
-    assert result.exit_code in (0, 1), result.stderr
-    doc = parse_report(result.stdout, exit_code=result.exit_code)
-    assert any(quoted in f["message"] or quoted in json.dumps(f["evidence"]) for f in doc["findings"]), doc
+    doc = json_report([config], 1)
+    assert [(f["code"], f["severity"]) for f in doc["findings"]] == [("RD001", "error")]
+    assert quoted in doc["findings"][0]["message"] and quoted in json.dumps(doc["findings"][0]["evidence"])
 
 
 def test_invalid_fail_on_value_is_a_usage_error() -> None:

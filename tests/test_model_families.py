@@ -173,3 +173,4 @@ def test_families_setup(case: Case) -> None:
         assert not outcome.loud, f"false alarms on a healthy setup: {outcome.codes}"
     else:
         assert case.accepts(outcome.top), f"expected {case.expect} first, got {outcome.codes}"
+        assert outcome.errors == case.errors, f"errors {sorted(outcome.errors)}, expected {sorted(case.errors)}"

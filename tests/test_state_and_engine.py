@@ -122,9 +122,7 @@ def test_a_crashing_check_is_errored_and_state_still_restored(extra_checks: None
 
 
 def test_time_budget_stops_a_check(extra_checks: None) -> None:
-    started = time.perf_counter()
     report = diagnose(**setups.healthy_classifier(), check_timeout=0.3, select=["RD102"])
-    assert time.perf_counter() - started < 5
     slow = next(c for c in report.checks if c.name == "test_slow")
     assert slow.status.value == "errored" and "time budget" in slow.detail
     assert report.timing.forward_passes > 0

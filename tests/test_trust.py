@@ -107,7 +107,7 @@ def test_buffers_are_restored_through_the_cli(tmp_path: Path, training: bool) ->
         },
     )
     result = CliRunner().invoke(cli, ["check", str(config), "--format", "json", "--no-progress"])
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["timing"]["forward_passes"] > 10
     _assert_same(before, model)
 
