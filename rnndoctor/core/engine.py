@@ -1,4 +1,4 @@
-"""Run the selected checks cheap-first, each inside a time budget, and rank what they find.
+"""Run the selected checks cheap-first, each inside a time budget (`rnndoctor.core.ranking` orders what they find).
 
 A check's crash never stops the run: a crash in the user's code becomes a finding, a crash in a check
 itself becomes status ``errored`` with its cause. Between checks the model, optimizer and RNGs are put

@@ -1,4 +1,5 @@
-"""The check registry: every check declares its name, the codes it can report, its cost and profile."""
+"""The check registry: every check declares its name, cost, profile and options; the codes it reports are those
+of the rules that name it. The built-in checks are found by scanning `rnndoctor.checks`."""
 
 from __future__ import annotations
 
@@ -47,12 +48,12 @@ class Outcome:
 
 
 class Check:
-    """Base class. A check measures with torch, then judges the numbers with pure functions."""
+    """Base class. A check measures with torch and publishes typed measurements; the judges of its rules decide."""
 
     name: ClassVar[str]
     codes: ClassVar[tuple[str, ...]]
     """The codes the check reports: the rules that name it in their ``checks`` (set at registration); a check
-    from another package whose rules are built in sets it itself."""
+    from another package that reports built-in codes may set it itself."""
     cost: ClassVar[int] = 1
     """Relative cost (roughly forward/backward passes); cheap checks run first."""
     quick: ClassVar[bool] = False
