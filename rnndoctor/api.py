@@ -48,18 +48,22 @@ def diagnose(
     checks: dict[str, Any] | None = None,
     check_timeout: float | None = None,
     max_batches: int | None = None,
+    scored_positions: int | None = None,
     hidden: str | None = None,
     layout: str | None = None,
     batch_keys: dict[str, str] | None = None,
     threads: int | None = None,
     progress: ProgressListener | None = None,
     datamodule: Any = None,
+    allow_incomplete: bool | None = None,
 ) -> Report:
     """Diagnose a training setup, from a config file or from live objects.
 
     Whatever happens, the model's parameters, buffers, gradients and modes, the optimizer's state
     and the python/numpy/torch RNG states are restored before this returns or raises.
     ``verify=False`` skips trying the findings' fixes on the model (``--no-verify``).
+    ``allow_incomplete=True`` (``--allow-incomplete``) leaves the exit code to the findings when the
+    ``check_timeout`` safety net stops a check (else it is 3, INCOMPLETE).
     ``threads`` sets torch's thread count for the run (default: chosen from the model's width and the
     machine's free cores; the caller's setting is given back afterwards).
     A LightningModule ``model`` needs no ``loss`` (its training_step computes it), ``optimizer``
@@ -74,9 +78,11 @@ def diagnose(
         "fail_on": fail_on,
         "check_timeout": check_timeout,
         "max_batches": max_batches,
+        "scored_positions": scored_positions,
         "hidden": hidden,
         "layout": layout,
         "batch_keys": batch_keys,
+        "allow_incomplete": allow_incomplete,
     }
     if checks is not None:
         overrides["checks"] = checks
@@ -164,6 +170,7 @@ def _run(
             batch_keys=cfg.batch_keys,
             max_step_work=cfg.max_step_work,
             check_options=cfg.checks,
+            scored_positions=cfg.scored_positions,
         )
         plan = plan_checks(Selection(cfg.select, cfg.ignore, quick, verify), cfg.checks)
         if not plan.checks:
@@ -191,6 +198,7 @@ def _run(
             fail_on=cfg.fail_on,
             task=task.task.to_dict() if task is not None else {},
             interrupted=interrupted,
+            allow_incomplete=cfg.allow_incomplete,
             meta={
                 "rnndoctor": __version__,
                 "torch": torch.__version__,
@@ -200,6 +208,7 @@ def _run(
                 "threads": thread_count,
                 "started": started_at,
                 **({"step_samples": session.step_cut} if session.step_cut else {}),
+                **({"scored_positions": session.scoring_used} if session.scoring_used else {}),
                 **({"lightning": loaded.lightning} if loaded.lightning else {}),
             },
         )

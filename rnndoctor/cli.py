@@ -129,6 +129,11 @@ def cli() -> None:
 @click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
 @click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="Exit with the findings' code, not 3, when the check_timeout safety net stopped a check.",
+)
+@click.option(
     "--threads",
     type=click.IntRange(min=1),
     default=None,
@@ -150,6 +155,7 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     no_progress: bool,
+    allow_incomplete: bool,
     threads: int | None,
     plots_dir: str | None,
     debug: bool,
@@ -174,20 +180,28 @@ def check(
                 verify=not no_verify,
                 threads=threads,
                 progress=progress,
+                allow_incomplete=True if allow_incomplete else None,
             )
 
-    report = _produce(run, "before any check ran", no_progress, debug)
+    report = _produce(run, "before any check ran", no_progress, debug, lines=True)
     _emit(report, fmt, output, plots_dir, debug, reports)
 
 
-def _produce(run: Callable[[Any], Report], interrupted: str, no_progress: bool, debug: bool) -> Report:
-    """Run a diagnosis with progress on a terminal; a setup error, an interrupt or a bug ends the command
-    with its exit code and one line (the traceback only with --debug)."""
-    progress = None
+def _produce(
+    run: Callable[[Any], Report], interrupted: str, no_progress: bool, debug: bool, lines: bool = False
+) -> Report:
+    """Run a diagnosis with progress on stderr (a live bar in a terminal; with ``lines``, one line per check
+    start and end elsewhere, as in a CI log); a setup error, an interrupt or a bug ends the command with its
+    exit code and one line (the traceback only with --debug)."""
+    progress: Any = None
     if not no_progress and sys.stderr.isatty():
         from rnndoctor.render.progress import RichProgress
 
         progress = RichProgress()
+    elif not no_progress and lines:
+        from rnndoctor.render.progress import LineProgress
+
+        progress = LineProgress(sys.stderr)
     try:
         return run(progress)
     except SetupError as exc:

@@ -137,6 +137,11 @@ def json_schema() -> dict[str, Any]:
         select=codes,
         hidden={"type": "string", "description": "init_hidden-style method name, or zeros"},
         layout={"enum": list(LAYOUT_CHOICES), "default": "auto"},
+        allow_incomplete={
+            "type": "boolean",
+            "default": False,
+            "description": "exit with the findings' code, not 3, when the check_timeout safety net stops a check",
+        },
         batch_keys={
             "type": "object",
             "properties": {key: {"type": "string"} for key in ("inputs", "targets", "lengths")},

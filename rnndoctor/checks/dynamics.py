@@ -23,13 +23,15 @@ from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.layout import padding_id, primary_tensor
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState
-from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, exploded, rate_response, train_on
+from rnndoctor.runtime.subsets import scored_positions
 from rnndoctor.runtime.sweep import SweepOutcome, learning_rate_sweep
 
 
 @register
 class LrSweepCheck(Check):
     name = "lr_sweep"
+    work_option = "steps"
     cost = 8
     quick = False
     description = "learning-rate range test with the configured optimizer"
@@ -173,16 +175,17 @@ def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: floa
     losses: list[float] = []
     accuracy = predicted = present = None
     fitted = False
-    for _ in range(steps):
-        step = train_on(session, raw)
-        loss = step.loss
-        losses.append(loss)
-        if not math.isfinite(loss):
-            break
-        accuracy, predicted, present = batch_accuracy(session, step.outputs, step.targets)
-        if (accuracy is not None and accuracy >= 1.0) or losses[0] - loss >= (1 - tolerance) * abs(losses[0]):
-            fitted = True
-            break
+    with scored_positions(session), session.work.phase(steps):
+        for _ in range(steps):
+            step = train_on(session, raw)
+            loss = step.loss
+            losses.append(loss)
+            if exploded(losses):
+                break
+            accuracy, predicted, present = batch_accuracy(session, step.outputs, step.targets)
+            if (accuracy is not None and accuracy >= 1.0) or losses[0] - loss >= (1 - tolerance) * abs(losses[0]):
+                fitted = True
+                break
     return FitResult(
         lr=lr,
         initial_loss=losses[0] if losses else math.nan,
@@ -252,6 +255,7 @@ def zeroed_inputs(session: Session, raw: Any) -> Any | None:
 @register
 class OverfitBatchCheck(Check):
     name = "overfit_batch"
+    work_option = "steps"
     cost = 9
     quick = False
     description = "can the model memorize one batch, and does it need its inputs to?"

@@ -24,7 +24,8 @@ from rnndoctor.runtime import lr_heuristics
 from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState
-from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, exploded, rate_response, train_on
+from rnndoctor.runtime.subsets import scored_positions
 from rnndoctor.runtime.sweep import learning_rate_sweep
 from rnndoctor.runtime.targets import targets_of, task_facts
 from rnndoctor.runtime.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
@@ -48,6 +49,12 @@ def short_run(session: Session, epochs: int, patience: int, rise: float) -> Hist
     has been ``rise`` above its best for ``patience`` epochs."""
     validate = session.val_data is not None
     history = History(source="short training run")
+    with scored_positions(session), session.work.phase(epochs * len(session.sample("train").batches)):
+        _epochs(session, history, epochs, patience, rise, validate)
+    return history
+
+
+def _epochs(session: Session, history: History, epochs: int, patience: int, rise: float, validate: bool) -> None:
     best = math.inf
     worse = 0
     for epoch in range(1, epochs + 1):
@@ -66,7 +73,8 @@ def short_run(session: Session, epochs: int, patience: int, rise: float) -> Hist
         val_loss, val_acc = validation_metrics(session) if validate else (None, None)
         history.val_loss.append(val_loss)
         history.val_acc.append(val_acc)
-        if not math.isfinite(history.train_loss[-1] or 0.0) or (val_loss is not None and not math.isfinite(val_loss)):
+        train = [v for v in history.train_loss if v is not None]
+        if exploded(train) or (val_loss is not None and not math.isfinite(val_loss)):
             break
         if val_loss is None:
             continue
@@ -76,7 +84,6 @@ def short_run(session: Session, epochs: int, patience: int, rise: float) -> Hist
             worse += 1
             if worse >= patience:
                 break
-    return history
 
 
 def chance_level(session: Session, task: Task) -> Chance | None:
@@ -116,6 +123,7 @@ def chance_level(session: Session, task: Task) -> Chance | None:
 @register
 class OverfittingCheck(Check):
     name = "overfitting"
+    work_option = "epochs"
     cost = 10
     quick = False
     description = "a short training run: does the loss leave chance level, does validation loss turn?"

@@ -21,7 +21,8 @@ from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.core.remedies import Trial, automated_codes, remedy_for
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, seed_everything
-from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, evaluated, train_on
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, evaluated, exploded, train_on
+from rnndoctor.runtime.subsets import scored_positions
 from rnndoctor.runtime.sweep import closure_evaluations
 from rnndoctor.runtime.task import loss_family
 from rnndoctor.runtime.tracebacks import first_line
@@ -43,6 +44,8 @@ class FitSummary:
     """How far the loss fell from chance level towards zero: 1 fitted, 0 stuck at chance, -1 blew up."""
     balanced_accuracy: float | None = None
     error: str | None = None
+    reference: float | None = None
+    """The chance level the run's progress is measured against (set by its first step)."""
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -88,32 +91,38 @@ def chance_loss(session: Session, outputs: Any, targets: Any, initial: float) ->
 
 
 def fit(session: Session, raw: Any, lr: float, steps: int, tolerance: float) -> FitSummary:
-    """Train on one batch until the loss is down to ``tolerance`` of chance level, or for ``steps`` steps."""
+    """Train on one batch until the loss is down to ``tolerance`` of chance level, or for ``steps`` steps
+    (a loss that blows up ends the run at once)."""
     session.model.train()
     LearningRate(session.optimizer).set(lr)
     summary = FitSummary()
-    reference = None
     try:
-        for _ in range(steps):
-            step = train_on(session, raw)
-            summary.steps += 1
-            if summary.initial_loss is None:
-                summary.initial_loss = step.loss
-                reference = chance_loss(session, step.outputs, step.targets, step.loss)
-            summary.final_loss = step.loss
-            if not math.isfinite(step.loss):
-                break
-            summary.accuracy = batch_accuracy(session, step.outputs, step.targets)[0]
-            assert reference is not None
-            # A loss below zero is unbounded (log-probabilities it does not get), not a fit.
-            if 0 <= step.loss <= tolerance * reference:
-                summary.fitted = True
-                break
+        with scored_positions(session), session.work.phase(steps):
+            _fit_steps(session, raw, steps, tolerance, summary)
     except UserCodeError as exc:
         summary.error = f"{type(exc.original).__name__}: {first_line(exc.original)}"
         return summary
-    summary.progress = _progress(reference, summary.final_loss)
+    summary.progress = _progress(summary.reference, summary.final_loss)
     return summary
+
+
+def _fit_steps(session: Session, raw: Any, steps: int, tolerance: float, summary: FitSummary) -> None:
+    losses: list[float] = []
+    for _ in range(steps):
+        step = train_on(session, raw)
+        summary.steps += 1
+        losses.append(step.loss)
+        if summary.reference is None:
+            summary.initial_loss = step.loss
+            summary.reference = chance_loss(session, step.outputs, step.targets, step.loss)
+        summary.final_loss = step.loss
+        if exploded(losses):
+            break
+        summary.accuracy = batch_accuracy(session, step.outputs, step.targets)[0]
+        # A loss below zero is unbounded (log-probabilities it does not get), not a fit.
+        if 0 <= step.loss <= tolerance * summary.reference:
+            summary.fitted = True
+            break
 
 
 def _progress(reference: float | None, final: float | None) -> float:
@@ -155,21 +164,20 @@ def short_run(session: Session, batches: list[Any], held_out: Any, lr: float, st
     checkpoints = sorted({max(1, math.ceil(steps * SHORT_RUN_CHECKPOINT)), steps})
     summaries: list[FitSummary] = []
     try:
-        start = evaluate(session, held_out)
-        session.model.train()
-        LearningRate(session.optimizer).set(lr)
-        done = 0
-        for checkpoint in checkpoints:
-            while done < checkpoint:
-                loss = train_on(session, batches[done % len(batches)]).loss
-                done += 1
-                if not math.isfinite(loss):
-                    break
-            end = evaluate(session, held_out)
-            summary = FitSummary(start.loss, end.loss, done, end.accuracy, False, _progress(start.chance, end.loss))
-            summary.balanced_accuracy = end.balanced_accuracy
-            summaries.append(summary)
+        with scored_positions(session), session.work.phase(steps):
+            start = evaluate(session, held_out)
             session.model.train()
+            LearningRate(session.optimizer).set(lr)
+            losses: list[float] = []
+            for checkpoint in checkpoints:
+                while len(losses) < checkpoint and not exploded(losses):
+                    losses.append(train_on(session, batches[len(losses) % len(batches)]).loss)
+                end = evaluate(session, held_out)
+                progress = _progress(start.chance, end.loss)
+                summary = FitSummary(start.loss, end.loss, len(losses), end.accuracy, False, progress)
+                summary.balanced_accuracy = end.balanced_accuracy
+                summaries.append(summary)
+                session.model.train()
     except UserCodeError as exc:
         return [FitSummary(steps=0, error=f"{type(exc.original).__name__}: {first_line(exc.original)}")]
     return summaries
@@ -337,6 +345,7 @@ def _unchanged(raw: Any) -> Any:
 @register
 class VerifyFixesCheck(Check):
     name = "verify_fixes"
+    work_option = "steps"
     codes = ()
     amends = True
     amended = tuple(automated_codes())

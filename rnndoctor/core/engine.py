@@ -8,9 +8,10 @@ back, so every check sees the setup exactly as the user wrote it.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,7 @@ def run_plan(
                 if not check_cls.needed([f for f in findings if f.code in plan.allowed]):
                     continue
             listener.check_started(check_cls.name, check_cls.description)
+            session.work.reset(_progress_of(listener, check_cls.name))
             ctx = CheckContext(
                 session=session,
                 options=options,
@@ -112,6 +114,7 @@ def run_plan(
                 )
                 break
             finally:
+                session.work.reset()
                 baseline.restore()
             kept = [f for f in ctx.findings if f.code in plan.allowed]
             for finding in kept:
@@ -159,6 +162,7 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     outcome = Outcome()
     baseline = check.baseline_metrics(ctx)
     caught: list[warnings.WarningMessage] = []
+    timed_out = False
     memory = PeakMemory(session.device)
     try:
         with _time_budget(session, timeout), warnings.catch_warnings(record=True) as caught:
@@ -168,7 +172,12 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
         status, outcome = CheckStatus.SKIPPED, Outcome(detail=str(exc))
     except CheckTimeout:
         status = CheckStatus.ERRORED
-        outcome = Outcome(detail=f"stopped after its {timeout:g} s time budget (raise check_timeout to allow more)")
+        timed_out = True
+        where = f" at step {session.work.done} of {session.work.planned}" if session.work.planned else ""
+        outcome = Outcome(
+            detail=f"stopped by the check_timeout safety net after its {timeout:g} s time budget{where}, before a "
+            "verdict"
+        )
     except UserCodeError as exc:
         if is_out_of_memory(exc.original):
             ctx.findings.append(out_of_memory_finding(session, exc.original, check.name))
@@ -196,7 +205,40 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
         metrics["peak_memory_mb"] = round(peak, 1)
     metrics.setdefault("forward_passes", session.forward_passes - passes_before[0])
     metrics.setdefault("backward_passes", session.backward_passes - passes_before[1])
-    return CheckResult(check.name, status, time.perf_counter() - started, outcome.detail, metrics, check.cost)
+    if session.work.planned:
+        metrics.setdefault("training_steps", session.work.done)
+    result = CheckResult(check.name, status, time.perf_counter() - started, outcome.detail, metrics, check.cost)
+    if timed_out:
+        result.timed_out = True
+        result.remedy = timeout_remedy(check, ctx.options, timeout, session.work.done, session.work.planned)
+    return result
+
+
+def timeout_remedy(check: Check, options: dict[str, Any], timeout: float, done: int, planned: int) -> str:
+    """What lets a check stopped by the safety net finish: the time its planned steps need at the pace it
+    had, or fewer steps (the check's own work option, else the run's sample size)."""
+    more = f"raise check_timeout (now {timeout:g} s)"
+    if 0 < done < planned:
+        more += f" to about {math.ceil(timeout * planned / done * 1.1):g} s ({done} of {planned} steps taken)"
+    option = check.work_option
+    if option and isinstance(options.get(option), (int, float)) and not isinstance(options.get(option), bool):
+        fewer = f"checks.{check.name}.{option} (now {options[option]:g})"
+    else:
+        fewer = "max_batches"
+    return f"{more}, or lower {fewer}"
+
+
+def _progress_of(listener: ProgressListener, name: str) -> Callable[[int, int], None] | None:
+    """The session's step counter reports to listeners that show steps (``check_progress``); older
+    listeners without it see checks start and end only."""
+    report = getattr(listener, "check_progress", None)
+    if report is None:
+        return None
+
+    def progress(done: int, planned: int) -> None:
+        report(name, done, planned)
+
+    return progress
 
 
 @contextlib.contextmanager

@@ -11,10 +11,20 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnndoctor.core.levels import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, EXIT_SETUP, CheckStatus, FailOn, Severity
+from rnndoctor.core.levels import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SETUP,
+    CheckStatus,
+    FailOn,
+    Severity,
+)
 
 __all__ = [
     "EXIT_FINDINGS",
+    "EXIT_INCOMPLETE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_SETUP",
@@ -89,15 +99,23 @@ class CheckResult:
     detail: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     cost: int = 0
+    timed_out: bool = False
+    """Stopped by the ``check_timeout`` safety net before its verdict: the run is incomplete (exit code 3)."""
+    remedy: str = ""
+    """For a check stopped by the safety net: what to give it (more time, fewer steps) to let it finish."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc = {
             "name": self.name,
             "status": self.status.value,
             "seconds": round(self.seconds, 4),
             "detail": self.detail,
             "metrics": to_jsonable(self.metrics),
         }
+        if self.timed_out:
+            doc["timed_out"] = True
+            doc["remedy"] = self.remedy
+        return doc
 
 
 @dataclass
@@ -135,6 +153,8 @@ class Report:
     interrupted: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
     """Who produced the report and how: tool versions, seed, threads, fail_on, start time (contract §7)."""
+    allow_incomplete: bool = False
+    """``--allow-incomplete``: a check stopped by the safety net no longer makes the exit code 3."""
 
     @property
     def failing_findings(self) -> list[Finding]:
@@ -153,6 +173,11 @@ class Report:
         return [c for c in self.checks if c.status is CheckStatus.ERRORED]
 
     @property
+    def timed_out_checks(self) -> list[CheckResult]:
+        """Checks the ``check_timeout`` safety net stopped: their verdicts are missing from the report."""
+        return [c for c in self.checks if c.timed_out]
+
+    @property
     def data_unusable(self) -> bool:
         """The training data gives no usable batch (an unusable validation split still leaves a verdict)."""
         return any(f.code == "RD002" and f.evidence.get("split", "train") == "train" for f in self.findings)
@@ -163,6 +188,8 @@ class Report:
             return EXIT_INTERRUPTED
         if self.data_unusable or (self.checks and not self.completed_checks):
             return EXIT_SETUP
+        if self.timed_out_checks and not self.allow_incomplete:
+            return EXIT_INCOMPLETE
         return EXIT_FINDINGS if self.failing_findings else EXIT_OK
 
     @property
@@ -172,23 +199,41 @@ class Report:
     @property
     def verdict(self) -> str:
         """PASS, FAIL, INTERRUPTED, or INCOMPLETE when no verdict could be reached (no check completed,
-        unusable data)."""
+        unusable data) or a check was stopped by the safety net (``--allow-incomplete``: the findings' word)."""
         code = self.exit_code
         if code == EXIT_INTERRUPTED:
             return "INTERRUPTED"
-        if code == EXIT_SETUP:
+        if code in (EXIT_SETUP, EXIT_INCOMPLETE):
             return "INCOMPLETE"
         return "FAIL" if code != EXIT_OK else "PASS"
 
     def step_note(self) -> str | None:
-        """Said when the training checks stepped on fewer samples than a batch holds (``max_step_work``)."""
+        """Said when the training checks stepped on fewer samples than a batch holds (``max_step_work``), or
+        scored fewer target positions (``scored_positions``)."""
+        notes = []
         cut = self.meta.get("step_samples")
-        if not cut:
+        if cut:
+            notes.append(
+                f"The sweep, fits and short run trained on {cut['used_samples']} of each batch's "
+                f"{cut['batch_samples']} samples per step (a step on all of them costs more than max_step_work)."
+            )
+        scored = self.meta.get("scored_positions")
+        if scored:
+            notes.append(
+                f"They scored about {scored['positions']} of each batch's {scored['batch_positions']} target positions "
+                f"per step (the output layer '{scored['head']}' is most of a step's work; the recurrent layers run "
+                "over every position): scored_positions."
+            )
+        return " ".join(notes) or None
+
+    def incomplete_note(self) -> str | None:
+        """Said when the safety net stopped checks: which ones, and what to give them to finish."""
+        stopped = self.timed_out_checks
+        if not stopped:
             return None
-        return (
-            f"The sweep, fits and short run trained on {cut['used_samples']} of each batch's {cut['batch_samples']} "
-            f"samples per step (a step on all of them costs more than max_step_work)."
-        )
+        allowed = " (allowed by --allow-incomplete)" if self.allow_incomplete else ""
+        lines = [f"{c.name}: {c.remedy}" for c in stopped]
+        return f"Incomplete{allowed}: stopped by the check_timeout safety net before a verdict. " + "; ".join(lines)
 
     def summary(self) -> str:
         """``1 error · 2 warnings · 0 info``; says when findings do not fail the run and checks did not finish."""
@@ -228,6 +273,7 @@ class Report:
         doc: dict[str, Any] = {
             "schema": REPORT_SCHEMA,
             "status": self.status,
+            "verdict": self.verdict.lower(),
             "config": self.config,
             "device": self.device,
             "findings": [f.to_dict() for f in self.findings],

@@ -8,6 +8,9 @@ import enum
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_SETUP = 2
+EXIT_INCOMPLETE = 3
+"""A check was stopped by the ``check_timeout`` safety net: what completed is reported, never as a pass
+(``--allow-incomplete`` returns the findings' code instead)."""
 EXIT_INTERRUPTED = 130
 
 

@@ -8,9 +8,15 @@ from rnndoctor.core.findings import CheckResult
 
 
 class ProgressListener(Protocol):
+    """``started`` with the number of checks planned, then per check ``check_started``, any number of
+    ``check_progress`` (training steps taken and planned, for the checks that train; optional: the engine
+    calls it only on listeners that have it) and ``check_finished``; ``finished`` at the end, whatever happened."""
+
     def started(self, total: int) -> None: ...
 
     def check_started(self, name: str, description: str) -> None: ...
+
+    def check_progress(self, name: str, done: int, planned: int) -> None: ...
 
     def check_finished(self, result: CheckResult) -> None: ...
 
@@ -22,6 +28,9 @@ class SilentProgress:
         pass
 
     def check_started(self, name: str, description: str) -> None:
+        pass
+
+    def check_progress(self, name: str, done: int, planned: int) -> None:
         pass
 
     def check_finished(self, result: CheckResult) -> None:

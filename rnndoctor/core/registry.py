@@ -67,6 +67,9 @@ class Check:
     """For a check that ``amends``: the codes whose findings it adds to (it runs only when one is selected)."""
     supersedes: ClassVar[tuple[str, ...]] = ()
     """Codes other checks estimate more cheaply: once this check has run, its verdict replaces theirs."""
+    work_option: ClassVar[str | None] = None
+    """The option that sets how much the check trains (``steps``, ``epochs``): what to lower when the safety
+    net stops it (else ``max_batches``, the run's sample size)."""
 
     def run(self, ctx: CheckContext) -> Outcome:
         raise NotImplementedError

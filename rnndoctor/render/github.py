@@ -64,6 +64,10 @@ def render(report: Report) -> str:
         props.append(f"title={_escape_property(f'{finding.code} {finding.title}')}")
         body = f"{finding.message}\n\nFix: {finding.fix}"
         lines.append(f"::{_LEVEL[finding.severity]} {','.join(props)}::{_escape_data(body)}")
+    incomplete = report.incomplete_note()
+    if incomplete:
+        level = "warning" if report.allow_incomplete else "error"
+        lines.append(f"::{level} title=rnndoctor: INCOMPLETE::{_escape_data(incomplete)}")
     lines.append(f"rnndoctor: {report.verdict.lower()} ({report.summary()})")
     return "\n".join(lines) + "\n"
 

@@ -96,6 +96,9 @@ def _body(report: Report) -> list[str]:
     ]
     if report.interrupted:
         body.append("<p><b>Interrupted: this report is partial.</b></p>")
+    incomplete = report.incomplete_note()
+    if incomplete:
+        body.append(f'<p class="incomplete"><b>{html.escape(incomplete)}</b></p>')
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         folded = "".join(
             f'<li class="{s.severity.label}"><b>{s.code}</b> {html.escape(s.title)} '

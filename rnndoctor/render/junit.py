@@ -45,9 +45,23 @@ def render(report: Report) -> str:
             ET.SubElement(case, "skipped", message=check.detail)
         elif check.status is CheckStatus.ERRORED:
             error = ET.SubElement(case, "error", message=check.detail)
-            error.text = check.detail
+            if check.timed_out:
+                error.set("type", "INCOMPLETE")
+            error.text = check.detail + (f"\n\nTo let it finish: {check.remedy}" if check.timed_out else "")
     suite.set("failures", str(failures))
+    suite.insert(0, _verdict_properties(report))
     suites = ET.Element("testsuites", name="rnndoctor", tests=suite.get("tests", "0"), failures=str(failures))
     suites.append(suite)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _verdict_properties(report: Report) -> ET.Element:
+    """The run's verdict word (PASS, FAIL, INCOMPLETE, INTERRUPTED) and exit code, for readers of the XML."""
+    properties = ET.Element("properties")
+    ET.SubElement(properties, "property", name="verdict", value=report.verdict)
+    ET.SubElement(properties, "property", name="exit_code", value=str(report.exit_code))
+    note = report.incomplete_note()
+    if note:
+        ET.SubElement(properties, "property", name="incomplete", value=note)
+    return properties

@@ -25,6 +25,9 @@ def render(report: Report) -> str:
     ]
     if report.interrupted:
         lines += ["> Interrupted: this report is partial.", ""]
+    incomplete = report.incomplete_note()
+    if incomplete:
+        lines += [f"> ⚠️ {markdown_safe(incomplete)}", ""]
     if report.step_note():
         lines += [f"> {report.step_note()}", ""]
     if not report.findings:

@@ -78,6 +78,9 @@ def print_report(console: Console, report: Report) -> None:
     console.print(verdict)
     if report.interrupted:
         console.print(Text("Interrupted: the report below is partial.", style="bold yellow"))
+    incomplete = report.incomplete_note()
+    if incomplete:
+        console.print(Text(incomplete, style="bold yellow"))
     note = report.step_note()
     if note:
         console.print(Text(note, style="dim"))

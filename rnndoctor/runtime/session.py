@@ -7,6 +7,7 @@ check inside its time budget, and turn a crash in the user's code into evidence.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +48,8 @@ from rnndoctor.runtime.recurrence import (
     unwrap,
     zero_state,
 )
+from rnndoctor.runtime.scoring import PositionSubset, ScoringMismatch
+from rnndoctor.runtime.work import WorkMeter
 from rnndoctor.setup.config import AUTO
 from rnndoctor.setup.loaded import Loaded
 
@@ -152,6 +155,7 @@ class Session:
         batch_keys: dict[str, str] | None = None,
         max_step_work: float | None = None,
         check_options: dict[str, dict[str, Any] | None] | None = None,
+        scored_positions: int = 0,
     ) -> None:
         self.model: torch.nn.Module = loaded.model
         self.optimizer: torch.optim.Optimizer = loaded.optimizer
@@ -174,6 +178,8 @@ class Session:
         self._layouts: dict[str, Layout | None] = {}
         self.forward_passes = 0
         self.backward_passes = 0
+        self.work = WorkMeter()
+        """The running check's planned and taken training steps (progress, and where a stopped check was)."""
         self.deadline: float | None = None
         self._samples: dict[str, Sample] = {}
         self._sampling_errors: dict[str, Exception] = {}
@@ -192,6 +198,13 @@ class Session:
         """Multiply-adds one training step of a check may cost; larger batches are cut to fewer samples."""
         self.step_cut: dict[str, Any] | None = None
         """Set when a batch was cut to the step budget: the batch's samples, those kept, the work per sample."""
+        self.scored_positions = scored_positions
+        """Target positions a training step scores when the output layer is most of its work (0: all)."""
+        self.scoring: PositionSubset | None = None
+        """Set while the training loops score a subset of the positions (`rnndoctor.runtime.subsets`)."""
+        self._budget_cuts: dict[tuple[int, int, bool], int] = {}
+        self.scoring_used: dict[str, Any] | None = None
+        """Set once a subset of the positions was scored: the output layer and the positions (the report)."""
         self._dense_parameters: int | None = None
         self._token_ids_outside: bool | None = None
 
@@ -351,15 +364,38 @@ class Session:
         if not isinstance(inputs, torch.Tensor) or layout is None or layout.kind == SINGLE:
             return raw
         sized = layout.resized(inputs)
-        per_sample = self.dense_parameters() * max(1, sized.steps or 1)
-        allowed = max(MIN_STEP_SAMPLES, int(self.max_step_work // max(per_sample, 1)))
+        steps = max(1, sized.steps or 1)
+        if self.step_work(sized.samples, steps) <= self.max_step_work:
+            return raw
+        allowed = self._samples_within_budget(sized.samples, steps)
         if sized.samples <= allowed:
             return raw
         cut = self.take(raw, allowed)
         if cut is None:
             return raw
+        per_sample = self.dense_parameters() * steps
         self.step_cut = {"batch_samples": sized.samples, "used_samples": allowed, "work_per_sample": per_sample}
         return cut
+
+    def _samples_within_budget(self, samples: int, steps: int) -> int:
+        """The most samples (at least two) whose step stays within ``max_step_work``. Not a bisection: with
+        a subset of the positions scored, one sample more can cost less (it needs fewer scored steps)."""
+        budget = self.max_step_work or math.inf
+        key = (samples, steps, self.scoring is not None and not self.scoring.disabled)
+        if key not in self._budget_cuts:
+            fits = (n for n in range(samples, MIN_STEP_SAMPLES - 1, -1) if self.step_work(n, steps) <= budget)
+            self._budget_cuts[key] = next(fits, MIN_STEP_SAMPLES)
+        return self._budget_cuts[key]
+
+    def step_work(self, samples: int, steps: int) -> float:
+        """Multiply-adds of one forward pass over ``samples`` sequences of ``steps`` steps: each dense weight
+        once per position, the output layer only at the positions scored while a subset is."""
+        dense = self.dense_parameters()
+        scoring = self.scoring
+        if scoring is None or scoring.disabled:
+            return float(dense * steps * samples)
+        head = scoring.plan.head.weight.numel()
+        return float((dense - head) * steps * samples + head * scoring.scored(samples, steps))
 
     def unsafe_token_ids(self) -> bool:
         """Whether the sampled training inputs hold token ids outside every embedding table: a forward pass
@@ -416,7 +452,15 @@ class Session:
         watcher = _ModelInput(self.model, edit_input)
         try:
             with context:
-                return self._forward(raw_batch, batch_on_device, watcher)
+                result = self._forward(raw_batch, batch_on_device, watcher)
+                if self.scoring is not None:
+                    result.targets = self.scoring.select(result.outputs, result.targets)
+                return result
+        except ScoringMismatch:
+            # This forward does not line up with the scored positions: score all of them from now on.
+            assert self.scoring is not None
+            self.scoring.disabled = True
+            return self.forward(raw_batch, grad=grad, edit_input=edit_input)
         finally:
             watcher.remove()
 

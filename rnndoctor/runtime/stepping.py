@@ -16,6 +16,7 @@ import torch
 from rnndoctor.core.errors import UserCodeError
 from rnndoctor.runtime.batches import move_batch
 from rnndoctor.runtime.facts import fact
+from rnndoctor.runtime.scoring import PositionSubset, ScoringMismatch
 from rnndoctor.runtime.session import Forward, Session
 from rnndoctor.runtime.state import ModelState, seed_everything
 from rnndoctor.runtime.task import loss_family, loss_ignore_index
@@ -52,12 +53,15 @@ class RecordingLoss:
 
     Attribute reads (``reduction``, ``ignore_index``) go to the real loss, so the step cannot tell."""
 
-    def __init__(self, loss_fn: Any) -> None:
+    def __init__(self, loss_fn: Any, scoring: PositionSubset | None = None) -> None:
         self._loss_fn = loss_fn
+        self._scoring = scoring
         self.calls = 0
         self.first: tuple[Any, Any, float] | None = None
 
     def __call__(self, outputs: Any, targets: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._scoring is not None:
+            targets = self._scoring.select(outputs, targets)
         value = self._loss_fn(outputs, targets, *args, **kwargs)
         self.note(outputs, targets, value)
         return value
@@ -75,9 +79,18 @@ class RecordingLoss:
 def train_on(session: Session, raw: Any) -> Step:
     """One training step on ``raw`` (cut to the step budget), with the user's step when there is one."""
     raw = session.within_step_budget(raw)
-    if session.train_step_fn is not None:
-        return user_step(session, raw)
-    return own_step(session, raw)
+    if session.train_step_fn is None:
+        step = own_step(session, raw)
+    else:
+        try:
+            step = user_step(session, raw)
+        except ScoringMismatch:
+            # The step hands its loss outputs that do not line up with the scored positions: all of them, then.
+            assert session.scoring is not None
+            session.scoring.disabled = True
+            step = user_step(session, raw)
+    session.work.step()
+    return step
 
 
 def own_step(session: Session, raw: Any) -> Step:
@@ -113,7 +126,8 @@ def user_step(session: Session, raw: Any) -> Step:
     """Call the configured ``train_step`` once; passes are counted from the model calls it makes."""
     assert session.train_step_fn is not None
     session.checkpoint()
-    recorder = RecordingLoss(session.loss_fn)
+    scoring = session.scoring if session.scoring is not None and not session.scoring.disabled else None
+    recorder = RecordingLoss(session.loss_fn, scoring)
     calls = [0]
 
     def count(module: Any, args: Any) -> None:
@@ -146,6 +160,19 @@ def _number(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
+
+
+EXPLODED = 1e6
+"""A loss this many times its first value has blown up: a run that reaches it ends at once, whatever its
+steps were (its verdict is settled, and further steps only cost time)."""
+
+
+def exploded(losses: list[float]) -> bool:
+    """The last loss is non-finite, or ``EXPLODED`` times the magnitude of the first."""
+    if not losses:
+        return False
+    last = losses[-1]
+    return not math.isfinite(last) or abs(last) > EXPLODED * max(abs(losses[0]), 1e-12)
 
 
 def yardstick_loss(session: Session, raw: Any) -> float:

@@ -16,7 +16,8 @@ from rnndoctor.measurements.dynamics import Sweep
 from rnndoctor.runtime import lr_heuristics
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, RngState
-from rnndoctor.runtime.stepping import LearningRate, rate_response, train_on, yardstick_loss
+from rnndoctor.runtime.stepping import LearningRate, exploded, rate_response, train_on, yardstick_loss
+from rnndoctor.runtime.subsets import scored_positions
 from rnndoctor.setup.config import load_defaults
 
 
@@ -65,24 +66,25 @@ def range_test(
     best = math.inf
     diverged = None
     average = 0.0
-    for step in range(steps):
-        lr = min_lr * (max_lr / min_lr) ** (step / max(steps - 1, 1))
-        rate.set(lr)
-        with session.carrying_state():
-            train_on(session, batches[step % len(batches)])
-        loss = yardstick_loss(session, yardstick)
-        lrs.append(lr)
-        losses.append(loss)
-        if not math.isfinite(loss):
-            diverged = lr
-            smoothed.append(math.inf)
-            break
-        average = smoothing * average + (1 - smoothing) * loss
-        smoothed.append(average / (1 - smoothing ** len(losses)))
-        best = min(best, smoothed[-1])
-        if step >= warmup_steps and diverged_from(smoothed, best, divergence):
-            diverged = lr
-            break
+    with scored_positions(session), session.work.phase(steps):
+        for step in range(steps):
+            lr = min_lr * (max_lr / min_lr) ** (step / max(steps - 1, 1))
+            rate.set(lr)
+            with session.carrying_state():
+                train_on(session, batches[step % len(batches)])
+            loss = yardstick_loss(session, yardstick)
+            lrs.append(lr)
+            losses.append(loss)
+            if not math.isfinite(loss) or exploded(losses):
+                diverged = lr
+                smoothed.append(math.inf)
+                break
+            average = smoothing * average + (1 - smoothing) * loss
+            smoothed.append(average / (1 - smoothing ** len(losses)))
+            best = min(best, smoothed[-1])
+            if step >= warmup_steps and diverged_from(smoothed, best, divergence):
+                diverged = lr
+                break
     finite = [s for s in smoothed if math.isfinite(s)]
     suggestion = lr_heuristics.suggest(lrs[: len(finite)], finite)
     return Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)

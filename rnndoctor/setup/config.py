@@ -48,6 +48,15 @@ SAMPLING_OPTIONS = (
         ),
     ),
     Option(
+        "scored_positions",
+        64,
+        "target positions a training step of a check scores when the output layer is most of its work",
+        notes=(
+            "(a word-level LM's softmax): a fixed random subset of the time steps, the recurrent layers still run",
+            "over every step; 0 scores every position. The loss at the subset is checked against the full loss first",
+        ),
+    ),
+    Option(
         "setup_timeout",
         120,
         "seconds importing and building model, data, loss and optimizer may take",
@@ -78,9 +87,11 @@ SCALAR_KEYS = (
     "check_timeout",
     "setup_timeout",
     "max_step_work",
+    "scored_positions",
     "hidden",
     "layout",
     "batch_keys",
+    "allow_incomplete",
 )
 VALID_KEYS = tuple([k for ref in REFERENCE_KEYS for k in (ref, f"{ref}_args")] + list(SCALAR_KEYS))
 
@@ -170,6 +181,8 @@ class Config:
     setup_timeout: float = 120.0
     max_step_work: float = 2.0e10
     """Multiply-adds one training step of a check may cost (dense weights x time steps x samples)."""
+    scored_positions: int = 64
+    """Target positions a training step scores when the output layer is most of its work (0: all of them)."""
     hidden: str | None = None
     """How to make a hidden-state model's first state: the name of a model method called with the batch
     size (e.g. init_hidden), or 'zeros'."""
@@ -177,6 +190,8 @@ class Config:
     """auto, batch_first or time_first: which axis of the model's input holds the samples."""
     batch_keys: dict[str, str] | None = None
     """Dict batches: the keys holding inputs, targets and lengths."""
+    allow_incomplete: bool = False
+    """A check stopped by the check_timeout safety net leaves the exit code to the findings (not 3)."""
 
     @property
     def display_path(self) -> str:
@@ -295,10 +310,20 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
         check_timeout=_positive_number(data.get("check_timeout", sampling["check_timeout"]), "check_timeout", error),
         setup_timeout=_positive_number(data.get("setup_timeout", sampling["setup_timeout"]), "setup_timeout", error),
         max_step_work=_positive_number(data.get("max_step_work", sampling["max_step_work"]), "max_step_work", error),
+        scored_positions=_integer(
+            data.get("scored_positions", sampling["scored_positions"]), "scored_positions", error, minimum=0
+        ),
         hidden=_hidden(data.get("hidden"), error),
         layout=_layout(data.get("layout", AUTO), error),
         batch_keys=_batch_keys(data.get("batch_keys"), error),
+        allow_incomplete=_boolean(data.get("allow_incomplete", False), "allow_incomplete", error),
     )
+
+
+def _boolean(value: Any, key: str, error: Any) -> bool:
+    if not isinstance(value, bool):
+        raise error(key, f"expected true or false, got {_short(value)}")
+    return value
 
 
 def _hidden(value: Any, error: Any) -> str | None:

@@ -191,6 +191,9 @@ class LightningStep:
     hooks are called when the user wrote them and a Trainer is attached (the callback); the Trainer's gradient
     clipping settings apply there too. ``loss_fn`` hears of every loss the step computes (``note``)."""
 
+    computes_own_loss = True
+    """The loss is the module's own: the training loops cannot read it at a subset of the positions."""
+
     def __init__(self, module: Any) -> None:
         self.module = module
         self.batch_index = 0
