@@ -171,6 +171,7 @@ def _run(
             max_step_work=cfg.max_step_work,
             check_options=cfg.checks,
             scored_positions=cfg.scored_positions,
+            max_check_work=cfg.max_check_work,
         )
         plan = plan_checks(Selection(cfg.select, cfg.ignore, quick, verify), cfg.checks)
         if not plan.checks:
@@ -209,6 +210,7 @@ def _run(
                 "started": started_at,
                 **({"step_samples": session.step_cut} if session.step_cut else {}),
                 **({"scored_positions": session.scoring_used} if session.scoring_used else {}),
+                **({"work_cuts": session.work_cuts} if session.work_cuts else {}),
                 **({"lightning": loaded.lightning} if loaded.lightning else {}),
             },
         )

@@ -332,6 +332,7 @@ def test_a_step_whose_outputs_do_not_line_up_scores_every_position() -> None:
 
 
 def test_the_step_budget_counts_the_output_layer_at_the_scored_positions() -> None:
+    from rnndoctor.runtime.budget import step_work, within_step_budget
     from rnndoctor.runtime.session import Session
     from rnndoctor.setup.loaded import Loaded
 
@@ -340,13 +341,13 @@ def test_the_step_budget_counts_the_output_layer_at_the_scored_positions() -> No
     session = Session(loaded, device=torch.device("cpu"), scored_positions=64)
     dense = session.dense_parameters()
     head = parts["model"].decode.weight.numel()
-    assert session.step_work(16, 40) == dense * 16 * 40
+    assert step_work(session, 16, 40) == dense * 16 * 40
     plan = ScoringPlan(parts["model"].decode, "decode", axis=1, positions=64, batch_positions=640, classes=2000)
     session.scoring = PositionSubset(plan, parts["model"], seed=0)
     try:
-        assert session.step_work(16, 40) == (dense - head) * 16 * 40 + head * 64
+        assert step_work(session, 16, 40) == (dense - head) * 16 * 40 + head * 64
         session.max_step_work = (dense - head) * 8 * 40 + head * 64
-        cut = session.within_step_budget(parts["train_data"][0])
+        cut = within_step_budget(session, parts["train_data"][0])
         assert cut[0].shape[0] == 8 and session.step_cut is not None
     finally:
         session.scoring.remove()

@@ -183,7 +183,7 @@ class AlignmentCheck(Check):
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
-        raw = session.sample("train").batches[0]
+        raw = session.first_batch()
         session.model.eval()
         base, arguments = run_with(session, raw)
         layout = session.layout()

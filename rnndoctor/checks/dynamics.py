@@ -8,6 +8,7 @@ loss diverges, the fit when the batch is fitted.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -19,13 +20,14 @@ from rnndoctor.measurements.dynamics import BlindFit, FitResult, OverfitRuns
 from rnndoctor.render.plots import plot
 from rnndoctor.runtime import lr_heuristics
 from rnndoctor.runtime.batches import BatchFormatError, replace_part
+from rnndoctor.runtime.budget import affordable, training_work
 from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.layout import padding_id, primary_tensor
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState
 from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, exploded, rate_response, train_on
 from rnndoctor.runtime.subsets import scored_positions
-from rnndoctor.runtime.sweep import SweepOutcome, learning_rate_sweep
+from rnndoctor.runtime.sweep import SweepOutcome, closure_steps, learning_rate_sweep
 
 
 @register
@@ -168,24 +170,29 @@ class LrSweepCheck(Check):
 # ---------------------------------------------------------------------------------------------
 
 
-def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: float) -> FitResult:
-    """Train on one batch until it is fitted (100% accuracy, or the loss down to ``tolerance`` of its start)."""
+MIN_FIT_STEPS = 20
+"""Steps a one-batch fit keeps when the check's work budget would allow fewer."""
+
+SETTLED_STEPS = 5
+"""A fit whose loss has stayed below its start by ``learned_share`` for this many steps in a row has learned:
+with the outputs reading the input, no verdict of the one-batch fit can change by training on (see `settled`)."""
+
+
+def fit_batch(
+    session: Session, raw: Any, lr: float, steps: int, tolerance: float, learned_share: float | None = None
+) -> FitResult:
+    """Train on one batch until it is fitted (100% accuracy, or the loss down to ``tolerance`` of its start);
+    with ``learned_share``, also once the loss has stayed that share below its start for `SETTLED_STEPS`
+    steps. A loss that blows up (non-finite, a million times its start) ends the run at once."""
     session.model.train()
     LearningRate(session.optimizer).set(lr)
     losses: list[float] = []
-    accuracy = predicted = present = None
-    fitted = False
-    with scored_positions(session), session.work.phase(steps):
-        for _ in range(steps):
-            step = train_on(session, raw)
-            loss = step.loss
-            losses.append(loss)
-            if exploded(losses):
-                break
-            accuracy, predicted, present = batch_accuracy(session, step.outputs, step.targets)
-            if (accuracy is not None and accuracy >= 1.0) or losses[0] - loss >= (1 - tolerance) * abs(losses[0]):
-                fitted = True
-                break
+    state = _FitState()
+    with scored_positions(session):
+        steps = affordable(session, "one-batch fit", steps, training_work(session, raw), MIN_FIT_STEPS)
+        with session.work.phase(steps):
+            _fit_steps(session, raw, steps, tolerance, learned_share, losses, state)
+    fitted, learned, (accuracy, predicted, present) = state.fitted, state.learned, state.accuracy
     return FitResult(
         lr=lr,
         initial_loss=losses[0] if losses else math.nan,
@@ -196,7 +203,59 @@ def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: floa
         predicted_classes=predicted,
         target_classes=present,
         losses=losses,
+        learned_early=learned,
     )
+
+
+@dataclass
+class _FitState:
+    fitted: bool = False
+    learned: bool = False
+    accuracy: tuple[float | None, int | None, int | None] = (None, None, None)
+
+
+def _fit_steps(
+    session: Session,
+    raw: Any,
+    steps: int,
+    tolerance: float,
+    learned_share: float | None,
+    losses: list[float],
+    state: _FitState,
+) -> None:
+    for _ in range(steps):
+        step = train_on(session, raw)
+        loss = step.loss
+        losses.append(loss)
+        if exploded(losses):
+            break
+        state.accuracy = batch_accuracy(session, step.outputs, step.targets)
+        accuracy = state.accuracy[0]
+        if (accuracy is not None and accuracy >= 1.0) or losses[0] - loss >= (1 - tolerance) * abs(losses[0]):
+            state.fitted = True
+            break
+        if learned_share is not None and held_below(losses, learned_share, SETTLED_STEPS):
+            state.learned = True
+            break
+
+
+def held_below(losses: list[float], share: float, steps: int) -> bool:
+    """The last ``steps`` losses all fell by at least ``share`` of the first loss's magnitude."""
+    if len(losses) <= steps or not math.isfinite(losses[0]):
+        return False
+    scale = max(abs(losses[0]), 1e-12)
+    return all(math.isfinite(v) and (losses[0] - v) / scale >= share for v in losses[-steps:])
+
+
+def settled(run: FitResult, options: dict[str, Any], reads_input: bool) -> bool:
+    """Whether the configured fit already decides every verdict of the check, so that neither a retry at
+    another rate nor a fit with zeroed inputs can change one: fitted; or learning (RD503 and RD504 need a
+    run that does not learn), moving (RD505) and with outputs that read the input (RD506 needs outputs
+    that barely move when the input is zeroed)."""
+    if run.fitted:
+        return True
+    moving = run.moved > float(options["still_tolerance"])
+    return reads_input and moving and run.learns(float(options["learned_share"]))
 
 
 def retry_rate(sweep: SweepOutcome | None, configured: FitResult) -> float | None:
@@ -264,7 +323,10 @@ class OverfitBatchCheck(Check):
             "steps",
             200,
             "most optimizer steps on one fixed batch (stops as soon as it is fitted)",
-            meaning="Most optimizer steps on the batch.",
+            meaning=(
+                "Most optimizer steps on the batch. LBFGS, which evaluates its closure up to `max_iter` times a step, "
+                "takes steps / max_iter steps (at least 5): closure evaluations count against the budget."
+            ),
             guards=("RD503",),
         ),
         Option(
@@ -299,19 +361,26 @@ class OverfitBatchCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        steps, tolerance = int(options["steps"]), float(options["loss_tolerance"])
+        steps, tolerance = closure_steps(session, int(options["steps"])), float(options["loss_tolerance"])
         first = session.sample("train").batches[0]
         raw = session.take(first, int(options["samples"])) or first
         start = ModelState(session.model, session.optimizer)
         response = rate_response(session)
         configured_lr = LearningRate(session.optimizer).configured
-        configured = fit_batch(session, raw, configured_lr, steps, tolerance)
+        # How much the untrained outputs read the input decides whether a fit with zeroed inputs could
+        # matter (RD506); measured first, so that a fit that has learned can stop there.
+        blind_batch = zeroed_inputs(session, raw)
+        sensitivity = input_sensitivity(session, raw, blind_batch) if blind_batch is not None else None
+        reads_input = sensitivity is not None and sensitivity > float(options["input_sensitivity"])
+        learned_share = float(options["learned_share"]) if reads_input else None
+        configured = fit_batch(session, raw, configured_lr, steps, tolerance, learned_share)
+        done = settled(configured, options, reads_input)
         retry = None
         best = configured
-        # The sweep (a shared fact) is only needed when the configured rate does not fit the batch.
-        sweep = None if configured.fitted else fact(session, learning_rate_sweep)
+        # The sweep (a shared fact) is only needed when the configured rate leaves a verdict open.
+        sweep = None if done else fact(session, learning_rate_sweep)
         alternative = retry_rate(sweep, configured) if response is None or response.follows_rate else None
-        if not configured.fitted and alternative is not None:
+        if not done and alternative is not None:
             start.restore()
             retry = fit_batch(session, raw, alternative, steps, tolerance)
             best = retry if retry.final_loss < configured.final_loss else configured
@@ -324,15 +393,13 @@ class OverfitBatchCheck(Check):
             "accuracy": configured.accuracy,
             "retry_lr": retry.lr if retry else None,
             "retry_fitted": retry.fitted if retry else None,
+            "input_sensitivity": sensitivity,
         }
-        if not best.fitted:
-            blind_batch = zeroed_inputs(session, raw)
-            if blind_batch is not None:
-                start.restore()
-                sensitivity = input_sensitivity(session, raw, blind_batch)
-                blind = fit_batch(session, blind_batch, best.lr, best.steps, tolerance)
-                metrics.update(zero_input_final_loss=blind.final_loss, input_sensitivity=sensitivity)
-                ctx.publish(BlindFit(best, blind, sensitivity))
+        if not best.fitted and blind_batch is not None and not reads_input:
+            start.restore()
+            blind = fit_batch(session, blind_batch, best.lr, best.steps, tolerance)
+            metrics.update(zero_input_final_loss=blind.final_loss)
+            ctx.publish(BlindFit(best, blind, sensitivity))
         metrics["plots"] = [
             plot(
                 "overfitting one batch",
@@ -343,7 +410,13 @@ class OverfitBatchCheck(Check):
                 log_y=all(v > 0 for v in configured.losses if math.isfinite(v)),
             )
         ]
-        verdict = "fitted" if configured.fitted else "not fitted"
+        verdict = (
+            "fitted"
+            if configured.fitted
+            else "learning (loss held half below its start; stopped there)"
+            if configured.learned_early
+            else "not fitted"
+        )
         return Outcome(
             f"{verdict} in {configured.steps} steps at lr={configured_lr:.2g}: loss {configured.initial_loss:.4g} -> "
             f"{configured.final_loss:.4g}",

@@ -17,6 +17,7 @@ from rnndoctor.core.errors import SkipCheck
 from rnndoctor.core.options import Option
 from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.measurements.gradients import GradientStats, SaturationStats, UpdateStats
+from rnndoctor.runtime.budget import within_step_budget
 from rnndoctor.runtime.heads import HeadRecorder, summed_over
 from rnndoctor.runtime.recurrence import cell_kind, recurrent_modules
 from rnndoctor.runtime.session import Session
@@ -54,10 +55,10 @@ def gradient_stats(session: Session) -> GradientStats:
     model.zero_grad(set_to_none=True)
     ran: set[str] = set()
     if len(batches) > 1:
-        ran |= backward_on(session, batches[1])[1].ran
+        ran |= backward_on(session, within_step_budget(session, batches[1]))[1].ran
     used = {name for name, p in named if p.grad is not None and bool(p.grad.ne(0).any())}
     model.zero_grad(set_to_none=True)
-    loss, recorder = backward_on(session, batches[0])
+    loss, recorder = backward_on(session, session.first_batch())
     ran |= recorder.ran
     used |= {name for name, p in named if p.grad is not None and bool(p.grad.ne(0).any())}
     norms, rms = {}, {}
@@ -294,7 +295,7 @@ class SaturationCheck(Check):
                 handles.append(module.register_forward_hook(_count_activation(name, module, counter)))
         try:
             model.train()
-            session.forward(session.sample("train").batches[0])
+            session.forward(session.first_batch())
         finally:
             for handle in handles:
                 handle.remove()

@@ -156,7 +156,7 @@ def _forward_watching(session: Session, layer: torch.nn.Module, record: Callable
     handle = layer.register_forward_pre_hook(record)
     try:
         session.model.train()
-        session.forward(session.sample("train").batches[0])
+        session.forward(session.first_batch())
     except UserCodeError:
         return False
     finally:

@@ -215,7 +215,7 @@ class LossCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        m, loss_error = measure(session, session.sample("train").batches[0], int(options["class_like_max_values"]))
+        m, loss_error = measure(session, session.first_batch(), int(options["class_like_max_values"]))
         findings = ctx.publish(m)
         if loss_error is not None and not findings:
             raise loss_error

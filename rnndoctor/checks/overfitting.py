@@ -21,12 +21,13 @@ from rnndoctor.logs.training_logs import History
 from rnndoctor.measurements.dynamics import Chance, ChanceRuns, ShortRun, ShortTraining
 from rnndoctor.render.plots import plot
 from rnndoctor.runtime import lr_heuristics
+from rnndoctor.runtime.budget import affordable, forward_work, training_work, within_step_budget
 from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState
 from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, exploded, rate_response, train_on
 from rnndoctor.runtime.subsets import scored_positions
-from rnndoctor.runtime.sweep import learning_rate_sweep
+from rnndoctor.runtime.sweep import closure_steps, learning_rate_sweep
 from rnndoctor.runtime.targets import targets_of, task_facts
 from rnndoctor.runtime.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
 
@@ -35,7 +36,7 @@ def validation_metrics(session: Session) -> tuple[float, float | None]:
     session.model.eval()
     losses, accuracies = [], []
     for raw in session.sample("val").batches:
-        result = session.forward(session.within_step_budget(raw))
+        result = session.forward(within_step_budget(session, raw))
         loss = session.loss(result.outputs, result.targets)
         losses.append(float(loss.detach().double().mean()))
         accuracy, _, _ = batch_accuracy(session, result.outputs, result.targets)
@@ -49,18 +50,30 @@ def short_run(session: Session, epochs: int, patience: int, rise: float) -> Hist
     has been ``rise`` above its best for ``patience`` epochs."""
     validate = session.val_data is not None
     history = History(source="short training run")
-    with scored_positions(session), session.work.phase(epochs * len(session.sample("train").batches)):
-        _epochs(session, history, epochs, patience, rise, validate)
+    # LBFGS evaluates its closure up to max_iter times a step: its epochs take proportionally fewer batches.
+    sampled = session.sample("train").batches
+    batches = sampled[: closure_steps(session, len(sampled))]
+    with scored_positions(session):
+        # The check's work budget decides how many batches an epoch takes (at least three).
+        val_work = sum(forward_work(session, raw) for raw in session.sample("val").batches) if validate else 0.0
+        per_step = training_work(session, batches[0]) + val_work / len(batches)
+        steps = affordable(session, "short run", epochs * len(batches), per_step, epochs * min(3, len(batches)))
+        batches = batches[: max(1, steps // epochs)]
+        with session.work.phase(epochs * len(batches)):
+            _epochs(session, history, batches, epochs, (patience, rise), validate)
     return history
 
 
-def _epochs(session: Session, history: History, epochs: int, patience: int, rise: float, validate: bool) -> None:
+def _epochs(
+    session: Session, history: History, batches: list[Any], epochs: int, stop: tuple[int, float], validate: bool
+) -> None:
+    patience, rise = stop
     best = math.inf
     worse = 0
     for epoch in range(1, epochs + 1):
         session.model.train()
         with session.carrying_state():
-            steps = [train_on(session, raw) for raw in session.sample("train").batches]
+            steps = [train_on(session, raw) for raw in batches]
         losses, accuracies = [], []
         for step in steps:
             losses.append(step.loss)
@@ -132,7 +145,10 @@ class OverfittingCheck(Check):
             "epochs",
             5,
             "epochs of the short train/validation run over the sampled training batches",
-            meaning="Epochs over the sampled training batches.",
+            meaning=(
+                "Epochs over the sampled training batches (with LBFGS, which evaluates its closure up to `max_iter` "
+                "times a step, over batches / max_iter of them, at least 5)."
+            ),
             guards=("RD601",),
         ),
         Option(
@@ -207,7 +223,7 @@ class OverfittingCheck(Check):
         metrics["plots"] = [
             plot(f"{label} per epoch (short run)", history.epochs, curve, x_label="epoch", y_label=label)
         ]
-        batches = len(session.sample("train").batches)
+        batches = closure_steps(session, len(session.sample("train").batches))
         where = f"{len(history.epochs)} epoch(s) over {batches} sampled training batches"
         if not train:
             return Outcome("no epoch completed", metrics)

@@ -291,7 +291,7 @@ class ProbesCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        raw = session.sample("train").batches[0]
+        raw = session.first_batch()
         model = session.model
         model.eval()
         reference = session.reference()

@@ -16,6 +16,7 @@ from torch import nn
 from rnndoctor.core.errors import SkipCheck
 from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.measurements.gradients import RateControl, StepStats
+from rnndoctor.runtime.budget import within_step_budget
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, seed_everything
 from rnndoctor.runtime.stepping import rate_response, user_step
@@ -114,7 +115,7 @@ class StepRecorder:
 
 def call_step(session: Session, raw: Any) -> None:
     seed_everything(session.seed)
-    user_step(session, session.within_step_budget(raw))
+    user_step(session, within_step_budget(session, raw))
 
 
 def gradient_norm(model: nn.Module) -> float:
@@ -127,7 +128,7 @@ def gradient_norm(model: nn.Module) -> float:
 
 def measure_step(session: Session) -> StepStats:
     model, optimizer = session.model, session.optimizer
-    raw = session.sample("train").batches[0]
+    raw = session.first_batch()
     model.train()
     model.zero_grad(set_to_none=True)
     before = ModelState(model, optimizer)

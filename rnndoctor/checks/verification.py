@@ -19,11 +19,12 @@ from rnndoctor.core.findings import Finding, Severity
 from rnndoctor.core.options import Option
 from rnndoctor.core.registry import Check, CheckContext, Outcome, register
 from rnndoctor.core.remedies import Trial, automated_codes, remedy_for
+from rnndoctor.runtime.budget import affordable, forward_work, training_work
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, seed_everything
 from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, evaluated, exploded, train_on
 from rnndoctor.runtime.subsets import scored_positions
-from rnndoctor.runtime.sweep import closure_evaluations
+from rnndoctor.runtime.sweep import closure_steps
 from rnndoctor.runtime.task import loss_family
 from rnndoctor.runtime.tracebacks import first_line
 
@@ -97,8 +98,10 @@ def fit(session: Session, raw: Any, lr: float, steps: int, tolerance: float) -> 
     LearningRate(session.optimizer).set(lr)
     summary = FitSummary()
     try:
-        with scored_positions(session), session.work.phase(steps):
-            _fit_steps(session, raw, steps, tolerance, summary)
+        with scored_positions(session):
+            steps = affordable(session, "fix trial: one-batch fit", steps, training_work(session, raw), 10)
+            with session.work.phase(steps):
+                _fit_steps(session, raw, steps, tolerance, summary)
     except UserCodeError as exc:
         summary.error = f"{type(exc.original).__name__}: {first_line(exc.original)}"
         return summary
@@ -161,23 +164,26 @@ that makes it possible at all may only show late."""
 def short_run(session: Session, batches: list[Any], held_out: Any, lr: float, steps: int) -> list[FitSummary]:
     """Train ``steps`` steps over ``batches`` in turn; the loss on ``held_out`` at the start, and at the
     checkpoint and the end (one summary each)."""
-    checkpoints = sorted({max(1, math.ceil(steps * SHORT_RUN_CHECKPOINT)), steps})
     summaries: list[FitSummary] = []
     try:
-        with scored_positions(session), session.work.phase(steps):
-            start = evaluate(session, held_out)
-            session.model.train()
-            LearningRate(session.optimizer).set(lr)
-            losses: list[float] = []
-            for checkpoint in checkpoints:
-                while len(losses) < checkpoint and not exploded(losses):
-                    losses.append(train_on(session, batches[len(losses) % len(batches)]).loss)
-                end = evaluate(session, held_out)
-                progress = _progress(start.chance, end.loss)
-                summary = FitSummary(start.loss, end.loss, len(losses), end.accuracy, False, progress)
-                summary.balanced_accuracy = end.balanced_accuracy
-                summaries.append(summary)
+        with scored_positions(session):
+            per_step = training_work(session, batches[0]) + 2 * forward_work(session, held_out) / steps
+            steps = affordable(session, "fix trial: short run", steps, per_step, 20)
+            checkpoints = sorted({max(1, math.ceil(steps * SHORT_RUN_CHECKPOINT)), steps})
+            with session.work.phase(steps):
+                start = evaluate(session, held_out)
                 session.model.train()
+                LearningRate(session.optimizer).set(lr)
+                losses: list[float] = []
+                for checkpoint in checkpoints:
+                    while len(losses) < checkpoint and not exploded(losses):
+                        losses.append(train_on(session, batches[len(losses) % len(batches)]).loss)
+                    end = evaluate(session, held_out)
+                    progress = _progress(start.chance, end.loss)
+                    summary = FitSummary(start.loss, end.loss, len(losses), end.accuracy, False, progress)
+                    summary.balanced_accuracy = end.balanced_accuracy
+                    summaries.append(summary)
+                    session.model.train()
     except UserCodeError as exc:
         return [FitSummary(steps=0, error=f"{type(exc.original).__name__}: {first_line(exc.original)}")]
     return summaries
@@ -327,13 +333,6 @@ class TrialRunner:
         return self.compare(trial, SHORT_RUN)
 
 
-def closure_steps(session: Session, steps: int) -> int:
-    """Steps with about the passes of ``steps`` plain ones: LBFGS evaluates its closure up to ``max_iter``
-    times per step (and usually gets further per step), so it takes steps / max_iter of them, at least 5."""
-    evaluations = closure_evaluations(session.optimizer)
-    return steps if evaluations == 1 else min(steps, max(5, math.ceil(steps / evaluations)))
-
-
 ONE_BATCH = "one batch"
 SHORT_RUN = "short run"
 
@@ -418,6 +417,9 @@ class VerifyFixesCheck(Check):
                 trials = remedy(session, finding)
             except (UserCodeError, RuntimeError, ValueError, TypeError) as exc:
                 trials = f"it could not be prepared ({type(exc).__name__}: {first_line(exc)})"
+            if not isinstance(trials, str):
+                trials = [t for t in trials if not _changes_nothing(t, session.sample("train").batches)]
+                trials = trials or "its edit leaves the sampled batches as they are (their layout does not fit it)"
             if isinstance(trials, str):
                 finding.verified = {"applied": False, "reason": trials}
                 continue
@@ -457,6 +459,17 @@ class VerifyFixesCheck(Check):
             # Some models only run on whole batches (a batch size that must equal another axis).
             runner.one_batch, runner.baselines = first, {}
         return runner
+
+
+def _changes_nothing(trial: Trial, batches: list[Any]) -> bool:
+    """A trial that only edits batches, and leaves every sampled batch as it is: training with it is
+    training without it, two runs that could only cost time."""
+    if trial.patches or trial.lr is not None or trial.batch_edit is None:
+        return False
+    try:
+        return all(trial.batch_edit(raw) is raw for raw in batches)
+    except Exception:  # noqa: BLE001 - an edit that fails here fails in the trial, which reports it
+        return False
 
 
 def _candidates(findings: list[Finding]) -> list[Finding]:

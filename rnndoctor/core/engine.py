@@ -97,7 +97,7 @@ def run_plan(
                 if not check_cls.needed([f for f in findings if f.code in plan.allowed]):
                     continue
             listener.check_started(check_cls.name, check_cls.description)
-            session.work.reset(_progress_of(listener, check_cls.name))
+            session.work.reset(_progress_of(listener, check_cls.name), session.max_check_work)
             ctx = CheckContext(
                 session=session,
                 options=options,
@@ -207,6 +207,9 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     metrics.setdefault("backward_passes", session.backward_passes - passes_before[1])
     if session.work.planned:
         metrics.setdefault("training_steps", session.work.done)
+    if session.work.cuts:
+        cuts = [{"loop": c.loop, "asked": c.asked, "given": c.given} for c in session.work.cuts]
+        metrics["work_cuts"] = session.work_cuts[check.name] = cuts
     result = CheckResult(check.name, status, time.perf_counter() - started, outcome.detail, metrics, check.cost)
     if timed_out:
         result.timed_out = True

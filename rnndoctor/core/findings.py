@@ -224,6 +224,14 @@ class Report:
                 f"per step (the output layer '{scored['head']}' is most of a step's work; the recurrent layers run "
                 "over every position): scored_positions."
             )
+        cuts = self.meta.get("work_cuts")
+        if cuts:
+            loops = "; ".join(
+                f"{check}: {cut['loop']} {cut['asked']} -> {cut['given']} steps"
+                for check, listed in cuts.items()
+                for cut in listed
+            )
+            notes.append(f"Fewer steps than configured, to stay within max_check_work: {loops}.")
         return " ".join(notes) or None
 
     def incomplete_note(self) -> str | None:

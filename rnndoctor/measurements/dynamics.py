@@ -65,6 +65,8 @@ class FitResult:
     predicted_classes: int | None = None
     target_classes: int | None = None
     losses: list[float] = field(default_factory=list)
+    learned_early: bool = False
+    """Stopped once learning was settled (the loss held ``learned_share`` below its start), before fitting."""
 
     @property
     def dropped(self) -> float:

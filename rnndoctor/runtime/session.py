@@ -7,7 +7,6 @@ check inside its time budget, and turn a crash in the user's code into evidence.
 from __future__ import annotations
 
 import contextlib
-import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from rnndoctor.runtime.batches import (
     move_tensors,
     unpack,
 )
+from rnndoctor.runtime.budget import within_step_budget
 from rnndoctor.runtime.layout import (
     SINGLE,
     Layout,
@@ -137,10 +137,6 @@ def _empty(raw: Any, keys: dict[str, str] | None) -> bool:
     return size == 0
 
 
-MIN_STEP_SAMPLES = 2
-"""A batch cut to the step budget keeps at least two samples (one sample has no batch statistics)."""
-
-
 class Session:
     def __init__(
         self,
@@ -156,6 +152,7 @@ class Session:
         max_step_work: float | None = None,
         check_options: dict[str, dict[str, Any] | None] | None = None,
         scored_positions: int = 0,
+        max_check_work: float | None = None,
     ) -> None:
         self.model: torch.nn.Module = loaded.model
         self.optimizer: torch.optim.Optimizer = loaded.optimizer
@@ -202,7 +199,12 @@ class Session:
         """Target positions a training step scores when the output layer is most of its work (0: all)."""
         self.scoring: PositionSubset | None = None
         """Set while the training loops score a subset of the positions (`rnndoctor.runtime.subsets`)."""
-        self._budget_cuts: dict[tuple[int, int, bool], int] = {}
+        self.budget_cuts: dict[tuple[int, int, bool], int] = {}
+        """Samples kept per (batch samples, time steps, subset scored), computed once (`runtime.budget`)."""
+        self.max_check_work = max_check_work
+        """Multiply-adds the training loops of one check may cost (`rnndoctor.runtime.work`)."""
+        self.work_cuts: dict[str, list[dict[str, Any]]] = {}
+        """Per check, the loops that budget shortened: their names, the steps asked and given (the report)."""
         self.scoring_used: dict[str, Any] | None = None
         """Set once a subset of the positions was scored: the output layer and the positions (the report)."""
         self._dense_parameters: int | None = None
@@ -290,7 +292,7 @@ class Session:
         says about their layout then holds for the model's input too."""
         if not self.unpackable("train"):
             return False
-        given = self.unpack(self.sample("train").batches[0]).inputs
+        given = self.unpack(self.first_batch()).inputs
         received = self.reference().model_input
         if not isinstance(given, torch.Tensor) or not isinstance(received, torch.Tensor):
             return False
@@ -348,54 +350,6 @@ class Session:
         if view is None:
             return None
         return take_samples(raw, layout, (batch.slots[0], batch.slots[1]), view, count)
-
-    def within_step_budget(self, raw: Any) -> Any:
-        """The batch a check trains or evaluates on, step after step: the whole batch, or its first samples
-        (at least two) when a step on all of them would cost more than ``max_step_work`` multiply-adds (dense
-        weights x time steps x samples). A wide model then costs a check seconds rather than hours; the cut
-        depends on the model and the data only, never on the machine's speed."""
-        if not self.max_step_work:
-            return raw
-        try:
-            inputs = self.unpack(raw).inputs
-        except BatchFormatError:
-            return raw
-        layout = self.raw_layout()
-        if not isinstance(inputs, torch.Tensor) or layout is None or layout.kind == SINGLE:
-            return raw
-        sized = layout.resized(inputs)
-        steps = max(1, sized.steps or 1)
-        if self.step_work(sized.samples, steps) <= self.max_step_work:
-            return raw
-        allowed = self._samples_within_budget(sized.samples, steps)
-        if sized.samples <= allowed:
-            return raw
-        cut = self.take(raw, allowed)
-        if cut is None:
-            return raw
-        per_sample = self.dense_parameters() * steps
-        self.step_cut = {"batch_samples": sized.samples, "used_samples": allowed, "work_per_sample": per_sample}
-        return cut
-
-    def _samples_within_budget(self, samples: int, steps: int) -> int:
-        """The most samples (at least two) whose step stays within ``max_step_work``. Not a bisection: with
-        a subset of the positions scored, one sample more can cost less (it needs fewer scored steps)."""
-        budget = self.max_step_work or math.inf
-        key = (samples, steps, self.scoring is not None and not self.scoring.disabled)
-        if key not in self._budget_cuts:
-            fits = (n for n in range(samples, MIN_STEP_SAMPLES - 1, -1) if self.step_work(n, steps) <= budget)
-            self._budget_cuts[key] = next(fits, MIN_STEP_SAMPLES)
-        return self._budget_cuts[key]
-
-    def step_work(self, samples: int, steps: int) -> float:
-        """Multiply-adds of one forward pass over ``samples`` sequences of ``steps`` steps: each dense weight
-        once per position, the output layer only at the positions scored while a subset is."""
-        dense = self.dense_parameters()
-        scoring = self.scoring
-        if scoring is None or scoring.disabled:
-            return float(dense * steps * samples)
-        head = scoring.plan.head.weight.numel()
-        return float((dense - head) * steps * samples + head * scoring.scored(samples, steps))
 
     def unsafe_token_ids(self) -> bool:
         """Whether the sampled training inputs hold token ids outside every embedding table: a forward pass
@@ -572,10 +526,15 @@ class Session:
         except (Exception, SystemExit) as exc:
             raise UserCodeError("backward", exc) from exc
 
+    def first_batch(self) -> Any:
+        """The first sampled training batch as the checks run it: cut to ``max_step_work`` when a pass over
+        all of it would cost more (`rnndoctor.runtime.budget`)."""
+        return within_step_budget(self, self.sample("train").batches[0])
+
     def reference(self) -> Forward:
         """One forward pass on the first training batch in eval mode, shared by every check."""
         if self._reference is None:
-            raw = self.sample("train").batches[0]
+            raw = self.first_batch()
             was_training = self.model.training
             self.model.eval()
             try:

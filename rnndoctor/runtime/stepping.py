@@ -15,6 +15,7 @@ import torch
 
 from rnndoctor.core.errors import UserCodeError
 from rnndoctor.runtime.batches import move_batch
+from rnndoctor.runtime.budget import forward_work, training_work, within_step_budget
 from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.scoring import PositionSubset, ScoringMismatch
 from rnndoctor.runtime.session import Forward, Session
@@ -78,7 +79,8 @@ class RecordingLoss:
 
 def train_on(session: Session, raw: Any) -> Step:
     """One training step on ``raw`` (cut to the step budget), with the user's step when there is one."""
-    raw = session.within_step_budget(raw)
+    raw = within_step_budget(session, raw)
+    passes = session.forward_passes
     if session.train_step_fn is None:
         step = own_step(session, raw)
     else:
@@ -89,6 +91,8 @@ def train_on(session: Session, raw: Any) -> Step:
             assert session.scoring is not None
             session.scoring.disabled = True
             step = user_step(session, raw)
+    # Every forward pass of the step is paid for: LBFGS evaluates its closure up to max_iter times a step.
+    session.work.spend(training_work(session, raw) * max(session.forward_passes - passes, 1))
     session.work.step()
     return step
 
@@ -186,7 +190,9 @@ def evaluated(session: Session, raw: Any) -> tuple[Forward, float]:
     was_training = session.model.training
     session.model.eval()
     try:
-        result = session.forward(session.within_step_budget(raw))
+        batch = within_step_budget(session, raw)
+        session.work.spend(forward_work(session, batch))
+        result = session.forward(batch)
         return result, float(session.loss(result.outputs, result.targets).detach().double().mean())
     finally:
         session.model.train(was_training)
@@ -238,7 +244,7 @@ def _measure_rate_response(session: Session) -> RateResponse | None:
     if session.train_step_fn is None:
         return None
     model, optimizer = session.model, session.optimizer
-    raw = session.within_step_budget(session.sample("train").batches[0])
+    raw = within_step_budget(session, session.sample("train").batches[0])
     start = ModelState(model, optimizer)
     rate = LearningRate(optimizer)
     calls = [0]

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from rnndoctor.core.errors import UserCodeError
+from rnndoctor.runtime.budget import within_step_budget
 from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.scoring import (
     PositionSubset,
@@ -57,10 +58,13 @@ def scoring_plan(session: Session) -> ScoringPlan | None:
         return None
     if getattr(session.train_step_fn, "computes_own_loss", False):
         return None
+    linears = [m.weight.numel() for m in session.model.modules() if isinstance(m, torch.nn.Linear)]
+    if not linears or not wide_head(session.loss_fn, max(linears), session.dense_parameters()):
+        return None  # no layer could be the wide output layer: decided without running the model
     layout = session.layout()
     if layout is None:
         return None
-    raw = session.within_step_budget(session.sample("train").batches[0])
+    raw = within_step_budget(session, session.sample("train").batches[0])
     model = session.model
     model.eval()
     full: list[Forward] = []

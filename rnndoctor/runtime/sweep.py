@@ -14,11 +14,15 @@ import torch
 
 from rnndoctor.measurements.dynamics import Sweep
 from rnndoctor.runtime import lr_heuristics
+from rnndoctor.runtime.budget import affordable, forward_work, training_work
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, RngState
 from rnndoctor.runtime.stepping import LearningRate, exploded, rate_response, train_on, yardstick_loss
 from rnndoctor.runtime.subsets import scored_positions
 from rnndoctor.setup.config import load_defaults
+
+MIN_AFTER_WARMUP = 10
+"""Steps a sweep cut by the work budget keeps after its warm-up: a curve to read a divergence and a fall from."""
 
 
 def diverged_from(smoothed: list[float], best: float, divergence: float) -> bool:
@@ -60,13 +64,36 @@ def range_test(
     sample = session.sample("train").batches
     yardstick = sample[-1]
     batches = sample[:-1] or sample
+    with scored_positions(session):
+        # Each step trains on a batch and reads the yardstick: the check's work budget decides how many.
+        step_cost = training_work(session, batches[0]) + forward_work(session, yardstick)
+        steps = affordable(session, "learning-rate sweep", steps, step_cost, warmup_steps + MIN_AFTER_WARMUP)
+        lrs, losses, smoothed, diverged = _range_steps(
+            session, batches, yardstick, (min_lr, max_lr, steps), divergence, smoothing, warmup_steps
+        )
+    finite = [s for s in smoothed if math.isfinite(s)]
+    suggestion = lr_heuristics.suggest(lrs[: len(finite)], finite)
+    return Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)
+
+
+def _range_steps(
+    session: Session,
+    batches: list[Any],
+    yardstick: Any,
+    schedule: tuple[float, float, int],
+    divergence: float,
+    smoothing: float,
+    warmup_steps: int,
+) -> tuple[list[float], list[float], list[float], float | None]:
+    min_lr, max_lr, steps = schedule
+    rate = LearningRate(session.optimizer)
     lrs: list[float] = []
     losses: list[float] = []
     smoothed: list[float] = []
     best = math.inf
     diverged = None
     average = 0.0
-    with scored_positions(session), session.work.phase(steps):
+    with session.work.phase(steps):
         for step in range(steps):
             lr = min_lr * (max_lr / min_lr) ** (step / max(steps - 1, 1))
             rate.set(lr)
@@ -85,9 +112,7 @@ def range_test(
             if step >= warmup_steps and diverged_from(smoothed, best, divergence):
                 diverged = lr
                 break
-    finite = [s for s in smoothed if math.isfinite(s)]
-    suggestion = lr_heuristics.suggest(lrs[: len(finite)], finite)
-    return Sweep(lrs, losses, smoothed, rate.configured, suggestion, type(session.optimizer).__name__, diverged)
+    return lrs, losses, smoothed, diverged
 
 
 @dataclass
@@ -131,6 +156,13 @@ def closure_aware_steps(session: Session, steps: int, warmup: int) -> int:
     the warm-up and ten more."""
     evaluations = closure_evaluations(session.optimizer)
     return steps if evaluations == 1 else min(steps, max(warmup + 10, math.ceil(4 * steps / evaluations)))
+
+
+def closure_steps(session: Session, steps: int) -> int:
+    """Steps with about the passes of ``steps`` plain ones: LBFGS evaluates its closure up to ``max_iter``
+    times per step (and usually gets further per step), so it takes steps / max_iter of them, at least 5."""
+    evaluations = closure_evaluations(session.optimizer)
+    return steps if evaluations == 1 else min(steps, max(5, math.ceil(steps / evaluations)))
 
 
 def closure_evaluations(optimizer: torch.optim.Optimizer) -> int:

@@ -48,6 +48,15 @@ SAMPLING_OPTIONS = (
         ),
     ),
     Option(
+        "max_check_work",
+        1.0e12,
+        "multiply-adds the training loops of one check may cost (a training step counts 3x its forward work):",
+        notes=(
+            "the sweep, the fits, the short run and the fix trials take fewer steps when theirs would cost more",
+            "(a 2x200 LSTM LM over a 33k vocabulary costs ~3e9 per step and is never cut; a 2x1024 one ~5e10)",
+        ),
+    ),
+    Option(
         "scored_positions",
         64,
         "target positions a training step of a check scores when the output layer is most of its work",
@@ -87,6 +96,7 @@ SCALAR_KEYS = (
     "check_timeout",
     "setup_timeout",
     "max_step_work",
+    "max_check_work",
     "scored_positions",
     "hidden",
     "layout",
@@ -181,6 +191,8 @@ class Config:
     setup_timeout: float = 120.0
     max_step_work: float = 2.0e10
     """Multiply-adds one training step of a check may cost (dense weights x time steps x samples)."""
+    max_check_work: float = 1.0e12
+    """Multiply-adds the training loops of one check may cost (a training step counts three forward passes)."""
     scored_positions: int = 64
     """Target positions a training step scores when the output layer is most of its work (0: all of them)."""
     hidden: str | None = None
@@ -310,6 +322,9 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
         check_timeout=_positive_number(data.get("check_timeout", sampling["check_timeout"]), "check_timeout", error),
         setup_timeout=_positive_number(data.get("setup_timeout", sampling["setup_timeout"]), "setup_timeout", error),
         max_step_work=_positive_number(data.get("max_step_work", sampling["max_step_work"]), "max_step_work", error),
+        max_check_work=_positive_number(
+            data.get("max_check_work", sampling["max_check_work"]), "max_check_work", error
+        ),
         scored_positions=_integer(
             data.get("scored_positions", sampling["scored_positions"]), "scored_positions", error, minimum=0
         ),

@@ -1,0 +1,270 @@
+"""Cost at real scale (issue 27): a word-level LM at Wikitext-2 size, a 2x1024 LSTM LM, and a scaling table.
+
+    python bench/scale.py wordlm     # the upstream word LM (2x200 LSTM, 33 278 words, bptt 35, batch 20), both twins
+    python bench/scale.py big        # a 2x1024 LSTM LM over 30 000 words, 32 x 200 tokens per batch
+    python bench/scale.py scaling    # vocabulary 1k -> 50k, hidden 64 -> 1024, sequence 35 -> 400
+    python bench/scale.py all        # the three
+    python bench/scale.py all --smoke   # the same code paths at small sizes (CI)
+
+Every diagnosis runs as a whole process of its own (`python -m rnndoctor check` on a config, or this script
+with --row), one torch thread as rnndoctor chooses it, and reports wall seconds, CPU seconds of the process
+(on a machine shared with other work, CPU seconds are the better stand-in for an idle machine's wall time),
+peak resident memory, the findings, the exit code and per check the status, seconds, passes and training
+steps. The machine's load average is recorded beside every row. Writes bench/results/scale.json.
+
+Targets (issue 27): the word LM <= 60 s full with the same findings as before on both twins; the 2x1024 LM
+<= 180 s with no check stopped by the safety net; the diagnosis as a share of one training epoch in the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "scale.json"
+WORDLM = ROOT / "bench" / "wordlm"
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def run_process(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``command``; its wall and CPU seconds (children's rusage) and peak memory, and its stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = load()
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "wall_s": round(wall, 1),
+        "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+        "peak_rss_mb": round(after.ru_maxrss / 1024),
+        "load": [round(load_before, 2), round(load(), 2)],
+        "exit_code": done.returncode,
+        "stdout": done.stdout,
+        "stderr_tail": done.stderr[-2000:],
+    }
+
+
+def summarize(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "verdict": doc.get("verdict"),
+        "findings": [f"{f['code']} {f['severity']}" for f in doc["findings"]],
+        "passes": [doc["timing"]["forward_passes"], doc["timing"]["backward_passes"]],
+        "scored_positions": doc.get("meta", {}).get("scored_positions"),
+        "step_samples": doc.get("meta", {}).get("step_samples"),
+        "work_cuts": doc.get("meta", {}).get("work_cuts"),
+        "checks": {
+            c["name"]: {
+                "status": c["status"],
+                "seconds": round(c["seconds"], 1),
+                "passes": [c["metrics"].get("forward_passes"), c["metrics"].get("backward_passes")],
+                "steps": c["metrics"].get("training_steps"),
+                **({"timed_out": True} if c.get("timed_out") else {}),
+            }
+            for c in doc["checks"]
+        },
+    }
+
+
+def check_config(config: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    command = [sys.executable, "-m", "rnndoctor", "check", str(config), "--format", "json", "--no-progress", *extra]
+    measured = run_process(command, env)
+    stdout = measured.pop("stdout")
+    try:
+        measured.update(summarize(json.loads(stdout)))
+    except json.JSONDecodeError:
+        measured["error"] = measured["stderr_tail"]
+    measured.pop("stderr_tail", None)
+    return measured
+
+
+def wordlm(smoke: bool) -> dict[str, Any]:
+    """Both twins of the upstream word LM, at Wikitext-2 size (or a 2 000-word smoke size)."""
+    rows = {}
+    for twin in ("healthy", "broken"):
+        config = WORDLM / f"{twin}.yaml"
+        if smoke:
+            config = _smaller(config)
+        rows[twin] = check_config(config)
+        print(twin, json.dumps({k: v for k, v in rows[twin].items() if k != "checks"}), flush=True)
+    return rows
+
+
+def _smaller(config: Path) -> Path:
+    """The twin's config with a 2 000-word vocabulary, a 64-unit model and 60 000 training tokens (CI)."""
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("ntokens: 33278, emsize: 200, nhid: 200", "ntokens: 2000, emsize: 64, nhid: 64")
+    text = text.replace("bptt: 35}", "bptt: 35, tokens: 60000, vocab: 2000}")
+    text = text.replace("bptt: 35, shift: 0}", "bptt: 35, shift: 0, tokens: 60000, vocab: 2000}")
+    target = WORDLM / f"smoke-{config.stem}.yaml"  # beside the original: its references are relative
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+# --- in-process rows: a model and data built here, one fresh process per row ------------------------------
+
+ROW = """
+import json, resource, sys, time
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+vocab, hidden, layers, steps, batch, batches, mode = json.loads(sys.argv[1])
+torch.manual_seed(0)
+
+
+class WordLM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, hidden)
+        self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True)
+        self.decode = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens):
+        out, _ = self.lstm(self.embed(tokens))
+        return self.decode(out).reshape(-1, vocab)
+
+
+ranks = torch.arange(vocab, dtype=torch.float64)
+weights = (1.0 / (ranks + 2.7) ** 1.1).float()
+stream = torch.multinomial(weights, batch * batches * (steps + 1), replacement=True, generator=torch.Generator().manual_seed(1))
+stream = stream.reshape(batch * batches, steps + 1)
+
+
+def flat_targets(rows):
+    return torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows]).reshape(-1)
+
+
+loader = DataLoader(TensorDataset(stream[:, :-1], stream[:, 1:]), batch_size=batch, collate_fn=flat_targets)
+model = WordLM()
+optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+loss = nn.CrossEntropyLoss()
+torch.set_num_threads(1)
+started, cpu = time.perf_counter(), time.process_time()
+if mode == "step":
+    x, y = next(iter(loader))
+    for _ in range(4):  # the first step pays for allocations; the mean of the next three is the step
+        if _ == 1:
+            started, cpu = time.perf_counter(), time.process_time()
+        optimizer.zero_grad()
+        loss(model(x), y).backward()
+        optimizer.step()
+    result = {"step_s": (time.perf_counter() - started) / 3, "step_cpu_s": (time.process_time() - cpu) / 3}
+else:
+    from rnndoctor import diagnose
+    report = diagnose(model=model, train_data=loader, loss=loss, optimizer=optimizer)
+    result = {
+        "seconds": time.perf_counter() - started,
+        "cpu_s": time.process_time() - cpu,
+        "exit_code": report.exit_code,
+        "findings": [f"{f.code} {f.severity.label}" for f in report.findings],
+        "checks": {
+            c.name: {
+                "status": c.status.value,
+                "seconds": round(c.seconds, 1),
+                "passes": [c.metrics.get("forward_passes"), c.metrics.get("backward_passes")],
+                "steps": c.metrics.get("training_steps"),
+                **({"timed_out": True} if c.timed_out else {}),
+            }
+            for c in report.checks
+        },
+        "passes": [report.timing.forward_passes, report.timing.backward_passes],
+        "step_samples": report.meta.get("step_samples"),
+        "scored_positions": report.meta.get("scored_positions"),
+        "work_cuts": report.meta.get("work_cuts"),
+    }
+result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(json.dumps(result))
+"""
+
+EPOCH_TOKENS = 2_088_628
+"""One training epoch in the table is Wikitext-2's training set: this many tokens."""
+
+
+def lm_row(vocab: int, hidden: int, layers: int, steps: int, batch: int, batches: int = 16) -> dict[str, Any]:
+    """A full diagnosis and three bare training steps of the same model on the same batch, each in a fresh
+    process; the diagnosis's cost as a share of one epoch over Wikitext-2's tokens at that batch shape."""
+    shape = [vocab, hidden, layers, steps, batch, batches]
+    measured: dict[str, Any] = {"vocab": vocab, "hidden": hidden, "layers": layers, "seq": steps, "batch": batch}
+    for mode in ("step", "diagnose"):
+        out = run_process([sys.executable, "-c", ROW, json.dumps([*shape, mode])])
+        try:
+            measured[mode] = {**json.loads(out["stdout"].strip().splitlines()[-1]), "load": out["load"]}
+        except (json.JSONDecodeError, IndexError):
+            measured[mode] = {"error": out["stderr_tail"]}
+    step, diagnosis = measured["step"], measured["diagnose"]
+    if "step_cpu_s" in step and "cpu_s" in diagnosis:
+        epoch_steps = EPOCH_TOKENS / (steps * batch)
+        measured["epoch_cpu_s"] = round(epoch_steps * step["step_cpu_s"], 1)
+        measured["share_of_epoch"] = round(diagnosis["cpu_s"] / measured["epoch_cpu_s"], 4)
+    print(json.dumps({k: v for k, v in measured.items() if k not in ("diagnose",)}), flush=True)
+    print("   diagnose", json.dumps({k: v for k, v in diagnosis.items() if k != "checks"}), flush=True)
+    return measured
+
+
+SCALING = {
+    "vocabulary": [dict(vocab=v, hidden=200, layers=2, steps=35, batch=20) for v in (1000, 10000, 33278, 50000)],
+    "hidden": [dict(vocab=10000, hidden=h, layers=2, steps=35, batch=20) for h in (64, 256, 1024)],
+    "sequence": [dict(vocab=10000, hidden=200, layers=2, steps=s, batch=20) for s in (35, 100, 400)],
+}
+SMOKE_SCALING = {
+    "vocabulary": [dict(vocab=v, hidden=32, layers=1, steps=20, batch=8) for v in (500, 2000)],
+    "hidden": [dict(vocab=500, hidden=h, layers=1, steps=20, batch=8) for h in (16, 64)],
+    "sequence": [dict(vocab=500, hidden=32, layers=1, steps=s, batch=8) for s in (10, 40)],
+}
+
+
+def scaling(smoke: bool) -> dict[str, Any]:
+    table = SMOKE_SCALING if smoke else SCALING
+    return {dimension: [lm_row(**row) for row in rows] for dimension, rows in table.items()}
+
+
+def big(smoke: bool) -> dict[str, Any]:
+    if smoke:
+        return lm_row(vocab=3000, hidden=128, layers=2, steps=50, batch=8, batches=4)
+    return lm_row(vocab=30000, hidden=1024, layers=2, steps=200, batch=32, batches=4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("wordlm", "big", "scaling", "all"))
+    parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    output: Path = args.output
+    results = json.loads(output.read_text()) if output.exists() else {}
+    key = "smoke" if args.smoke else "full"
+    section = results.setdefault(key, {})
+    section["machine"] = f"{platform.machine()}, {os.cpu_count()} CPU core(s), load {load():.2f} at start"
+    section["date"] = time.strftime("%Y-%m-%d %H:%M")
+    section["commit"] = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False, cwd=ROOT
+    ).stdout.strip()
+    try:
+        if args.what in ("wordlm", "all"):
+            section["wordlm"] = wordlm(args.smoke)
+        if args.what in ("big", "all"):
+            section["big"] = big(args.smoke)
+        if args.what in ("scaling", "all"):
+            section["scaling"] = scaling(args.smoke)
+    finally:
+        for leftover in WORDLM.glob("smoke-*.yaml"):
+            leftover.unlink()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
