@@ -139,7 +139,8 @@ class WordLM(nn.Module):
 
 ranks = torch.arange(vocab, dtype=torch.float64)
 weights = (1.0 / (ranks + 2.7) ** 1.1).float()
-stream = torch.multinomial(weights, batch * batches * (steps + 1), replacement=True, generator=torch.Generator().manual_seed(1))
+generator = torch.Generator().manual_seed(1)
+stream = torch.multinomial(weights, batch * batches * (steps + 1), replacement=True, generator=generator)
 stream = stream.reshape(batch * batches, steps + 1)
 
 

@@ -353,6 +353,41 @@ def test_the_step_budget_counts_the_output_layer_at_the_scored_positions() -> No
         session.scoring.remove()
 
 
+def test_the_check_work_budget_shortens_the_loops_and_says_so() -> None:
+    from tests import setups
+
+    full = diagnose(**setups.healthy_classifier(), select=["RD501", "RD503"])
+    assert "work_cuts" not in full.meta, "a small model is never cut"
+    report = diagnose(**setups.healthy_classifier(), select=["RD501", "RD503"], max_check_work=1.0)
+    sweep = next(c for c in report.checks if c.name == "lr_sweep")
+    assert sweep.metrics["steps"] == 20, "the warm-up and ten steps: the least a sweep can be read from"
+    assert sweep.metrics["work_cuts"] == [{"loop": "learning-rate sweep", "asked": 100, "given": 20}]
+    fit = next(c for c in report.checks if c.name == "overfit_batch")
+    assert fit.metrics["steps"] <= 20 and report.meta["work_cuts"]["overfit_batch"][0]["given"] == 20
+    assert "Fewer steps than configured, to stay within max_check_work" in (report.step_note() or "")
+
+
+def test_closure_evaluations_are_paid_for() -> None:
+    from rnndoctor.runtime.session import Session
+    from rnndoctor.runtime.stepping import train_on
+    from rnndoctor.setup.loaded import Loaded
+    from tests import setups
+
+    setup = setups.healthy_classifier()
+    model = setup["model"]
+    spent = []
+    for optimizer in (torch.optim.SGD(model.parameters(), lr=0.1), torch.optim.LBFGS(model.parameters(), max_iter=5)):
+        loaded = Loaded(model, setup["train_data"], nn.CrossEntropyLoss(), optimizer)
+        session = Session(loaded, device=torch.device("cpu"))
+        raw = session.sample("train").batches[0]
+        passes = session.forward_passes
+        train_on(session, raw)
+        spent.append((session.work.spent, session.forward_passes - passes))
+    (plain, one), (lbfgs, evaluations) = spent
+    assert one == 1 and evaluations > 1
+    assert lbfgs == pytest.approx(plain * evaluations), "every closure evaluation counts as a step's work"
+
+
 # --- runs that blow up end at once --------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState
 from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, exploded, rate_response, train_on
-from rnndoctor.runtime.subsets import scored_positions
+from rnndoctor.runtime.subsets import evaluation_batch, scored_positions
 from rnndoctor.runtime.sweep import closure_steps, learning_rate_sweep
 from rnndoctor.runtime.targets import targets_of, task_facts
 from rnndoctor.runtime.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
@@ -36,7 +36,7 @@ def validation_metrics(session: Session) -> tuple[float, float | None]:
     session.model.eval()
     losses, accuracies = [], []
     for raw in session.sample("val").batches:
-        result = session.forward(within_step_budget(session, raw))
+        result = session.forward(evaluation_batch(session, within_step_budget(session, raw)))
         loss = session.loss(result.outputs, result.targets)
         losses.append(float(loss.detach().double().mean()))
         accuracy, _, _ = batch_accuracy(session, result.outputs, result.targets)
@@ -55,7 +55,8 @@ def short_run(session: Session, epochs: int, patience: int, rise: float) -> Hist
     batches = sampled[: closure_steps(session, len(sampled))]
     with scored_positions(session):
         # The check's work budget decides how many batches an epoch takes (at least three).
-        val_work = sum(forward_work(session, raw) for raw in session.sample("val").batches) if validate else 0.0
+        val = session.sample("val").batches if validate else []
+        val_work = sum(forward_work(session, evaluation_batch(session, raw)) for raw in val)
         per_step = training_work(session, batches[0]) + val_work / len(batches)
         steps = affordable(session, "short run", epochs * len(batches), per_step, epochs * min(3, len(batches)))
         batches = batches[: max(1, steps // epochs)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -98,10 +98,8 @@ def fit(session: Session, raw: Any, lr: float, steps: int, tolerance: float) -> 
     LearningRate(session.optimizer).set(lr)
     summary = FitSummary()
     try:
-        with scored_positions(session):
-            steps = affordable(session, "fix trial: one-batch fit", steps, training_work(session, raw), 10)
-            with session.work.phase(steps):
-                _fit_steps(session, raw, steps, tolerance, summary)
+        with scored_positions(session), session.work.phase(steps):
+            _fit_steps(session, raw, steps, tolerance, summary)
     except UserCodeError as exc:
         summary.error = f"{type(exc.original).__name__}: {first_line(exc.original)}"
         return summary
@@ -156,6 +154,10 @@ def evaluate(session: Session, raw: Any) -> Evaluation:
     )
 
 
+MIN_TRIAL_FIT_STEPS = 20
+MIN_TRIAL_RUN_STEPS = 20
+"""Steps a fix trial's fit and short run keep, whatever the work budget: fewer show no effect of a fix."""
+
 SHORT_RUN_CHECKPOINT = 0.3
 """The short run is also scored at this share of its steps: a fix that makes learning faster shows early, one
 that makes it possible at all may only show late."""
@@ -166,24 +168,21 @@ def short_run(session: Session, batches: list[Any], held_out: Any, lr: float, st
     checkpoint and the end (one summary each)."""
     summaries: list[FitSummary] = []
     try:
-        with scored_positions(session):
-            per_step = training_work(session, batches[0]) + 2 * forward_work(session, held_out) / steps
-            steps = affordable(session, "fix trial: short run", steps, per_step, 20)
-            checkpoints = sorted({max(1, math.ceil(steps * SHORT_RUN_CHECKPOINT)), steps})
-            with session.work.phase(steps):
-                start = evaluate(session, held_out)
+        checkpoints = sorted({max(1, math.ceil(steps * SHORT_RUN_CHECKPOINT)), steps})
+        with scored_positions(session), session.work.phase(steps):
+            start = evaluate(session, held_out)
+            session.model.train()
+            LearningRate(session.optimizer).set(lr)
+            losses: list[float] = []
+            for checkpoint in checkpoints:
+                while len(losses) < checkpoint and not exploded(losses):
+                    losses.append(train_on(session, batches[len(losses) % len(batches)]).loss)
+                end = evaluate(session, held_out)
+                progress = _progress(start.chance, end.loss)
+                summary = FitSummary(start.loss, end.loss, len(losses), end.accuracy, False, progress)
+                summary.balanced_accuracy = end.balanced_accuracy
+                summaries.append(summary)
                 session.model.train()
-                LearningRate(session.optimizer).set(lr)
-                losses: list[float] = []
-                for checkpoint in checkpoints:
-                    while len(losses) < checkpoint and not exploded(losses):
-                        losses.append(train_on(session, batches[len(losses) % len(batches)]).loss)
-                    end = evaluate(session, held_out)
-                    progress = _progress(start.chance, end.loss)
-                    summary = FitSummary(start.loss, end.loss, len(losses), end.accuracy, False, progress)
-                    summary.balanced_accuracy = end.balanced_accuracy
-                    summaries.append(summary)
-                    session.model.train()
     except UserCodeError as exc:
         return [FitSummary(steps=0, error=f"{type(exc.original).__name__}: {first_line(exc.original)}")]
     return summaries
@@ -276,6 +275,27 @@ class TrialRunner:
     held_out: Any
     options: dict[str, Any]
     baselines: dict[str, list[FitSummary]]
+    runs: int = 2
+    """Runs each measure may take: the baseline and a trial per finding tried. The two measures get half the
+    check's work budget each, shared by their runs."""
+    step_counts: dict[str, int] = field(default_factory=dict)
+
+    def steps(self, measure: str) -> int:
+        """The steps of every run of ``measure``, decided once: the configured steps (LBFGS: per closure
+        evaluation), or fewer where the check's work budget, shared between its two measures and their runs,
+        cannot pay for them. A baseline and its trial always take the same steps."""
+        if measure not in self.step_counts:
+            session, options = self.session, self.options
+            if measure == ONE_BATCH:
+                steps = closure_steps(session, int(options["steps"]))
+                per_step, minimum = training_work(session, self.one_batch), MIN_TRIAL_FIT_STEPS
+            else:
+                steps = closure_steps(session, int(options["short_steps"]))
+                held_out = 3 * forward_work(session, self.held_out) / max(steps, 1)
+                per_step, minimum = training_work(session, self.train_batches[0]) + held_out, MIN_TRIAL_RUN_STEPS
+            label = f"fix trials: {measure}"
+            self.step_counts[measure] = affordable(session, label, steps, per_step * 2 * self.runs, minimum)
+        return self.step_counts[measure]
 
     def measure(self, trial: Trial | None, measure: str) -> list[FitSummary]:
         """The runs of one setup (``trial`` applied, or as configured): one fit of one batch, or a short run
@@ -289,14 +309,13 @@ class TrialRunner:
         lr = trial.lr if trial is not None and trial.lr else self.lr
         context = trial.applied(session) if trial is not None else contextlib.nullcontext()
         try:
-            with context:
+            with scored_positions(session), context:
+                steps = self.steps(measure)
                 if measure == ONE_BATCH:
                     tolerance = float(options["loss_tolerance"])
-                    steps = closure_steps(session, int(options["steps"]))
                     summaries = [fit(session, edit(self.one_batch), lr, steps, tolerance)]
                 else:
                     batches = [edit(raw) for raw in self.train_batches]
-                    steps = closure_steps(session, int(options["short_steps"]))
                     summaries = short_run(session, batches, edit(self.held_out), lr, steps)
         finally:
             self.start.restore()
@@ -407,7 +426,7 @@ class VerifyFixesCheck(Check):
         if not candidates:
             raise SkipCheck("no finding at warning or above has a fix that can be applied automatically")
         candidates.sort(key=lambda f: (-int(f.severity), -f.confidence))
-        runner = self._runner(session, ctx.options)
+        runner = self._runner(session, ctx.options, ctx.prior)
         tried = restored = 0
         lines = []
         for finding in candidates[: int(ctx.options["max_findings"])]:
@@ -441,7 +460,7 @@ class VerifyFixesCheck(Check):
         )
 
     @staticmethod
-    def _runner(session: Session, options: dict[str, Any]) -> TrialRunner:
+    def _runner(session: Session, options: dict[str, Any], prior: list[Finding]) -> TrialRunner:
         batches = session.sample("train").batches
         first = batches[0]
         cut = session.take(first, int(options["samples"])) or first
@@ -454,6 +473,7 @@ class VerifyFixesCheck(Check):
             batches[-1],
             options,
             {},
+            runs=1 + max(1, min(len(_candidates(prior)), int(options["max_findings"]))),
         )
         if cut is not first and runner.measure(None, ONE_BATCH)[0].error is not None:
             # Some models only run on whole batches (a batch size that must equal another axis).

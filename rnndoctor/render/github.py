@@ -67,7 +67,7 @@ def render(report: Report) -> str:
     incomplete = report.incomplete_note()
     if incomplete:
         level = "warning" if report.allow_incomplete else "error"
-        lines.append(f"::{level} title=rnndoctor: INCOMPLETE::{_escape_data(incomplete)}")
+        lines.append(f"::{level} title={_escape_property('rnndoctor: INCOMPLETE')}::{_escape_data(incomplete)}")
     lines.append(f"rnndoctor: {report.verdict.lower()} ({report.summary()})")
     return "\n".join(lines) + "\n"
 

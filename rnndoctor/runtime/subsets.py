@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from rnndoctor.core.errors import UserCodeError
-from rnndoctor.runtime.budget import within_step_budget
+from rnndoctor.runtime.budget import MIN_STEP_SAMPLES, sized, within_step_budget
 from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.scoring import (
     PositionSubset,
@@ -50,6 +50,20 @@ def scored_positions(session: Session) -> Iterator[None]:
     finally:
         subset.remove()
         session.scoring = None
+
+
+def evaluation_batch(session: Session, raw: Any) -> Any:
+    """The samples of ``raw`` an evaluation pass needs while a subset is scored: as many as give the scored
+    positions with every step of theirs (at least two). An evaluation has no gradient to keep whole, and the
+    loss it reads rests on the positions scored, not on how many sequences they come from."""
+    scoring = session.scoring
+    size = sized(session, raw) if scoring is not None and not scoring.disabled else None
+    if scoring is None or size is None:
+        return raw
+    samples, steps = size
+    needed = max(MIN_STEP_SAMPLES, math.ceil(scoring.plan.positions / steps))
+    cut = session.take(raw, needed) if needed < samples else None
+    return raw if cut is None else cut
 
 
 def scoring_plan(session: Session) -> ScoringPlan | None:

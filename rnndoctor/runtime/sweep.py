@@ -18,7 +18,7 @@ from rnndoctor.runtime.budget import affordable, forward_work, training_work
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, RngState
 from rnndoctor.runtime.stepping import LearningRate, exploded, rate_response, train_on, yardstick_loss
-from rnndoctor.runtime.subsets import scored_positions
+from rnndoctor.runtime.subsets import evaluation_batch, scored_positions
 from rnndoctor.setup.config import load_defaults
 
 MIN_AFTER_WARMUP = 10
@@ -65,6 +65,7 @@ def range_test(
     yardstick = sample[-1]
     batches = sample[:-1] or sample
     with scored_positions(session):
+        yardstick = evaluation_batch(session, yardstick)
         # Each step trains on a batch and reads the yardstick: the check's work budget decides how many.
         step_cost = training_work(session, batches[0]) + forward_work(session, yardstick)
         steps = affordable(session, "learning-rate sweep", steps, step_cost, warmup_steps + MIN_AFTER_WARMUP)
