@@ -40,6 +40,11 @@ class Loaded:
     train_step_fn: Callable[..., Any] | None = None
     lightning: dict[str, Any] | None = None
     """For a LightningModule or a datamodule: where each part came from (the report's ``meta.lightning``)."""
+    forward_unavailable: str | None = None
+    """Why the model cannot be run on a batch outside the user's own loop (a script whose model is called
+    piecewise): checks that need a forward pass are skipped with this reason."""
+    reference: tuple[Any, Any] | None = None
+    """(outputs, targets) as the loss saw them on the first batch, where no forward pass can produce them."""
 
 
 class Loader:

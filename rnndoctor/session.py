@@ -189,6 +189,8 @@ class Session:
         self.optimizer: torch.optim.Optimizer = loaded.optimizer
         self.loss_fn: Callable[..., Any] = loaded.loss_fn
         self.forward_fn = loaded.forward_fn
+        self.forward_unavailable = loaded.forward_unavailable
+        self._captured_reference = loaded.reference
         self.train_step_fn = loaded.train_step_fn
         self.train_data = loaded.train_data
         self.val_data = loaded.val_data
@@ -439,6 +441,8 @@ class Session:
         ``edit_input`` replaces the tensor the model receives first (probes perturb the real input there).
         """
         self.checkpoint()
+        if self.forward_unavailable:
+            raise SkipCheck(self.forward_unavailable)
         if self.unsafe_token_ids():
             raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
         lengths_key = self.batch_keys.get("lengths", "lengths") if self.batch_keys else "lengths"
@@ -562,6 +566,9 @@ class Session:
 
     def reference(self) -> Forward:
         """One forward pass on the first training batch in eval mode, shared by every check."""
+        if self._reference is None and self.forward_unavailable and self._captured_reference is not None:
+            outputs, targets = self._captured_reference
+            self._reference = Forward(outputs, targets, None, None)
         if self._reference is None:
             raw = self.sample("train").batches[0]
             was_training = self.model.training

@@ -15,6 +15,7 @@ import torch
 
 from rnndoctor.batches import move_batch
 from rnndoctor.facts import fact
+from rnndoctor.registry import SkipCheck
 from rnndoctor.session import Forward, Session, UserCodeError
 from rnndoctor.state import ModelState, seed_everything
 from rnndoctor.task import loss_family, loss_ignore_index
@@ -121,6 +122,8 @@ def user_step(session: Session, raw: Any) -> Step:
     handle = session.model.register_forward_pre_hook(count)
     try:
         returned = session.train_step_fn(session.model, move_batch(raw, session.device), session.optimizer, recorder)
+    except SkipCheck:
+        raise
     except (Exception, SystemExit) as exc:
         raise UserCodeError("train_step", exc) from exc
     finally:

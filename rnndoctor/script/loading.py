@@ -1,0 +1,113 @@
+"""Script mode's counterpart of loading a config's references: run the script's capture and hand the
+diagnosis the `Loaded` objects, for as long as the script's environment is held."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnndoctor.errors import SetupError
+from rnndoctor.findings import Finding
+from rnndoctor.loading import Loaded
+from rnndoctor.script.adapter import build_setup
+from rnndoctor.script.capture import Capture, CaptureFailed, capture
+from rnndoctor.script.runner import ScriptEnvironment, ScriptTimeout
+from rnndoctor.script.spec import ScriptSpec
+
+OUTPUT_LINES_ON_FAILURE = 15
+
+
+@dataclass
+class LoadedScript:
+    loaded: Loaded
+    capture: Capture
+    environment: ScriptEnvironment
+    findings: list[Finding] = field(default_factory=list)
+    """What the capture itself showed (a crash inside the model or loss during the script's first steps)."""
+
+    def meta(self) -> dict[str, Any]:
+        spec = self.environment.spec
+        capture = self.capture
+        step = self.loaded.train_step_fn
+        return {
+            "path": str(spec.path),
+            "args": list(spec.args),
+            "cwd": str(spec.folder),
+            "startup_s": round(capture.startup_seconds, 3),
+            "capture_s": round(capture.capture_seconds, 3),
+            "runs": 1,
+            "steps_observed": len(capture.records),
+            "steps_run": len(capture.records) + int(getattr(step, "steps", 0)),
+            "modules": {name: type_name for type_name, name in _module_names(capture).items()},
+            "optimizer": repr(self.loaded.optimizer)
+            if not _is_real(self.loaded.optimizer)
+            else type(self.loaded.optimizer).__name__,
+            "loss": capture.loss.__class__.__name__ if hasattr(capture.loss, "parameters") else repr(capture.loss),
+            "replayable": capture.replayable,
+            **({"not_replayable": capture.replay_problem} if capture.replay_problem else {}),
+            "ended_early": capture.ended or not capture.run.alive,
+            "redirected_writes": self.environment.sandbox.written(),
+            "dataloaders": capture.run.observer.seen.dataloaders,
+            "dataloader_workers": capture.run.observer.seen.dataloader_workers,
+            "schedulers": sorted(set(capture.run.observer.seen.schedulers)),
+        }
+
+
+def _is_real(optimizer: Any) -> bool:
+    from rnndoctor.script.optimizers import HandWrittenSGD, JointOptimizer
+
+    return not isinstance(optimizer, (HandWrittenSGD, JointOptimizer))
+
+
+def _module_names(capture: Capture) -> dict[str, str]:
+    return {capture.names.get(id(m)) or f"module{i}": type(m).__name__ for i, m in enumerate(capture.modules)}
+
+
+@contextmanager
+def loaded_script(spec: ScriptSpec, *, steps: int, display: str) -> Iterator[LoadedScript]:
+    """Run the script's first steps and yield the setup they show; the script is stopped, its folder,
+    arguments and streams given back when the block ends."""
+    environment = ScriptEnvironment(spec)
+    with environment.entered():
+        try:
+            captured = capture(environment, steps)
+        except ScriptTimeout:
+            raise SetupError(
+                f"the script did not finish its first training step within {spec.timeout:g} s (script_timeout); "
+                "raise script_timeout if its start-up (data loading) is slow" + _tail(environment.output_tail()),
+                file=display,
+            ) from None
+        except CaptureFailed as exc:
+            raise SetupError(str(exc) + _tail(exc.output), file=display) from None
+        try:
+            setup = build_setup(captured)
+            loaded = Loaded(
+                model=setup.model,
+                train_data=setup.batches,
+                loss_fn=setup.loss_fn,
+                optimizer=setup.optimizer,
+                forward_fn=setup.forward_fn,
+                train_step_fn=setup.train_step_fn,
+                forward_unavailable=setup.forward_unavailable,
+                reference=setup.reference,
+            )
+            result = LoadedScript(loaded, captured, environment)
+            if captured.crash is not None:
+                from rnndoctor.crashes import diagnose_crash
+
+                result.findings.append(diagnose_crash(captured.crash.stage, captured.crash.error, "script"))
+            yield result
+        finally:
+            started = time.perf_counter()
+            captured.run.stop()
+            _ = started
+
+
+def _tail(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()][-OUTPUT_LINES_ON_FAILURE:]
+    if not lines:
+        return ""
+    return "\nthe script's last output:\n" + "\n".join(f"  | {line}" for line in lines)

@@ -1,0 +1,469 @@
+"""The hooks a script runs under, and the pause at each of its training steps.
+
+Everything goes through torch's public surface: ``nn.Module.__call__`` (every module call, with its
+arguments and output), the global optimizer step hooks, ``Tensor.backward``, the ``torch.nn.functional``
+losses, the gradient clipping functions and ``zero_grad``. The hooks act only in the script's thread, so
+the diagnosis can call the same modules from its own thread while the script waits.
+
+A step ends where the next one begins: at the first call of a trained module (one with parameters that
+require grad, called from the script's own code with gradients enabled) after a backward pass, or at the
+end of an ``optimizer.step(closure)`` (LBFGS), whose forward passes run inside the step. There the script
+pauses; the diagnosis reads the finished step and tells the script what the next one trains on.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+from rnndoctor.script.records import (
+    LOSS_CLASS_NAMES,
+    FunctionalLoss,
+    LossCall,
+    ModuleCall,
+    StepRecord,
+    detached_copy,
+    tensors_in,
+)
+from rnndoctor.state import ModelState, OptimizerState
+
+CLIPPERS = ("clip_grad_norm_", "clip_grad_value_", "clip_grad_norm")
+
+
+class StopScript(BaseException):
+    """Ends the script's run. A BaseException, so that the script's ``except Exception`` cannot swallow it;
+    one that catches everything meets it again at its next hooked call."""
+
+
+@dataclass
+class Substitution:
+    """What the next step trains on instead of the script's own batch: the arguments of the trained
+    module's call and the target handed to the loss."""
+
+    module: nn.Module
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    target: Any
+    replace_target: bool = True
+
+
+@dataclass
+class StepPlan:
+    """The diagnosis's instructions for the script's next step."""
+
+    substitute: Substitution | None = None
+    loss_fn: Callable[..., Any] | None = None
+    """Computes the loss in place of the script's own loss call (a patched or recording loss)."""
+    grad_scale: float = 1.0
+    """Gradients are multiplied by this before the update (a learning-rate change for hand-written SGD)."""
+    scaled: tuple[torch.Tensor, ...] = ()
+    """The parameters whose gradients ``grad_scale`` applies to."""
+
+
+@dataclass
+class Message:
+    """What the script's thread reports to the diagnosis."""
+
+    kind: str
+    """paused, ended, exited, crashed, stopped or fit"""
+    record: StepRecord | None = None
+    error: BaseException | None = None
+    stage: str | None = None
+    """For a crash: forward, loss, backward, step, or None for the script's own code."""
+    payload: Any = None
+
+
+@dataclass
+class Crash:
+    stage: str
+    module: str | None = None
+
+
+@dataclass
+class Observations:
+    """What the whole run saw, beyond the steps: the optimizers the script built, in order, and whether a
+    DataLoader fed it."""
+
+    optimizers: list[torch.optim.Optimizer] = field(default_factory=list)
+    dataloaders: int = 0
+    dataloader_workers: int = 0
+    schedulers: list[str] = field(default_factory=list)
+    grads_after_backward: dict[int, torch.Tensor] | None = None
+    """Gradients of the first step right after its backward pass and clipping, when asked for."""
+    lightning_fit: bool = False
+    first_states: dict[int, ModelState] = field(default_factory=dict)
+    """Each trained module's state just before its first call: the weights the script starts from."""
+    optimizer_states: dict[int, OptimizerState] = field(default_factory=dict)
+    """Each optimizer's state when the script built it."""
+
+
+class Observer:
+    """Installs the hooks for one run of a script and mediates its pauses."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.to_controller: queue.Queue[Message] = queue.Queue()
+        self.to_script: queue.Queue[StepPlan | None] = queue.Queue()
+        self.plan = StepPlan()
+        self.stopping = False
+        self.paused_once = False
+        self.backward_since_pause = False
+        self.depth = 0
+        self.in_loss = False
+        self.in_backward = False
+        self.in_step = 0
+        self.step_index = 0
+        self.current = StepRecord(0)
+        self.seen = Observations()
+        self.crash: Crash | None = None
+        self.capture_grads = False
+        self._undo: list[Callable[[], None]] = []
+        self._trainable: dict[int, bool] = {}
+
+    # -- installation --------------------------------------------------------------------------
+    def install(self) -> None:
+        self._patch(nn.Module, "__call__", self._module_call_wrapper(nn.Module.__call__))
+        self._patch(torch.Tensor, "backward", self._backward_wrapper(torch.Tensor.backward))
+        self._patch(torch.optim.Optimizer, "__init__", self._optimizer_init_wrapper(torch.optim.Optimizer.__init__))
+        self._patch(
+            torch.optim.Optimizer, "zero_grad", self._event_wrapper(torch.optim.Optimizer.zero_grad, "zero_grad")
+        )
+        self._patch(nn.Module, "zero_grad", self._event_wrapper(nn.Module.zero_grad, "zero_grad"))
+        self._patch(nn.Module, "train", self._mode_wrapper(nn.Module.train))
+        scheduler_base = getattr(torch.optim.lr_scheduler, "LRScheduler", None)
+        if scheduler_base is not None:
+            self._patch(scheduler_base, "step", self._event_wrapper(scheduler_base.step, "schedule"))
+        for name in LOSS_CLASS_NAMES:
+            original = getattr(torch.nn.functional, name, None)
+            if original is not None:
+                self._patch(torch.nn.functional, name, self._functional_loss_wrapper(original, name))
+        for owner in (torch.nn.utils, torch.nn.utils.clip_grad):
+            for name in CLIPPERS:
+                original = getattr(owner, name, None)
+                if original is not None:
+                    self._patch(owner, name, self._clip_wrapper(original))
+        self._patch(torch.utils.data.DataLoader, "__iter__", self._loader_wrapper(torch.utils.data.DataLoader.__iter__))
+        pre = register_optimizer_step_pre_hook(self._before_step)
+        post = register_optimizer_step_post_hook(self._after_step)
+        self._undo.append(pre.remove)
+        self._undo.append(post.remove)
+
+    def uninstall(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+    def _patch(self, owner: Any, name: str, replacement: Any) -> None:
+        original = owner.__dict__[name] if name in owner.__dict__ else getattr(owner, name)
+        setattr(owner, name, replacement)
+        self._undo.append(lambda: setattr(owner, name, original))
+
+    def active(self) -> bool:
+        return threading.current_thread() is self.thread
+
+    # -- the pause -----------------------------------------------------------------------------
+    def _check_stop(self) -> None:
+        if self.stopping:
+            raise StopScript()
+
+    def pause(self) -> None:
+        """Hand the finished step to the diagnosis and wait for the plan of the next one."""
+        record = self.current
+        self.step_index += 1
+        self.current = StepRecord(self.step_index)
+        self.paused_once = True
+        self.backward_since_pause = False
+        self.to_controller.put(Message("paused", record))
+        plan = self.to_script.get()
+        if plan is None:
+            self.stopping = True
+            raise StopScript()
+        self.plan = plan
+        self.current.substituted = plan.substitute is not None
+
+    def _step_begins(self) -> bool:
+        return not self.paused_once or (self.backward_since_pause and not self.in_step)
+
+    # -- module calls --------------------------------------------------------------------------
+    def trainable(self, module: nn.Module) -> bool:
+        key = id(module)
+        if key not in self._trainable:
+            self._trainable[key] = any(p.requires_grad for p in module.parameters())
+        return self._trainable[key]
+
+    def _module_call_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        observer = self
+
+        @functools.wraps(original)
+        def observed_call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
+            if not observer.active():
+                return original(module, *args, **kwargs)
+            return observer._module_call(original, module, args, kwargs)
+
+        return observed_call
+
+    def _module_call(self, original: Callable[..., Any], module: nn.Module, args: Any, kwargs: Any) -> Any:
+        self._check_stop()
+        if isinstance(module, nn.modules.loss._Loss) and not self.in_loss and self.depth == 0:
+            return self._loss_call(lambda o, t: original(module, o, t), module, type(module).__name__, args, kwargs)
+        top = self.depth == 0 and not self.in_loss
+        trained = top and torch.is_grad_enabled() and self.trainable(module)
+        if trained:
+            if id(module) not in self.seen.first_states:
+                self.seen.first_states[id(module)] = ModelState(module)
+            if self._step_begins():
+                self.pause()
+            args, kwargs = self._substitute(module, args, kwargs)
+        self.depth += 1
+        try:
+            output = original(module, *args, **kwargs)
+        except StopScript:
+            raise
+        except BaseException:
+            if top and self.crash is None:
+                self.crash = Crash("forward", type(module).__name__)
+            raise
+        finally:
+            self.depth -= 1
+        if trained:
+            self.current.calls.append(
+                ModuleCall(
+                    module,
+                    detached_copy(tuple(args)),
+                    detached_copy(dict(kwargs)),
+                    module.training,
+                    output,
+                    [tuple(t.shape) for t in tensors_in(output)],
+                )
+            )
+        return output
+
+    def _substitute(self, module: nn.Module, args: Any, kwargs: Any) -> tuple[Any, Any]:
+        substitute = self.plan.substitute
+        if substitute is None or substitute.module is not module:
+            return args, kwargs
+        return substitute.args, dict(substitute.kwargs)
+
+    # -- losses --------------------------------------------------------------------------------
+    def _functional_loss_wrapper(self, original: Callable[..., Any], name: str) -> Callable[..., Any]:
+        observer = self
+        signature = _signature(original)
+
+        @functools.wraps(original)
+        def observed_loss(*args: Any, **kwargs: Any) -> Any:
+            if not observer.active() or observer.in_loss or len(args) < 2 or observer.depth > 0:
+                return original(*args, **kwargs)
+            extra = _bound_extras(signature, args, kwargs)
+            loss = FunctionalLoss(original, name, extra)
+            return observer._loss_call(loss, loss, name, args[:2], {})
+
+        return observed_loss
+
+    def _loss_call(self, compute: Callable[..., Any], loss: Any, name: str, args: Any, kwargs: Any) -> Any:
+        self._check_stop()
+        if kwargs or len(args) != 2:
+            self.in_loss = True
+            try:
+                return compute(*args, **kwargs)
+            finally:
+                self.in_loss = False
+        outputs, target = args
+        carries_grad = isinstance(outputs, torch.Tensor) and outputs.requires_grad
+        substitute = self.plan.substitute
+        if carries_grad and substitute is not None and substitute.replace_target:
+            target = substitute.target
+        self.in_loss = True
+        try:
+            if carries_grad and self.plan.loss_fn is not None:
+                value = self.plan.loss_fn(outputs, target)
+            else:
+                value = compute(outputs, target)
+        except StopScript:
+            raise
+        except BaseException:
+            if self.crash is None:
+                self.crash = Crash("loss", LOSS_CLASS_NAMES.get(name, name))
+            raise
+        finally:
+            self.in_loss = False
+        if carries_grad and isinstance(value, torch.Tensor):
+            loss_name = name if isinstance(loss, nn.Module) else LOSS_CLASS_NAMES.get(name, name)
+            self.current.losses.append(
+                LossCall(
+                    loss,
+                    loss_name,
+                    outputs.detach().clone(),
+                    detached_copy(target),
+                    float(value.detach().double().mean()),
+                    outputs,
+                )
+            )
+        return value
+
+    # -- backward, clipping, optimizer steps ---------------------------------------------------
+    def _backward_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        observer = self
+
+        @functools.wraps(original)
+        def observed_backward(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+            if not observer.active() or observer.in_backward:
+                return original(tensor, *args, **kwargs)
+            observer._check_stop()
+            observer.in_backward = True
+            try:
+                result = original(tensor, *args, **kwargs)
+            except StopScript:
+                raise
+            except BaseException:
+                if observer.crash is None:
+                    observer.crash = Crash("backward")
+                raise
+            finally:
+                observer.in_backward = False
+            observer._after_backward(tensor)
+            return result
+
+        return observed_backward
+
+    def _after_backward(self, tensor: torch.Tensor) -> None:
+        self.backward_since_pause = True
+        self.current.events.append("backward")
+        if tensor.numel() >= 1:
+            self.current.backward_values.append(float(tensor.detach().double().mean()))
+        self._scale_grads(self.plan.grad_scale)
+        self._keep_grads()
+
+    def _scale_grads(self, factor: float) -> None:
+        if factor == 1.0:
+            return
+        with torch.no_grad():
+            for p in self.plan.scaled:
+                if p.grad is not None:
+                    p.grad.mul_(factor)
+
+    def _keep_grads(self) -> None:
+        if self.capture_grads:
+            self.seen.grads_after_backward = {
+                id(p): p.grad.detach().clone() for p in self.plan.scaled if p.grad is not None
+            }
+
+    def _clip_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        observer = self
+
+        @functools.wraps(original)
+        def observed_clip(*args: Any, **kwargs: Any) -> Any:
+            if not observer.active():
+                return original(*args, **kwargs)
+            observer._check_stop()
+            observer.current.events.append("clip")
+            scale = observer.plan.grad_scale
+            # A rate change made by scaling gradients applies after clipping, as the rate itself would.
+            observer._scale_grads(1.0 / scale if scale else 1.0)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                observer._scale_grads(scale)
+                observer._keep_grads()
+
+        return observed_clip
+
+    def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if not self.active():
+            return
+        self._check_stop()
+        self.in_step += 1
+        self.current.events.append("step")
+
+    def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        if not self.active():
+            return
+        self.in_step = max(0, self.in_step - 1)
+        closure = args[0] if args else kwargs.get("closure")
+        if callable(closure) and self.backward_since_pause and not self.in_step:
+            self.pause()
+
+    def _optimizer_init_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        observer = self
+
+        @functools.wraps(original)
+        def observed_init(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+            result = original(optimizer, *args, **kwargs)
+            if observer.active() and optimizer not in observer.seen.optimizers:
+                observer.seen.optimizers.append(optimizer)
+                observer.seen.optimizer_states[id(optimizer)] = OptimizerState(optimizer)
+            return result
+
+        return observed_init
+
+    def _event_wrapper(self, original: Callable[..., Any], event: str) -> Callable[..., Any]:
+        observer = self
+
+        @functools.wraps(original)
+        def observed(owner: Any, *args: Any, **kwargs: Any) -> Any:
+            if observer.active():
+                observer._check_stop()
+                observer.current.events.append(event)
+                if event == "schedule":
+                    observer.seen.schedulers.append(type(owner).__name__)
+            return original(owner, *args, **kwargs)
+
+        return observed
+
+    def _mode_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        observer = self
+
+        @functools.wraps(original)
+        def observed_train(module: nn.Module, mode: bool = True) -> Any:
+            if observer.active() and observer.depth == 0:
+                observer.current.events.append("train" if mode else "eval")
+            return original(module, mode)
+
+        return observed_train
+
+    def _loader_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        observer = self
+
+        @functools.wraps(original)
+        def observed_iter(loader: Any) -> Any:
+            if observer.active():
+                observer.seen.dataloaders += 1
+                observer.seen.dataloader_workers = max(observer.seen.dataloader_workers, int(loader.num_workers))
+            return original(loader)
+
+        return observed_iter
+
+    @contextmanager
+    def capturing_grads(self) -> Iterator[None]:
+        self.capture_grads = True
+        try:
+            yield
+        finally:
+            self.capture_grads = False
+
+
+def _signature(function: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+
+
+def _bound_extras(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A functional loss call's arguments beyond (input, target), by name."""
+    if signature is None:
+        return dict(kwargs)
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        return dict(kwargs)
+    names = list(signature.parameters)
+    return {name: value for name, value in bound.arguments.items() if name not in names[:2]}
