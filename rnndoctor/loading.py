@@ -45,6 +45,11 @@ class Loaded:
     piecewise): checks that need a forward pass are skipped with this reason."""
     reference: tuple[Any, Any] | None = None
     """(outputs, targets) as the loss saw them on the first batch, where no forward pass can produce them."""
+    layout_hint: str | None = None
+    """The layout the setup itself implies (a script that stacks per-step inputs on a new time axis), used
+    unless the config sets ``layout``."""
+    targets_exact: bool = False
+    """The batches' targets are exactly what the loss receives (observed there), even with a forward_fn."""
 
 
 class Loader:

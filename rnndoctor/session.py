@@ -190,6 +190,7 @@ class Session:
         self.loss_fn: Callable[..., Any] = loaded.loss_fn
         self.forward_fn = loaded.forward_fn
         self.forward_unavailable = loaded.forward_unavailable
+        self.targets_exact = loaded.targets_exact
         self._captured_reference = loaded.reference
         self.train_step_fn = loaded.train_step_fn
         self.train_data = loaded.train_data
@@ -200,7 +201,7 @@ class Session:
         self.loss_name = loss_name or type(self.loss_fn).__name__
         self.hidden = hidden
         """How to make the initial state of a model called as ``model(inputs, hidden)``: a method name or 'zeros'."""
-        self.layout_choice = layout
+        self.layout_choice = loaded.layout_hint if layout == AUTO and loaded.layout_hint else layout
         self.batch_keys = batch_keys
         self.carry_state = False
         """Set by runs over consecutive batches: the hidden state flows (detached) from one batch to the next."""
@@ -460,6 +461,8 @@ class Session:
         if self.forward_fn is not None:
             try:
                 result = self.forward_fn(self.model, batch_on_device)
+            except SkipCheck:
+                raise
             except (Exception, SystemExit) as exc:
                 raise UserCodeError("forward", exc) from exc
             if not isinstance(result, (tuple, list)) or len(result) != 2:

@@ -8,6 +8,7 @@ FAMILIES = (
     "rnndoctor.checks.data",
     "rnndoctor.checks.loss",
     "rnndoctor.checks.alignment",
+    "rnndoctor.checks.stepwise",
     "rnndoctor.checks.structure",
     "rnndoctor.checks.gradients",
     "rnndoctor.checks.probes",

@@ -42,6 +42,48 @@ _PROBE = (
 )
 
 
+@dataclass
+class StepwiseFeeding:
+    """How often a module called step by step is fed, at a step, the very target its output is scored on
+    there (a leak), or the previous step's target (teacher forcing as it should be)."""
+
+    module: str
+    steps: int
+    """Training steps (script iterations) in which the module's calls could be compared with their targets."""
+    leaking_steps: int
+    """Of those, the steps in which (nearly) every call was fed its own target."""
+    fed_own_target: float
+    """Share of all compared calls fed the target of their own loss."""
+    fed_previous_target: float
+    """Share of compared calls fed the target of the previous call's loss."""
+    calls: int
+
+
+MIN_LEAKING_STEPS = 2
+LEAKING_STEP_SHARE = 0.25
+"""A leak fed in a quarter of the steps is a leak: teacher forcing may be drawn at random per step."""
+
+
+def judge_stepwise_feeding(feeding: StepwiseFeeding) -> list[Finding]:
+    """RD214 for a decoder stepped by hand that is fed its own target at the same step."""
+    if feeding.steps == 0 or feeding.leaking_steps < MIN_LEAKING_STEPS:
+        return []
+    if (
+        feeding.leaking_steps < LEAKING_STEP_SHARE * feeding.steps
+        or feeding.fed_own_target <= feeding.fed_previous_target
+    ):
+        return []
+    evidence = {
+        "module": feeding.module,
+        "leaking_steps": feeding.leaking_steps,
+        "steps": feeding.steps,
+        "equal_share": feeding.fed_own_target,
+        "previous_target_share": feeding.fed_previous_target,
+        "calls": feeding.calls,
+    }
+    return [get_rule("RD214").verdict(evidence, variant="stepwise", check="stepwise_alignment")]
+
+
 def judge_transposed_targets(own: float, other: float, layout: str, threshold: float) -> list[Finding]:
     """RD309: the targets match the inputs (as next tokens, or equal) only when read in the other order."""
     if other < threshold or own >= threshold / 2:
@@ -57,7 +99,7 @@ def judge_transposed_targets(own: float, other: float, layout: str, threshold: f
 RULES: tuple[Rule, ...] = (
     Rule(
         code="RD214",
-        checks=("alignment",),
+        checks=("alignment", "stepwise_alignment"),
         message=(
             "The model's argument {argument} (a decoder input) equals the targets at {equal_share:.0%} of "
             "positions, and " + _PROBE + ": the decoder is given the very token it must predict. Teacher forcing "
@@ -69,6 +111,24 @@ RULES: tuple[Rule, ...] = (
             "tgt_in = torch.cat([torch.full_like(tgt[:, :1], SOS), tgt[:, :-1]], dim=1)\n"
             "logits = model(src, tgt_in)\n```"
         ),
+        variants={
+            "stepwise": Wording(
+                message=(
+                    "{module} is called step by step, and in {leaking_steps} of {steps} training steps it was fed, "
+                    "at (nearly) every call, the very token its output is scored against at that call "
+                    "({equal_share:.0%} of {calls} calls; the previous step's token, as teacher forcing feeds it: "
+                    "{previous_target_share:.0%}). The decoder learns to copy its input, the training loss falls "
+                    "fast, and at inference, where the answer is not available, it fails."
+                ),
+                remedy=(
+                    "Compute the step's output and loss first, then feed the current target as the next input:"
+                    "\n\n```python\nfor di in range(target_length):\n"
+                    "    decoder_output, decoder_hidden = decoder(decoder_input, decoder_hidden)\n"
+                    "    loss += criterion(decoder_output, target_tensor[di])\n"
+                    "    decoder_input = target_tensor[di]   # the next step's input, after this step\n```"
+                ),
+            ),
+        },
         title="the decoder sees the token it must predict (teacher forcing not shifted)",
         severity=Severity.ERROR,
         what=(

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from rnndoctor.config import TIME_FIRST
 from rnndoctor.registry import SkipCheck
-from rnndoctor.script.capture import Capture, first_tensor
+from rnndoctor.script.capture import Capture
 from rnndoctor.script.observer import StepPlan, Substitution
 from rnndoctor.script.optimizers import HandWrittenSGD, JointOptimizer
-from rnndoctor.script.records import ModuleCall, StepRecord, tensors_in
+from rnndoctor.script.program import StepProgram, call_arguments, lengths_of, replay
+from rnndoctor.script.records import StepRecord, tensors_in
 from rnndoctor.script.runner import ScriptTimeout
+from rnndoctor.state import RngState
 
 CALL_KEY = "_rnndoctor_call"
 """Where a captured batch keeps the full call it came from (the arguments besides the inputs)."""
@@ -31,17 +34,20 @@ STEP_TIMEOUT = 600.0
 """Seconds one step of the script may take before rnndoctor stops waiting for it."""
 
 
-class ScriptModules(nn.Module):
-    """The modules a script trains, under the names it gives them, seen as one model. The script calls them
-    separately, so this container is never called itself."""
+class ScriptModel(nn.Module):
+    """The modules a script trains when it calls them piecewise (a character RNN stepped by hand, an encoder
+    and a decoder), seen as one model: called with a batch's inputs and the step program they came from,
+    it runs the program, so the checks' hooks on the model see the inputs."""
 
     def __init__(self, modules: dict[str, nn.Module]) -> None:
         super().__init__()
         for name, module in modules.items():
             self.add_module(name, module)
 
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("the script calls its modules one by one; the container is not a model of its own")
+    def forward(self, inputs: Any, program: StepProgram | None = None, lengths: Any = None) -> Any:
+        if program is None:
+            raise RuntimeError("the script calls its modules one by one; replay one of its steps instead")
+        return replay(program, inputs, lengths=lengths)
 
 
 @dataclass
@@ -57,20 +63,30 @@ class ScriptSetup:
     forward_unavailable: str | None
     reference: tuple[Any, Any] | None
     """(outputs, targets) of the first step as the loss saw them, for a script whose forward cannot be replayed."""
-    module_names: dict[str, str] = field(default_factory=dict)
+    layout_hint: str | None = None
 
 
 def build_setup(capture: Capture) -> ScriptSetup:
     names = {id(m): capture.names.get(id(m)) or f"module{i}" for i, m in enumerate(capture.modules)}
-    if len(capture.modules) == 1:
+    programs = [p for p in capture.programs if p is not None]
+    single = capture.replayable and all(
+        p.single_call and p.calls[0].module is programs[0].calls[0].module for p in programs
+    )
+    if single and len(capture.modules) == 1:
         model: nn.Module = capture.modules[0]
+        forward_fn: Callable[..., Any] | None = _replay_single
     else:
-        model = ScriptModules({_identifier(names[id(m)], i): m for i, m in enumerate(capture.modules)})
+        model = ScriptModel({_identifier(names[id(m)], i): m for i, m in enumerate(capture.modules)})
+        forward_fn = _replay_program if capture.replayable else None
     optimizer = _optimizer(capture, model)
-    batches = [_batch(record, capture) for record in capture.records]
-    forward_fn = _replay if capture.replayable else None
+    batches = [_batch(record, program) for record, program in zip(capture.records, capture.programs, strict=True)]
     reference = None if capture.replayable else _captured_reference(capture.records[0])
-    step = ScriptStep(capture, model, optimizer)
+    substitutable = single and len(capture.modules) == 1
+    step: Callable[..., Any]
+    if capture.replayable and not substitutable:
+        step = ProgramStep(capture, forward_fn or _replay_program)
+    else:
+        step = ScriptStep(capture, model, optimizer, substitutable=substitutable)
     return ScriptSetup(
         model=model,
         optimizer=optimizer,
@@ -82,7 +98,7 @@ def build_setup(capture: Capture) -> ScriptSetup:
         if capture.replayable
         else f"the script's forward pass cannot be replayed: {capture.replay_problem}",
         reference=reference,
-        module_names={type(m).__name__: names[id(m)] for m in capture.modules},
+        layout_hint=TIME_FIRST if programs and all(p.stacked for p in programs) else None,
     )
 
 
@@ -101,28 +117,25 @@ def _optimizer(capture: Capture, model: nn.Module) -> torch.optim.Optimizer:
     return HandWrittenSGD(params, capture.measured_lr)
 
 
-def _batch(record: StepRecord, capture: Capture) -> dict[str, Any]:
-    """One step's data as a batch: the trained module's first tensor argument, the loss's target, lengths
-    when the call passes them; the whole call is kept for the replay."""
-    call = record.calls[0] if record.calls else None
-    inputs = first_tensor(call) if call is not None else None
-    batch: dict[str, Any] = {"inputs": inputs, "targets": _targets(record)}
-    if call is not None:
-        lengths = _lengths(call, inputs)
-        if lengths is not None:
-            batch["lengths"] = lengths
-        batch[CALL_KEY] = call
+def _batch(record: StepRecord, program: StepProgram | None) -> dict[str, Any]:
+    """One step's data as a batch: the inputs the program marked, the loss's targets, lengths when the call
+    passed them; the program itself is kept for the replay."""
+    if program is None:
+        call = record.calls[0] if record.calls else None
+        first = tensors_in((call.args, call.kwargs)) if call is not None else []
+        return {"inputs": first[0] if first else None, "targets": _all_targets(record)}
+    batch: dict[str, Any] = {"inputs": program.inputs, "targets": program.targets, CALL_KEY: program}
+    lengths = lengths_of(program)
+    if lengths is not None:
+        batch["lengths"] = lengths
     return batch
 
 
-def _targets(record: StepRecord) -> Any:
+def _all_targets(record: StepRecord) -> Any:
     targets = [loss.target for loss in record.losses]
     if len(targets) == 1:
         return targets[0]
     if targets and all(isinstance(t, torch.Tensor) for t in targets):
-        shapes = {tuple(t.shape[1:]) for t in targets}
-        if len(shapes) == 1 and all(t.dim() >= 1 for t in targets):
-            return torch.cat(targets)
         return torch.cat([t.reshape(-1) for t in targets])
     return targets[0] if targets else None
 
@@ -133,101 +146,35 @@ def _captured_reference(record: StepRecord) -> tuple[Any, Any] | None:
         return None
     inputs = [loss.input for loss in losses]
     if len(inputs) > 1 and len({tuple(t.shape[1:]) for t in inputs}) == 1 and all(t.dim() >= 1 for t in inputs):
-        return torch.cat(inputs), _targets(record)
+        return torch.cat(inputs), _all_targets(record)
     return losses[0].input, losses[0].target
 
 
-def _lengths(call: ModuleCall, inputs: Any) -> torch.Tensor | None:
-    """A 1-D integer tensor passed beside the inputs whose values fit in the inputs' axes: their lengths."""
-    if not isinstance(inputs, torch.Tensor) or inputs.dim() < 2:
-        return None
-    for value in call.args[1:]:
-        if (
-            isinstance(value, torch.Tensor)
-            and value.dim() == 1
-            and not value.is_floating_point()
-            and value.dtype != torch.bool
-            and value.numel() in inputs.shape[:2]
-            and value.numel() > 0
-            and int(value.min()) >= 1
-            and int(value.max()) <= max(inputs.shape[:2])
-        ):
-            return value
-    return None
+def _replay_single(model: nn.Module, batch: dict[str, Any]) -> tuple[Any, Any]:
+    """The script's forward pass on a captured batch: its one call, then the operations up to the loss input."""
+    program: StepProgram = batch[CALL_KEY]
+    return replay(program, batch["inputs"], entry=model, lengths=batch.get("lengths")), batch["targets"]
 
 
-def call_arguments(batch: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any], ModuleCall]:
-    """The trained module's arguments for ``batch``: the captured call, with the batch's own inputs and
-    lengths (a check may have edited or cut them) and the other tensors cut to as many samples."""
-    call: ModuleCall = batch[CALL_KEY]
-    original = first_tensor(call)
-    inputs = batch["inputs"]
-    device = inputs.device if isinstance(inputs, torch.Tensor) else None
-    sample_axis, kept = _cut(original, inputs)
-    replaced = [False]
-
-    def rebuild(value: Any) -> Any:
-        if isinstance(value, torch.Tensor):
-            if value is original and not replaced[0]:
-                replaced[0] = True
-                return inputs
-            if "lengths" in batch and value is _lengths(call, original):
-                return batch["lengths"]
-            moved = value.to(device) if device is not None and value.device != device else value
-            return _narrowed(moved, original, sample_axis, kept)
-        if isinstance(value, tuple) and hasattr(value, "_fields"):
-            return type(value)(*(rebuild(v) for v in value))
-        if isinstance(value, (tuple, list)):
-            return type(value)(rebuild(v) for v in value)
-        if isinstance(value, dict):
-            return {k: rebuild(v) for k, v in value.items()}
-        return value
-
-    args = tuple(rebuild(v) for v in call.args)
-    kwargs = {k: rebuild(v) for k, v in call.kwargs.items()}
-    return args, kwargs, call
-
-
-def _cut(original: Any, inputs: Any) -> tuple[int | None, int | None]:
-    """The axis along which a check cut the inputs to fewer samples, and how many it kept."""
-    if not isinstance(original, torch.Tensor) or not isinstance(inputs, torch.Tensor):
-        return None, None
-    if original.shape == inputs.shape or original.dim() != inputs.dim():
-        return None, None
-    differing = [axis for axis in range(original.dim()) if original.shape[axis] != inputs.shape[axis]]
-    if len(differing) != 1:
-        return None, None
-    return differing[0], int(inputs.shape[differing[0]])
-
-
-def _narrowed(value: torch.Tensor, original: Any, axis: int | None, kept: int | None) -> torch.Tensor:
-    """Another tensor of the call cut to the kept samples: along the first axis holding as many samples."""
-    if axis is None or kept is None or not isinstance(original, torch.Tensor):
-        return value
-    samples = int(original.shape[axis])
-    for dim in range(value.dim()):
-        if value.shape[dim] == samples:
-            return value.narrow(dim, 0, kept)
-    return value
-
-
-def _replay(model: nn.Module, batch: dict[str, Any]) -> tuple[Any, Any]:
-    """The script's forward pass on a captured batch: the call, then the operations up to the loss input."""
-    args, kwargs, call = call_arguments(batch)
-    output = model(*args, **kwargs)
-    return call.link.apply(output), batch["targets"]
+def _replay_program(model: nn.Module, batch: dict[str, Any]) -> tuple[Any, Any]:
+    return model(batch["inputs"], program=batch[CALL_KEY], lengths=batch.get("lengths")), batch["targets"]
 
 
 class ScriptStep:
     """The configured-step interface (model, batch, optimizer, loss) over the paused script: one call runs one
     step of the script's own loop."""
 
-    def __init__(self, capture: Capture, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    def __init__(
+        self, capture: Capture, model: nn.Module, optimizer: torch.optim.Optimizer, *, substitutable: bool
+    ) -> None:
         self.capture = capture
         self.model = model
         self.optimizer = optimizer
+        self.substitutable = substitutable
         self.steps = 0
         self.scaled = tuple(p for p in model.parameters() if p.requires_grad)
+        self._last: tuple[int, str] | None = None
+        self._rng_before_last: RngState | None = None
 
     @property
     def run(self) -> Any:
@@ -244,6 +191,14 @@ class ScriptStep:
                 f"the script ended after {len(self.capture.records) + self.steps} training steps; give it more "
                 "epochs or iterations (script_args) so that the checks that train can run"
             )
+        key = self._key(batch)
+        if not self.substitutable:
+            # Where rnndoctor cannot choose the batch, the same random state makes a script that samples at
+            # random draw the same one again.
+            if self._last is not None and self._last[0] == key and self._rng_before_last is not None:
+                self._rng_before_last.restore()
+            else:
+                self._rng_before_last = RngState.capture()
         plan = StepPlan(
             substitute=self._substitution(batch),
             loss_fn=loss_fn if self.capture.uniform_loss else None,
@@ -260,6 +215,7 @@ class ScriptStep:
             raise message.error
         if record is None or not record.backward_values:
             raise SkipCheck(f"the script {message.kind} before completing another training step")
+        self._require_repeat(key, record)
         if not self.capture.uniform_loss and record.losses and hasattr(loss_fn, "note"):
             first = record.losses[0]
             loss_fn.note(first.input, first.target, record.loss)
@@ -268,10 +224,30 @@ class ScriptStep:
         return torch.tensor(loss if loss is not None else math.nan)
 
     def _substitution(self, batch: Any) -> Substitution | None:
-        if not self.capture.replayable or not isinstance(batch, dict) or CALL_KEY not in batch:
+        if not self.substitutable or not isinstance(batch, dict) or CALL_KEY not in batch:
             return None
-        args, kwargs, call = call_arguments(batch)
-        return Substitution(call.module, args, kwargs, batch["targets"])
+        program: StepProgram = batch[CALL_KEY]
+        args, kwargs = call_arguments(program, batch["inputs"], batch.get("lengths"))
+        return Substitution(program.calls[0].module, args, kwargs, batch["targets"])
+
+    @staticmethod
+    def _key(batch: Any) -> int:
+        if isinstance(batch, dict):
+            return id(batch.get(CALL_KEY, batch.get("inputs")))
+        return id(batch)
+
+    def _require_repeat(self, key: int, record: StepRecord) -> None:
+        """A check that trains on one batch twice needs the script to do so: where rnndoctor cannot choose the
+        batch, the script's own must be the same both times (a script that samples at random does, seeded)."""
+        if self.substitutable:
+            return
+        fingerprint = _data_fingerprint(record)
+        last, self._last = self._last, (key, fingerprint)
+        if last is not None and last[0] == key and last[1] != fingerprint:
+            raise SkipCheck(
+                "the script picks its own batches and rnndoctor cannot make it train on one batch twice "
+                f"({self.capture.replay_problem or 'its model is called piecewise'})"
+            )
 
     def _gradient_scale(self) -> float:
         if isinstance(self.optimizer, HandWrittenSGD):
@@ -279,5 +255,80 @@ class ScriptStep:
         return 1.0
 
 
-def output_shapes(record: StepRecord) -> list[tuple[int, ...]]:
-    return [tuple(t.shape) for call in record.calls for t in tensors_in(call.output)]
+class ProgramStep:
+    """One iteration of the script's loop run by rnndoctor on a chosen batch, for a script whose model is
+    called piecewise (the script itself cannot be told what to train on): the step's program replayed, its
+    loss scaled as the script's (a sum over per-step losses stays a sum), then backward, clipping, the update
+    and the clearing of gradients, each where the script's own steps did them."""
+
+    def __init__(self, capture: Capture, forward: Callable[..., tuple[Any, Any]]) -> None:
+        self.forward = forward
+        orders = [_iteration(record.events) for record in capture.records]
+        order = max(set(orders), key=orders.count)
+        self.order = order
+        clips = [clip for record in capture.records for clip in record.clips]
+        self.clip = clips[0] if clips else None
+        self.summed = _losses_summed(capture.records)
+        self.steps = 0
+
+    def __call__(self, model: Any, batch: Any, optimizer: Any, loss_fn: Any) -> Any:
+        outputs, targets = self.forward(model, batch)
+        loss = loss_fn(outputs, targets)
+        if loss.numel() > 1:
+            loss = loss.mean()
+        program: StepProgram | None = batch.get(CALL_KEY) if isinstance(batch, dict) else None
+        scaled = loss * len(program.losses) if self.summed and program is not None else loss
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        for event in self.order:
+            if event == "backward":
+                scaled.backward()
+            elif event == "clip" and self.clip is not None:
+                _clip(self.clip, params)
+            elif event == "step":
+                optimizer.step()
+            elif event == "zero_grad":
+                optimizer.zero_grad(set_to_none=True)
+        self.steps += 1
+        return loss.detach()
+
+
+def _iteration(events: list[str]) -> tuple[str, ...]:
+    """A step's events that make an iteration, in order, with the update of a hand-written loop (no
+    optimizer step) placed after the backward pass and clipping."""
+    kept = [e for e in events if e in ("backward", "clip", "step", "zero_grad")]
+    if "step" not in kept and "backward" in kept:
+        last = max(i for i, e in enumerate(kept) if e in ("backward", "clip"))
+        kept.insert(last + 1, "step")
+    return tuple(kept)
+
+
+def _losses_summed(records: list[StepRecord]) -> bool:
+    """Whether the script backpropagates the sum of its per-call losses (rather than their mean)."""
+    votes = []
+    for record in records:
+        values = [loss.value for loss in record.losses]
+        if len(values) < 2 or not record.backward_values:
+            continue
+        root = record.backward_values[0]
+        votes.append(abs(root - sum(values)) <= 1e-4 * max(1.0, abs(root)))
+    return bool(votes) and sum(votes) * 2 > len(votes)
+
+
+def _clip(clip: tuple[str, dict[str, Any]], params: list[Any]) -> None:
+    name, arguments = clip
+    function = getattr(torch.nn.utils, name, None)
+    if function is not None:
+        function(params, **arguments)
+
+
+def _data_fingerprint(record: StepRecord) -> str:
+    """What a step trained on, as text: its calls' data and its losses' targets."""
+    parts = [
+        f"{tuple(t.shape)}:{float(t.double().sum()):.6g}"
+        for call in record.calls
+        for t in tensors_in((call.args, call.kwargs))
+    ]
+    parts.extend(
+        f"{tuple(t.shape)}:{float(t.double().sum()):.6g}" for loss in record.losses for t in tensors_in(loss.target)
+    )
+    return "|".join(parts)

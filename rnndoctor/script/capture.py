@@ -18,8 +18,10 @@ import torch
 from torch import nn
 
 from rnndoctor.script.observer import Message, StepPlan
-from rnndoctor.script.records import FunctionalLoss, LossCall, ModuleCall, StepRecord, tensors_in
-from rnndoctor.script.replay import Link, NotReplayable, check_link, find_link
+from rnndoctor.script.optimizers import measured_rate
+from rnndoctor.script.program import StepProgram, build_program
+from rnndoctor.script.records import FunctionalLoss, StepRecord
+from rnndoctor.script.replay import NotReplayable
 from rnndoctor.script.runner import ScriptEnvironment, ScriptRun
 
 
@@ -49,8 +51,8 @@ class Capture:
     optimizers: list[torch.optim.Optimizer]
     loss: Any
     uniform_loss: bool
-    links: list[Link | None]
-    """Per record: how its single loss input came from its single module call (None: not replayable)."""
+    programs: list[StepProgram | None]
+    """Per record: the step as a program to replay (None where it cannot be)."""
     replay_problem: str | None
     startup_seconds: float
     capture_seconds: float
@@ -73,13 +75,14 @@ def capture(environment: ScriptEnvironment, steps: int) -> Capture:
     if first.kind != "paused":
         raise _failure(first, environment, before_training=True)
     records: list[StepRecord] = []
-    links: list[Link | None] = []
+    programs: list[StepProgram | None] = []
     problems: list[str] = []
     crash: CrashDuringCapture | None = None
     ended = False
     trained_params: list[nn.Parameter] = []
     before_update: dict[int, torch.Tensor] = {}
     plan = StepPlan()
+    measured: float | None = None
     capture_started = time.perf_counter()
     while len(records) < steps:
         if len(records) == 0 and not run.observer.seen.optimizers:
@@ -89,13 +92,15 @@ def capture(environment: ScriptEnvironment, steps: int) -> Capture:
             plan = StepPlan(scaled=tuple(trained_params))
             run.observer.capture_grads = True
         message = run.advance(plan, timeout=environment.spec.timeout if not records else None)
+        if run.observer.capture_grads and run.observer.seen.grads_after_backward:
+            measured = measured_rate(before_update, trained_params, run.observer.seen.grads_after_backward)
         run.observer.capture_grads = False
         plan = StepPlan()
         record = message.record
         if record is not None and record.backward_values:
-            link, problem = _link(record)
+            program, problem = _program(record)
             records.append(record)
-            links.append(link)
+            programs.append(program)
             if problem:
                 problems.append(problem)
         if record is not None:
@@ -114,14 +119,9 @@ def capture(environment: ScriptEnvironment, steps: int) -> Capture:
     if not records and crash is None:
         raise CaptureFailed("the script made no training step (no backward pass)", environment.output_tail())
     modules = _trained_modules(records, run)
-    measured = None
-    if not run.observer.seen.optimizers and run.observer.seen.grads_after_backward:
-        from rnndoctor.script.optimizers import measured_rate
-
-        measured = measured_rate(before_update, trained_params, run.observer.seen.grads_after_backward)
     _restore_first_states(run)
     loss, uniform = _loss_of(records)
-    problem = _replay_problem(records, links, modules, uniform, problems)
+    problem = _replay_problem(records, programs, uniform, problems)
     return Capture(
         run=run,
         records=records,
@@ -130,7 +130,7 @@ def capture(environment: ScriptEnvironment, steps: int) -> Capture:
         optimizers=list(run.observer.seen.optimizers),
         loss=loss,
         uniform_loss=uniform,
-        links=links,
+        programs=programs,
         replay_problem=problem,
         startup_seconds=startup,
         capture_seconds=time.perf_counter() - capture_started,
@@ -162,38 +162,11 @@ def _failure(message: Message, environment: ScriptEnvironment, *, before_trainin
     return CaptureFailed(f"the script stopped {when}", tail)
 
 
-def _link(record: StepRecord) -> tuple[Link | None, str | None]:
-    """How the step's loss input came from its module call, when the step is one call and one loss (or, for
-    LBFGS, the same call and loss repeated inside the optimizer step)."""
-    if not record.calls:
-        return None, "no call of a trained module was seen in the step"
-    modules = {id(call.module) for call in record.calls}
-    if len(modules) > 1:
-        return None, "the step calls several trained modules (a model called piecewise)"
-    if len(record.losses) != len(record.calls):
-        return None, f"the step makes {len(record.calls)} model call(s) and {len(record.losses)} loss call(s)"
-    found: Link | None = None
-    for call, loss in zip(record.calls, record.losses, strict=True):
-        link, problem = _one_link(call, loss)
-        if link is None:
-            return None, problem
-        if found is not None and link != found:
-            return None, "the loss input is computed differently from call to call"
-        found = link
-    return found, None
-
-
-def _one_link(call: ModuleCall, loss: LossCall) -> tuple[Link | None, str | None]:
-    if call.output is None or loss.live_input is None:
-        return None, "the step's tensors were not kept"
+def _program(record: StepRecord) -> tuple[StepProgram | None, str | None]:
     try:
-        link = find_link(call.output, loss.live_input)
+        return build_program(record), None
     except NotReplayable as exc:
         return None, str(exc)
-    if not check_link(link, call.output, loss.live_input):
-        return None, "replaying the operations between model and loss did not give the loss input back"
-    call.link = link
-    return link, None
 
 
 def _trained_modules(records: list[StepRecord], run: ScriptRun) -> list[nn.Module]:
@@ -240,15 +213,13 @@ def _loss_of(records: list[StepRecord]) -> tuple[Any, bool]:
 
 
 def _replay_problem(
-    records: list[StepRecord], links: list[Link | None], modules: list[nn.Module], uniform: bool, problems: list[str]
+    records: list[StepRecord], programs: list[StepProgram | None], uniform: bool, problems: list[str]
 ) -> str | None:
     if problems:
         return max(set(problems), key=problems.count)
-    if len(modules) != 1:
-        return "the script trains several modules called separately"
     if not uniform:
         return "the steps use different losses"
-    if not records or any(link is None for link in links):
+    if not records or any(program is None for program in programs):
         return "no step could be replayed"
     return None
 
@@ -270,11 +241,3 @@ def _names(run: ScriptRun, modules: list[nn.Module]) -> dict[int, str]:
             if id(value) in wanted and id(value) not in names and not name.startswith("_"):
                 names[id(value)] = name
     return names
-
-
-def first_tensor(call: ModuleCall) -> torch.Tensor | None:
-    for value in (*call.args, *call.kwargs.values()):
-        found = tensors_in(value)
-        if found:
-            return found[0]
-    return None

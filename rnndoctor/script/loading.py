@@ -93,6 +93,8 @@ def loaded_script(spec: ScriptSpec, *, steps: int, display: str) -> Iterator[Loa
                 train_step_fn=setup.train_step_fn,
                 forward_unavailable=setup.forward_unavailable,
                 reference=setup.reference,
+                targets_exact=True,
+                layout_hint=setup.layout_hint,
             )
             result = LoadedScript(loaded, captured, environment)
             if captured.crash is not None:

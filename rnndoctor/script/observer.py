@@ -33,6 +33,7 @@ from rnndoctor.script.records import (
     ModuleCall,
     StepRecord,
     detached_copy,
+    template,
     tensors_in,
 )
 from rnndoctor.state import ModelState, OptimizerState
@@ -235,11 +236,16 @@ class Observer:
         finally:
             self.depth -= 1
         if trained:
+            live = {
+                id(t): (index, position, t)
+                for index, call in enumerate(self.current.calls)
+                for position, t in enumerate(tensors_in(call.output))
+            }
             self.current.calls.append(
                 ModuleCall(
                     module,
-                    detached_copy(tuple(args)),
-                    detached_copy(dict(kwargs)),
+                    template(tuple(args), live),
+                    template(dict(kwargs), live),
                     module.training,
                     output,
                     [tuple(t.shape) for t in tensors_in(output)],
@@ -365,6 +371,7 @@ class Observer:
                 return original(*args, **kwargs)
             observer._check_stop()
             observer.current.events.append("clip")
+            observer.current.clips.append((original.__name__, _bound_extras(_signature(original), args, kwargs, 1)))
             scale = observer.plan.grad_scale
             # A rate change made by scaling gradients applies after clipping, as the rate itself would.
             observer._scale_grads(1.0 / scale if scale else 1.0)
@@ -457,8 +464,10 @@ def _signature(function: Callable[..., Any]) -> inspect.Signature | None:
         return None
 
 
-def _bound_extras(signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """A functional loss call's arguments beyond (input, target), by name."""
+def _bound_extras(
+    signature: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[str, Any], skip: int = 2
+) -> dict[str, Any]:
+    """A call's arguments beyond its first ``skip`` (a loss's input and target), by name."""
     if signature is None:
         return dict(kwargs)
     try:
@@ -466,4 +475,4 @@ def _bound_extras(signature: inspect.Signature | None, args: tuple[Any, ...], kw
     except TypeError:
         return dict(kwargs)
     names = list(signature.parameters)
-    return {name: value for name, value in bound.arguments.items() if name not in names[:2]}
+    return {name: value for name, value in bound.arguments.items() if name not in names[:skip]}

@@ -96,9 +96,18 @@ class HandWrittenSGD(torch.optim.Optimizer):
     def gradient_scale(self) -> float:
         return float(self.param_groups[0]["lr"]) / self.baseline_lr
 
+    @torch.no_grad()
     def step(self, closure: Any = None) -> Any:  # type: ignore[override]
-        """The script steps itself; this optimizer is only the handle on its rate."""
-        return closure() if closure is not None else None
+        """What the script's own update does (``w -= lr * grad``), for a check that steps by itself."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=-float(group["lr"]))
+        return loss
 
     def __repr__(self) -> str:
         rate = f"lr={self.measured_lr:g}" if self.measured_lr is not None else "rate unknown"

@@ -56,6 +56,23 @@ class FunctionalLoss:
         return f"F.{self.name}({extra})"
 
 
+@dataclass(frozen=True)
+class Flow:
+    """An argument that is (exactly) a tensor an earlier call of the same step returned: a hidden state
+    handed from one call to the next, an encoder's state handed to its decoder."""
+
+    call: int
+    output: int
+
+
+@dataclass(frozen=True)
+class InputSlot:
+    """Where a replayed call takes the batch's inputs: all of them, or the slice at one time step (a
+    model called once per step of a sequence)."""
+
+    step: int | None = None
+
+
 @dataclass
 class ModuleCall:
     """One call of a module the script trains, at the top level of the script's own code."""
@@ -96,6 +113,8 @@ class StepRecord:
     backward_values: list[float] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     """In order: zero_grad, backward, clip, step, schedule, eval, train."""
+    clips: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Each gradient clipping call: the function's name and its arguments besides the parameters."""
     substituted: bool = False
     """Whether rnndoctor chose what this step trained on."""
 
@@ -127,6 +146,23 @@ def detached_copy(value: Any) -> Any:
         return type(value)(detached_copy(v) for v in value)
     if isinstance(value, dict):
         return {k: detached_copy(v) for k, v in value.items()}
+    return value
+
+
+def template(value: Any, live: dict[int, tuple[int, int, torch.Tensor]]) -> Any:
+    """A call's argument as data to replay: an earlier call's output becomes a `Flow` to it, any other
+    tensor a detached copy."""
+    if isinstance(value, torch.Tensor):
+        source = live.get(id(value))
+        if source is not None and source[2] is value:
+            return Flow(source[0], source[1])
+        return value.detach().clone()
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(template(v, live) for v in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(template(v, live) for v in value)
+    if isinstance(value, dict):
+        return {k: template(v, live) for k, v in value.items()}
     return value
 
 
