@@ -93,7 +93,7 @@ def diagnose(
         if script_args:
             raise SetupError("script_args= is for a training script (a .py path), not a config file")
         cfg = load_config(config, overrides=overrides)
-        loader = Loader(cfg)
+        loader = Loader(cfg) if cfg.script is None else None
     else:
         if model is None:
             raise SetupError("diagnose() needs a config path, or model=, train_data= and loss=")
@@ -159,9 +159,9 @@ def _run(
             exits.enter_context(_cuda_hidden(cpu_only))
             exits.enter_context(torch_threads(threads or 1))
             scripted = exits.enter_context(loaded_script(cfg.script, steps=cfg.max_batches, display=cfg.display_path))
-            loaded = scripted.loaded
-            if not scripted.capture.records:
+            if scripted.loaded is None:
                 return _crash_report(cfg, scripted, started, started_at)
+            loaded = scripted.loaded
         if loader is not None:
             try:
                 with alarm(cfg.setup_timeout, SetupTimeout):

@@ -205,6 +205,7 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
         float(options["onset_fraction"]),
         float(options["too_high_factor"]),
         lr_rules.MIN_RELATIVE_DROP,
+        refined.diverged_at if refined is not None else None,
     )
     for finding in findings:
         finding.check = "lr_sweep"

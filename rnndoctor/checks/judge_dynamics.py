@@ -93,14 +93,23 @@ class FitResult:
 
 
 def judge_learning_rate(
-    sweep: Sweep, low_factor: float, onset_fraction: float, high_factor: float, min_drop: float
+    sweep: Sweep,
+    low_factor: float,
+    onset_fraction: float,
+    high_factor: float,
+    min_drop: float,
+    diverged_elsewhere: float | None = None,
 ) -> list[Finding]:
     """RD501 when the configured rate is more than ``low_factor`` below the onset of learning;
     RD502 when it is at or beyond divergence, or more than ``high_factor`` above the loss minimum.
-    No verdict when the sweep shows no learning at any rate (the cause is elsewhere)."""
-    if not sweep.shows_learning(min_drop):
-        return []
+    No verdict when the sweep shows no learning at any rate (the cause is elsewhere), unless the configured
+    rate is at or beyond a rate where the sweep diverged (``diverged_elsewhere``: a second sweep's): training
+    there blows up whatever else is wrong."""
     lr = sweep.configured_lr
+    divergences = [d for d in (sweep.diverged_at, diverged_elsewhere) if d is not None]
+    if not sweep.shows_learning(min_drop):
+        if not divergences or lr < min(divergences):
+            return []
     onset = sweep.onset(onset_fraction)
     lr_min, loss_min = sweep.lowest
     suggestion = sweep.suggested_lr
@@ -118,10 +127,12 @@ def judge_learning_rate(
         "advice": f"lr={suggestion:.2g}" if suggestion is not None else "a learning rate inside the falling stretch",
         "suggests": f" The sweep suggests {suggestion:.2g}." if suggestion is not None else "",
     }
-    if onset is not None and lr < onset / low_factor:
+    if onset is not None and lr < onset / low_factor and sweep.shows_learning(min_drop):
         gap = math.log10(onset / lr)
         return [get_rule("RD501").verdict(evidence, {**words, "gap": gap}, confidence=min(1.0, 0.6 + 0.2 * gap))]
-    beyond_divergence = sweep.diverged_at is not None and lr >= sweep.diverged_at
+    beyond_divergence = bool(divergences) and lr >= min(divergences)
+    if beyond_divergence:
+        evidence["diverged_at"] = min(divergences)
     past_minimum = math.isfinite(lr_min) and lr > lr_min * high_factor
     if beyond_divergence or past_minimum:
         if beyond_divergence:

@@ -23,7 +23,7 @@ from rnndoctor.script.capture import Capture
 from rnndoctor.script.observer import StepPlan, Substitution
 from rnndoctor.script.optimizers import HandWrittenSGD, JointOptimizer
 from rnndoctor.script.program import StepProgram, call_arguments, lengths_of, replay
-from rnndoctor.script.records import StepRecord, tensors_in
+from rnndoctor.script.records import StepRecord, data_fingerprint, tensors_in
 from rnndoctor.script.runner import ScriptTimeout
 from rnndoctor.state import RngState
 
@@ -241,7 +241,7 @@ class ScriptStep:
         batch, the script's own must be the same both times (a script that samples at random does, seeded)."""
         if self.substitutable:
             return
-        fingerprint = _data_fingerprint(record)
+        fingerprint = data_fingerprint(record)
         last, self._last = self._last, (key, fingerprint)
         if last is not None and last[0] == key and last[1] != fingerprint:
             raise SkipCheck(
@@ -319,16 +319,3 @@ def _clip(clip: tuple[str, dict[str, Any]], params: list[Any]) -> None:
     function = getattr(torch.nn.utils, name, None)
     if function is not None:
         function(params, **arguments)
-
-
-def _data_fingerprint(record: StepRecord) -> str:
-    """What a step trained on, as text: its calls' data and its losses' targets."""
-    parts = [
-        f"{tuple(t.shape)}:{float(t.double().sum()):.6g}"
-        for call in record.calls
-        for t in tensors_in((call.args, call.kwargs))
-    ]
-    parts.extend(
-        f"{tuple(t.shape)}:{float(t.double().sum()):.6g}" for loss in record.losses for t in tensors_in(loss.target)
-    )
-    return "|".join(parts)

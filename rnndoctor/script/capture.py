@@ -20,7 +20,7 @@ from torch import nn
 from rnndoctor.script.observer import Message, StepPlan
 from rnndoctor.script.optimizers import measured_rate
 from rnndoctor.script.program import StepProgram, build_program
-from rnndoctor.script.records import FunctionalLoss, StepRecord
+from rnndoctor.script.records import FunctionalLoss, StepRecord, data_fingerprint
 from rnndoctor.script.replay import NotReplayable
 from rnndoctor.script.runner import ScriptEnvironment, ScriptRun
 
@@ -98,11 +98,15 @@ def capture(environment: ScriptEnvironment, steps: int) -> Capture:
         plan = StepPlan()
         record = message.record
         if record is not None and record.backward_values:
+            record.fingerprint = data_fingerprint(record)
             program, problem = _program(record)
             records.append(record)
             programs.append(program)
             if problem:
                 problems.append(problem)
+            if _full_batch(records):
+                record.forget_live()
+                break
         if record is not None:
             record.forget_live()
         if message.kind == "paused":
@@ -160,6 +164,18 @@ def _failure(message: Message, environment: ScriptEnvironment, *, before_trainin
             )
         return CaptureFailed(f"the script raised {when}:\n{user_traceback(error, spec.path)}", tail)
     return CaptureFailed(f"the script stopped {when}", tail)
+
+
+FULL_BATCH_REPEATS = 3
+"""Steps in a row on the very same data end the capture early: the script trains on one full batch (as
+LBFGS scripts usually do), so more steps would show nothing new."""
+
+
+def _full_batch(records: list[StepRecord]) -> bool:
+    if len(records) < FULL_BATCH_REPEATS:
+        return False
+    last = [record.fingerprint for record in records[-FULL_BATCH_REPEATS:]]
+    return len(set(last)) == 1
 
 
 def _program(record: StepRecord) -> tuple[StepProgram | None, str | None]:

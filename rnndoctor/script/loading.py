@@ -3,7 +3,6 @@ diagnosis the `Loaded` objects, for as long as the script's environment is held.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +21,8 @@ OUTPUT_LINES_ON_FAILURE = 15
 
 @dataclass
 class LoadedScript:
-    loaded: Loaded
+    loaded: Loaded | None
+    """None when the script crashed inside its model or loss before one step finished (the finding says why)."""
     capture: Capture
     environment: ScriptEnvironment
     findings: list[Finding] = field(default_factory=list)
@@ -31,7 +31,7 @@ class LoadedScript:
     def meta(self) -> dict[str, Any]:
         spec = self.environment.spec
         capture = self.capture
-        step = self.loaded.train_step_fn
+        step = self.loaded.train_step_fn if self.loaded is not None else None
         return {
             "path": str(spec.path),
             "args": list(spec.args),
@@ -41,10 +41,8 @@ class LoadedScript:
             "runs": 1,
             "steps_observed": len(capture.records),
             "steps_run": len(capture.records) + int(getattr(step, "steps", 0)),
-            "modules": {name: type_name for type_name, name in _module_names(capture).items()},
-            "optimizer": repr(self.loaded.optimizer)
-            if not _is_real(self.loaded.optimizer)
-            else type(self.loaded.optimizer).__name__,
+            "modules": _module_names(capture),
+            "optimizer": _optimizer_name(self.loaded.optimizer if self.loaded is not None else None),
             "loss": capture.loss.__class__.__name__ if hasattr(capture.loss, "parameters") else repr(capture.loss),
             "replayable": capture.replayable,
             **({"not_replayable": capture.replay_problem} if capture.replay_problem else {}),
@@ -56,10 +54,12 @@ class LoadedScript:
         }
 
 
-def _is_real(optimizer: Any) -> bool:
+def _optimizer_name(optimizer: Any) -> str | None:
     from rnndoctor.script.optimizers import HandWrittenSGD, JointOptimizer
 
-    return not isinstance(optimizer, (HandWrittenSGD, JointOptimizer))
+    if optimizer is None:
+        return None
+    return repr(optimizer) if isinstance(optimizer, (HandWrittenSGD, JointOptimizer)) else type(optimizer).__name__
 
 
 def _module_names(capture: Capture) -> dict[str, str]:
@@ -83,6 +83,11 @@ def loaded_script(spec: ScriptSpec, *, steps: int, display: str) -> Iterator[Loa
         except CaptureFailed as exc:
             raise SetupError(str(exc) + _tail(exc.output), file=display) from None
         try:
+            if not captured.records:
+                result = LoadedScript(None, captured, environment)
+                result.findings.append(_crash_finding(captured))
+                yield result
+                return
             setup = build_setup(captured)
             loaded = Loaded(
                 model=setup.model,
@@ -98,14 +103,17 @@ def loaded_script(spec: ScriptSpec, *, steps: int, display: str) -> Iterator[Loa
             )
             result = LoadedScript(loaded, captured, environment)
             if captured.crash is not None:
-                from rnndoctor.crashes import diagnose_crash
-
-                result.findings.append(diagnose_crash(captured.crash.stage, captured.crash.error, "script"))
+                result.findings.append(_crash_finding(captured))
             yield result
         finally:
-            started = time.perf_counter()
             captured.run.stop()
-            _ = started
+
+
+def _crash_finding(captured: Capture) -> Finding:
+    from rnndoctor.crashes import diagnose_crash
+
+    assert captured.crash is not None
+    return diagnose_crash(captured.crash.stage, captured.crash.error, "script")
 
 
 def _tail(output: str) -> str:

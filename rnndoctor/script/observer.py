@@ -394,7 +394,8 @@ class Observer:
         if not self.active():
             return
         self.in_step = max(0, self.in_step - 1)
-        closure = args[0] if args else kwargs.get("closure")
+        # The global hooks receive the step's own arguments, the optimizer first.
+        closure = args[1] if len(args) > 1 else kwargs.get("closure")
         if callable(closure) and self.backward_since_pause and not self.in_step:
             self.pause()
 

@@ -117,6 +117,8 @@ class StepRecord:
     """Each gradient clipping call: the function's name and its arguments besides the parameters."""
     substituted: bool = False
     """Whether rnndoctor chose what this step trained on."""
+    fingerprint: str = ""
+    """What the step trained on, as text (`data_fingerprint`), taken before the calls were made a program."""
 
     @property
     def loss(self) -> float | None:
@@ -175,3 +177,16 @@ def tensors_in(value: Any) -> list[torch.Tensor]:
     if isinstance(value, dict):
         return [t for item in value.values() for t in tensors_in(item)]
     return []
+
+
+def data_fingerprint(record: StepRecord) -> str:
+    """What a step trained on, as text: its calls' data and its losses' targets."""
+    parts = [
+        f"{tuple(t.shape)}:{float(t.double().sum()):.6g}"
+        for call in record.calls
+        for t in tensors_in((call.args, call.kwargs))
+    ]
+    parts.extend(
+        f"{tuple(t.shape)}:{float(t.double().sum()):.6g}" for loss in record.losses for t in tensors_in(loss.target)
+    )
+    return "|".join(parts)
