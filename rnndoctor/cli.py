@@ -412,4 +412,15 @@ def rules(fmt: str) -> None:
 
 
 def main() -> None:
-    cli()
+    """The console script. Ctrl-C at any moment (imports and a script's start-up included) exits 130, the
+    interrupt's code, never click's "Aborted!" with 1, the code for findings."""
+    try:
+        cli.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("rnndoctor: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

@@ -358,3 +358,21 @@ def test_dataloader_worker_processes_work(tmp_path: Path) -> None:
     script = toy(tmp_path, "classifier.py")
     report = run_in(script.parent, script, ("--workers", "2", "--epochs", "40"), select=["RD1", "RD3"])
     assert report.meta["script"]["dataloader_workers"] == 2  # type: ignore[attr-defined]
+
+
+def test_ctrl_c_during_the_scripts_start_up_exits_130(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    (tmp_path / "slow.py").write_text("import time\nprint('loading', flush=True)\ntime.sleep(60)\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnndoctor", "check", "slow.py", "--no-progress"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert (process.returncode, "interrupted" in err) == (130, True)

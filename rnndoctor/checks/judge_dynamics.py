@@ -107,9 +107,8 @@ def judge_learning_rate(
     there blows up whatever else is wrong."""
     lr = sweep.configured_lr
     divergences = [d for d in (sweep.diverged_at, diverged_elsewhere) if d is not None]
-    if not sweep.shows_learning(min_drop):
-        if not divergences or lr < min(divergences):
-            return []
+    if not sweep.shows_learning(min_drop) and (not divergences or lr < min(divergences)):
+        return []
     onset = sweep.onset(onset_fraction)
     lr_min, loss_min = sweep.lowest
     suggestion = sweep.suggested_lr

@@ -25,6 +25,16 @@ from rnndoctor.script.replay import NotReplayable
 from rnndoctor.script.runner import ScriptEnvironment, ScriptRun
 
 
+class LightningFit(Exception):
+    """The script trains through Lightning's ``Trainer.fit``: its arguments, for the Lightning support."""
+
+    def __init__(self, arguments: dict[str, Any], run: ScriptRun, startup: float) -> None:
+        super().__init__("the script trains with Lightning's Trainer.fit")
+        self.arguments = arguments
+        self.run = run
+        self.startup = startup
+
+
 class CaptureFailed(Exception):
     """The script never trained: the message says why, for the user (exit code 2)."""
 
@@ -72,6 +82,8 @@ def capture(environment: ScriptEnvironment, steps: int) -> Capture:
     started = time.perf_counter()
     first = run.start()
     startup = time.perf_counter() - started
+    if first.kind == "fit":
+        raise LightningFit(first.payload, run, startup)
     if first.kind != "paused":
         raise _failure(first, environment, before_training=True)
     records: list[StepRecord] = []

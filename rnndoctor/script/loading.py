@@ -12,8 +12,8 @@ from rnndoctor.errors import SetupError
 from rnndoctor.findings import Finding
 from rnndoctor.loading import Loaded
 from rnndoctor.script.adapter import build_setup
-from rnndoctor.script.capture import Capture, CaptureFailed, capture
-from rnndoctor.script.runner import ScriptEnvironment, ScriptTimeout
+from rnndoctor.script.capture import Capture, CaptureFailed, LightningFit, capture
+from rnndoctor.script.runner import ScriptEnvironment, ScriptRun, ScriptTimeout
 from rnndoctor.script.spec import ScriptSpec
 
 OUTPUT_LINES_ON_FAILURE = 15
@@ -23,22 +23,35 @@ OUTPUT_LINES_ON_FAILURE = 15
 class LoadedScript:
     loaded: Loaded | None
     """None when the script crashed inside its model or loss before one step finished (the finding says why)."""
-    capture: Capture
+    capture: Capture | None
+    """None when the script trains through Lightning (its module and data are diagnosed the Lightning way)."""
     environment: ScriptEnvironment
+    run: ScriptRun
+    startup_seconds: float
     findings: list[Finding] = field(default_factory=list)
     """What the capture itself showed (a crash inside the model or loss during the script's first steps)."""
 
     def meta(self) -> dict[str, Any]:
         spec = self.environment.spec
-        capture = self.capture
-        step = self.loaded.train_step_fn if self.loaded is not None else None
-        return {
+        seen = self.run.observer.seen
+        meta: dict[str, Any] = {
             "path": str(spec.path),
             "args": list(spec.args),
             "cwd": str(spec.folder),
-            "startup_s": round(capture.startup_seconds, 3),
-            "capture_s": round(capture.capture_seconds, 3),
+            "startup_s": round(self.startup_seconds, 3),
             "runs": 1,
+            "redirected_writes": self.environment.sandbox.written(),
+            "dataloaders": seen.dataloaders,
+            "dataloader_workers": seen.dataloader_workers,
+            "schedulers": sorted(set(seen.schedulers)),
+        }
+        capture = self.capture
+        if capture is None:
+            return {**meta, "lightning": True}
+        step = self.loaded.train_step_fn if self.loaded is not None else None
+        return {
+            **meta,
+            "capture_s": round(capture.capture_seconds, 3),
             "steps_observed": len(capture.records),
             "steps_run": len(capture.records) + int(getattr(step, "steps", 0)),
             "modules": _module_names(capture),
@@ -47,10 +60,6 @@ class LoadedScript:
             "replayable": capture.replayable,
             **({"not_replayable": capture.replay_problem} if capture.replay_problem else {}),
             "ended_early": capture.ended or not capture.run.alive,
-            "redirected_writes": self.environment.sandbox.written(),
-            "dataloaders": capture.run.observer.seen.dataloaders,
-            "dataloader_workers": capture.run.observer.seen.dataloader_workers,
-            "schedulers": sorted(set(capture.run.observer.seen.schedulers)),
         }
 
 
@@ -82,31 +91,59 @@ def loaded_script(spec: ScriptSpec, *, steps: int, display: str) -> Iterator[Loa
             ) from None
         except CaptureFailed as exc:
             raise SetupError(str(exc) + _tail(exc.output), file=display) from None
+        except LightningFit as fit:
+            try:
+                yield LoadedScript(_lightning(fit, display), None, environment, fit.run, fit.startup)
+            finally:
+                fit.run.stop()
+            return
         try:
-            if not captured.records:
-                result = LoadedScript(None, captured, environment)
-                result.findings.append(_crash_finding(captured))
-                yield result
-                return
-            setup = build_setup(captured)
-            loaded = Loaded(
-                model=setup.model,
-                train_data=setup.batches,
-                loss_fn=setup.loss_fn,
-                optimizer=setup.optimizer,
-                forward_fn=setup.forward_fn,
-                train_step_fn=setup.train_step_fn,
-                forward_unavailable=setup.forward_unavailable,
-                reference=setup.reference,
-                targets_exact=True,
-                layout_hint=setup.layout_hint,
-            )
-            result = LoadedScript(loaded, captured, environment)
+            result = LoadedScript(None, captured, environment, captured.run, captured.startup_seconds)
             if captured.crash is not None:
                 result.findings.append(_crash_finding(captured))
+            if captured.records:
+                result.loaded = _loaded(captured)
             yield result
         finally:
             captured.run.stop()
+
+
+def _loaded(captured: Capture) -> Loaded:
+    setup = build_setup(captured)
+    return Loaded(
+        model=setup.model,
+        train_data=setup.batches,
+        loss_fn=setup.loss_fn,
+        optimizer=setup.optimizer,
+        forward_fn=setup.forward_fn,
+        train_step_fn=setup.train_step_fn,
+        forward_unavailable=setup.forward_unavailable,
+        reference=setup.reference,
+        targets_exact=True,
+        layout_hint=setup.layout_hint,
+    )
+
+
+def _lightning(fit: LightningFit, display: str) -> Loaded:
+    """The module and data the script handed to ``Trainer.fit``, as the Lightning support loads them."""
+    from rnndoctor.lightning_adapter import LightningSetupError, objects_loaded
+
+    arguments = fit.arguments
+    try:
+        loaded: Loaded = objects_loaded(
+            arguments["model"],
+            train_data=arguments.get("train_dataloaders"),
+            val_data=arguments.get("val_dataloaders"),
+            loss_fn=None,
+            optimizer=None,
+            forward_fn=None,
+            train_step_fn=None,
+            datamodule=arguments.get("datamodule"),
+            batch_keys=None,
+        )
+    except LightningSetupError as exc:
+        raise SetupError(f"the script's Trainer.fit: {exc.cause}", file=display) from None
+    return loaded
 
 
 def _crash_finding(captured: Capture) -> Finding:

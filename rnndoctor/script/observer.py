@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -190,6 +191,14 @@ class Observer:
             raise StopScript()
         self.plan = plan
         self.current.substituted = plan.substitute is not None
+
+    def hand_over_fit(self, arguments: dict[str, Any]) -> None:
+        """Report a Lightning fit and wait: the diagnosis uses its module and data, then stops the script."""
+        self.seen.lightning_fit = True
+        self.to_controller.put(Message("fit", payload=arguments))
+        self.to_script.get()
+        self.stopping = True
+        raise StopScript()
 
     def _step_begins(self) -> bool:
         return not self.paused_once or (self.backward_since_pause and not self.in_step)
@@ -405,6 +414,10 @@ class Observer:
         @functools.wraps(original)
         def observed_init(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
             result = original(optimizer, *args, **kwargs)
+            if observer.active() and not observer.seen.lightning_fit:
+                fit = lightning_fit_arguments()
+                if fit is not None:
+                    observer.hand_over_fit(fit)
             if observer.active() and optimizer not in observer.seen.optimizers:
                 observer.seen.optimizers.append(optimizer)
                 observer.seen.optimizer_states[id(optimizer)] = OptimizerState(optimizer)
@@ -456,6 +469,25 @@ class Observer:
             yield
         finally:
             self.capture_grads = False
+
+
+FIT_ARGUMENTS = ("model", "train_dataloaders", "val_dataloaders", "datamodule")
+
+
+def lightning_fit_arguments() -> dict[str, Any] | None:
+    """The arguments of a Lightning ``Trainer.fit`` call on the current stack, when there is one: the script
+    trains through Lightning, whose module and data rnndoctor then diagnoses the Lightning way."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        owner = frame.f_locals.get("self")
+        if (
+            frame.f_code.co_name == "fit"
+            and type(owner).__name__ == "Trainer"
+            and type(owner).__module__.split(".")[0] in ("lightning", "pytorch_lightning")
+        ):
+            return {name: frame.f_locals.get(name) for name in FIT_ARGUMENTS}
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 def _signature(function: Callable[..., Any]) -> inspect.Signature | None:

@@ -27,7 +27,7 @@ from rnndoctor.script.spec import ScriptSpec
 OUTPUT_LIMIT = 200_000
 """Characters of the script's own output kept (the end of it)."""
 
-STOP_WAIT = 10.0
+STOP_WAIT = 3.0
 """Seconds to wait for a stopped script's thread to finish its cleanup."""
 
 
@@ -188,7 +188,7 @@ class ScriptRun:
             except queue.Empty:
                 continue
             self._waiting = False
-            if message.kind != "paused":
+            if message.kind not in ("paused", "fit"):
                 self.finished = message
                 self.observer.uninstall()
             return message
