@@ -167,6 +167,7 @@ def _note_unreported(result: CheckResult, codes: list[str], why: str) -> None:
 
 def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     session = ctx.session
+    session.new_phase()
     seed_everything(session.seed)
     passes_before = session.forward_passes, session.backward_passes
     started = time.perf_counter()

@@ -48,6 +48,8 @@ class Loaded:
     layout_hint: str | None = None
     """The layout the setup itself implies (a script that stacks per-step inputs on a new time axis), used
     unless the config sets ``layout``."""
+    on_new_phase: Callable[[], None] | None = None
+    """Called when a check or a shared measurement begins (a script is then run afresh for its steps)."""
     targets_exact: bool = False
     """The batches' targets are exactly what the loss receives (observed there), even with a forward_fn."""
 

@@ -39,7 +39,15 @@ from rnndoctor.layout import (
     take_samples,
 )
 from rnndoctor.loading import Loaded
-from rnndoctor.recurrence import ZEROS, declared_batch_first, detach_state, recurrent_modules, unwrap, zero_state
+from rnndoctor.recurrence import (
+    ZEROS,
+    batch_seen,
+    declared_batch_first,
+    detach_state,
+    recurrent_modules,
+    unwrap,
+    zero_state,
+)
 from rnndoctor.registry import SkipCheck
 
 
@@ -191,6 +199,7 @@ class Session:
         self.forward_fn = loaded.forward_fn
         self.forward_unavailable = loaded.forward_unavailable
         self.targets_exact = loaded.targets_exact
+        self._on_new_phase = loaded.on_new_phase
         self._captured_reference = loaded.reference
         self.train_step_fn = loaded.train_step_fn
         self.train_data = loaded.train_data
@@ -228,7 +237,14 @@ class Session:
         self.step_cut: dict[str, Any] | None = None
         """Set when a batch was cut to the step budget: the batch's samples, those kept, the work per sample."""
         self._dense_parameters: int | None = None
+        self._recurrent_batch: int | None = None
+        self._recurrent_batch_read = False
         self._token_ids_outside: bool | None = None
+
+    def new_phase(self) -> None:
+        """A check or a shared measurement begins: the setup may start its own state afresh (a script's run)."""
+        if self._on_new_phase is not None:
+            self._on_new_phase()
 
     # -- time budget ---------------------------------------------------------------------------
     def checkpoint(self) -> None:
@@ -328,7 +344,18 @@ class Session:
             loader_batch_first=stacked,
             pad_id=padding_id(self.model),
             sequential=bool(recurrent_modules(self.model)),
+            recurrent_batch=self.recurrent_batch(),
         )
+
+    def recurrent_batch(self) -> int | None:
+        """How many sequences the recurrent layers receive on the first batch (read from the shared reference
+        forward; None without recurrent layers, or for a model that takes a hidden state from the config)."""
+        if self._recurrent_batch_read or self.hidden is not None or not recurrent_modules(self.model):
+            return self._recurrent_batch
+        self._recurrent_batch_read = True
+        with contextlib.suppress(UserCodeError, SkipCheck, UnusableData, BatchFormatError, LookupError):
+            self.reference()
+        return self._recurrent_batch
 
     def views(self, forward: Forward) -> tuple[SampleView | None, SampleView | None]:
         """How the targets and the outputs of a forward map to the samples of the model's input."""
@@ -576,8 +603,19 @@ class Session:
             raw = self.sample("train").batches[0]
             was_training = self.model.training
             self.model.eval()
+            seen: list[int] = []
+
+            def record(module: Any, args: tuple[Any, ...]) -> None:
+                size = batch_seen(module, args)
+                if size is not None and not seen:
+                    seen.append(size)
+
+            handles = [module.register_forward_pre_hook(record) for _, module in recurrent_modules(self.model)]
             try:
                 self._reference = self.forward(raw, grad=False)
             finally:
+                for handle in handles:
+                    handle.remove()
                 self.model.train(was_training)
+            self._recurrent_batch = seen[0] if seen else None
         return self._reference

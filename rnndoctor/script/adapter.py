@@ -20,11 +20,11 @@ from torch import nn
 from rnndoctor.config import TIME_FIRST
 from rnndoctor.registry import SkipCheck
 from rnndoctor.script.capture import Capture
-from rnndoctor.script.observer import StepPlan, Substitution
+from rnndoctor.script.observer import Observer, StepPlan, Substitution
 from rnndoctor.script.optimizers import HandWrittenSGD, JointOptimizer
 from rnndoctor.script.program import StepProgram, call_arguments, lengths_of, replay
 from rnndoctor.script.records import StepRecord, data_fingerprint, tensors_in
-from rnndoctor.script.runner import ScriptTimeout
+from rnndoctor.script.runner import ScriptRun, ScriptTimeout
 from rnndoctor.state import RngState
 
 CALL_KEY = "_rnndoctor_call"
@@ -172,6 +172,9 @@ class ScriptStep:
         self.optimizer = optimizer
         self.substitutable = substitutable
         self.steps = 0
+        self.runs = 1
+        self._steps_in_run = len(capture.records)
+        self._fresh_needed = False
         self.scaled = tuple(p for p in model.parameters() if p.requires_grad)
         self._last: tuple[int, str] | None = None
         self._rng_before_last: RngState | None = None
@@ -180,7 +183,32 @@ class ScriptStep:
     def run(self) -> Any:
         return self.capture.run
 
+    def new_phase(self) -> None:
+        """A check (or a shared measurement) begins: its steps get a fresh run of the script, whose own state
+        (its rate variable, schedulers, epoch counter, data iterators) starts as the user's does."""
+        if self._steps_in_run:
+            self._fresh_needed = True
+
+    def _restart(self) -> None:
+        """Stop the script and start it again; its modules and optimizers become twins of the diagnosed ones."""
+        old = self.capture.run
+        old.stop()
+        observer = Observer()
+        observer.twins = list(self.capture.modules)
+        observer.optimizer_twins = list(self.capture.optimizers)
+        run = ScriptRun(old.environment, observer)
+        message = run.start()
+        self.capture.run = run
+        self.runs += 1
+        self._steps_in_run = 0
+        self._fresh_needed = False
+        if message.kind != "paused":
+            raise SkipCheck(f"the script did not reach a training step when started again ({message.kind})")
+
     def __call__(self, model: Any, batch: Any, optimizer: Any, loss_fn: Any) -> Any:
+        if self._fresh_needed:
+            self.run.wait_pending(STEP_TIMEOUT)
+            self._restart()
         run = self.run
         try:
             run.wait_pending(STEP_TIMEOUT)
@@ -211,6 +239,7 @@ class ScriptStep:
             raise SkipCheck(f"one step of the script took longer than {STEP_TIMEOUT:g} s") from None
         record = message.record
         self.steps += 1
+        self._steps_in_run += 1
         if message.kind == "crashed" and message.error is not None:
             raise message.error
         if record is None or not record.backward_values:

@@ -39,7 +39,7 @@ class LoadedScript:
             "args": list(spec.args),
             "cwd": str(spec.folder),
             "startup_s": round(self.startup_seconds, 3),
-            "runs": 1,
+            "runs": int(getattr(self.loaded.train_step_fn if self.loaded else None, "runs", 1)),
             "redirected_writes": self.environment.sandbox.written(),
             "dataloaders": seen.dataloaders,
             "dataloader_workers": seen.dataloader_workers,
@@ -121,6 +121,7 @@ def _loaded(captured: Capture) -> Loaded:
         reference=setup.reference,
         targets_exact=True,
         layout_hint=setup.layout_hint,
+        on_new_phase=getattr(setup.train_step_fn, "new_phase", None),
     )
 
 

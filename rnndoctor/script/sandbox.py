@@ -9,12 +9,13 @@ what rnndoctor itself writes is untouched. The report lists every redirected pat
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,10 @@ class WriteSandbox:
 
     def _save_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def save_redirected(obj: Any, f: Any, *args: Any, **kwargs: Any) -> Any:
-            return original(obj, self.target(f, True), *args, **kwargs)
+            if not self._active():
+                return original(obj, f, *args, **kwargs)
+            with _hooks_left_out():
+                return original(obj, self.target(f, True), *args, **kwargs)
 
         return save_redirected
 
@@ -99,3 +103,25 @@ class WriteSandbox:
 
     def written(self) -> list[str]:
         return sorted(self.redirected)
+
+
+@contextlib.contextmanager
+def _hooks_left_out() -> Iterator[None]:
+    """Pickle whole modules without their hooks: while a diagnosis runs, the modules carry rnndoctor's own
+    (local functions, which cannot be pickled), and ``torch.save(model, path)`` must still work."""
+    import torch
+
+    original = torch.nn.Module.__getstate__
+
+    def without_hooks(module: torch.nn.Module) -> dict[str, Any]:
+        state = dict(original(module))  # type: ignore[no-untyped-call]
+        for key, value in list(state.items()):
+            if key.endswith("_hooks") or "_hooks_" in key:
+                state[key] = type(value)() if isinstance(value, dict) else value
+        return state
+
+    torch.nn.Module.__getstate__ = without_hooks  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        torch.nn.Module.__getstate__ = original  # type: ignore[method-assign]
