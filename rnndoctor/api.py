@@ -211,7 +211,7 @@ def _run(
         task = known(session, task_facts)
         if scripted is not None:
             findings = [*scripted.findings, *findings]
-        return Report(
+        report = Report(
             config=str(cfg.path) if cfg.path else (cfg.display_path if cfg.script else None),
             device=str(device),
             findings=rank(corroborate(findings), costs),
@@ -235,6 +235,9 @@ def _run(
                 **({"script": scripted.meta()} if scripted is not None else {}),
             },
         )
+        if scripted is not None:
+            report.script_output = scripted.environment.output_text()
+        return report
     finally:
         exits.close()
         if user_state is not None:
@@ -291,6 +294,7 @@ def _crash_report(cfg: Config, scripted: Any, started: float, started_at: str) -
             "started": started_at,
             "script": scripted.meta(),
         },
+        script_output=scripted.environment.output_text(),
     )
 
 

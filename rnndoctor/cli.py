@@ -146,6 +146,7 @@ def cli() -> None:
     metavar="PATH",
     help="Also write the YAML config that reproduces this run (for CI and pre-commit), then diagnose.",
 )
+@click.option("--verbose", "-v", is_flag=True, help="Also show what a diagnosed script printed (script mode).")
 @_plots_option
 @_debug_option
 def check(
@@ -164,6 +165,7 @@ def check(
     no_progress: bool,
     threads: int | None,
     write_config: str | None,
+    verbose: bool,
     plots_dir: str | None,
     debug: bool,
 ) -> None:
@@ -209,6 +211,9 @@ def check(
             )
 
     report = _produce(run, "before any check ran", no_progress, debug)
+    if verbose and report.script_output:
+        click.echo("rnndoctor: the script's output during the diagnosis:", err=True)
+        click.echo(report.script_output.rstrip(), err=True)
     _emit(report, fmt, output, plots_dir, debug, reports)
 
 

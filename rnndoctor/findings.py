@@ -158,6 +158,8 @@ class Report:
     task: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    script_output: str = field(default="", repr=False)
+    """What a diagnosed script printed (script mode; shown with --verbose, not part of any report format)."""
     """Who produced the report and how: tool versions, seed, threads, fail_on, start time (contract §7)."""
 
     @property

@@ -376,3 +376,15 @@ def test_ctrl_c_during_the_scripts_start_up_exits_130(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert (process.returncode, "interrupted" in err) == (130, True)
+
+
+def test_verbose_shows_what_the_script_printed(tmp_path: Path) -> None:
+    script = toy(tmp_path, "classifier.py")
+    result = subprocess.run(
+        [sys.executable, "-m", "rnndoctor", "check", script.name, "--verbose", "--select", "RD1", "--no-progress"],
+        cwd=script.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ("epoch 0 loss" in result.stderr, "epoch 0 loss" in result.stdout) == (True, False)

@@ -206,20 +206,37 @@ class ScriptStep:
             raise SkipCheck(f"the script did not reach a training step when started again ({message.kind})")
 
     def __call__(self, model: Any, batch: Any, optimizer: Any, loss_fn: Any) -> Any:
-        if self._fresh_needed:
-            self.run.wait_pending(STEP_TIMEOUT)
-            self._restart()
+        key = self._key(batch)
+        for _ in range(2):
+            if self._fresh_needed or not self.run.alive:
+                self.run.wait_pending(STEP_TIMEOUT)
+                self._restart()
+            message = self._one_step(batch, key, loss_fn)
+            record = message.record
+            if message.kind == "crashed" and message.error is not None:
+                raise message.error
+            if record is not None and record.backward_values:
+                break
+            # The script ended (its last epoch) before this step was done: start it again and take the step there.
+            self._fresh_needed = True
+        else:
+            raise SkipCheck(f"the script {message.kind} twice before completing a training step")
+        self.steps += 1
+        self._steps_in_run += 1
+        self._require_repeat(key, record)
+        if not self.capture.uniform_loss and record.losses and hasattr(loss_fn, "note"):
+            first = record.losses[0]
+            loss_fn.note(first.input, first.target, record.loss)
+        record.forget_live()
+        loss = record.loss
+        return torch.tensor(loss if loss is not None else math.nan)
+
+    def _one_step(self, batch: Any, key: int, loss_fn: Any) -> Any:
         run = self.run
         try:
             run.wait_pending(STEP_TIMEOUT)
         except ScriptTimeout:
             raise SkipCheck("the script's previous step did not finish") from None
-        if not run.alive:
-            raise SkipCheck(
-                f"the script ended after {len(self.capture.records) + self.steps} training steps; give it more "
-                "epochs or iterations (script_args) so that the checks that train can run"
-            )
-        key = self._key(batch)
         if not self.substitutable:
             # Where rnndoctor cannot choose the batch, the same random state makes a script that samples at
             # random draw the same one again.
@@ -234,23 +251,9 @@ class ScriptStep:
             scaled=self.scaled,
         )
         try:
-            message = run.advance(plan, timeout=STEP_TIMEOUT)
+            return run.advance(plan, timeout=STEP_TIMEOUT)
         except ScriptTimeout:
             raise SkipCheck(f"one step of the script took longer than {STEP_TIMEOUT:g} s") from None
-        record = message.record
-        self.steps += 1
-        self._steps_in_run += 1
-        if message.kind == "crashed" and message.error is not None:
-            raise message.error
-        if record is None or not record.backward_values:
-            raise SkipCheck(f"the script {message.kind} before completing another training step")
-        self._require_repeat(key, record)
-        if not self.capture.uniform_loss and record.losses and hasattr(loss_fn, "note"):
-            first = record.losses[0]
-            loss_fn.note(first.input, first.target, record.loss)
-        record.forget_live()
-        loss = record.loss
-        return torch.tensor(loss if loss is not None else math.nan)
 
     def _substitution(self, batch: Any) -> Substitution | None:
         if not self.substitutable or not isinstance(batch, dict) or CALL_KEY not in batch:

@@ -109,10 +109,26 @@ class Observations:
     """Each optimizer's state when the script built it."""
 
 
-class Observer:
-    """Installs the hooks for one run of a script and mediates its pauses."""
+class Router:
+    """Where the installed hooks send what they see: the observer of the script's current run. The hooks are
+    installed once for a whole diagnosis (across fresh runs of the script) and removed at its end, so patches
+    that a check adds on top of them meanwhile (a clipping recorder) are never unwound out of order."""
 
     def __init__(self) -> None:
+        self.current: Observer | None = None
+        self.undo: list[Callable[[], None]] = []
+
+    def uninstall(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+        self.current = None
+
+
+class Observer:
+    """Mediates one run of a script: what the hooks see in its thread, and its pauses."""
+
+    def __init__(self, router: Router | None = None) -> None:
+        self.router = router if router is not None else Router()
         self.thread: threading.Thread | None = None
         self.to_controller: queue.Queue[Message] = queue.Queue()
         self.to_script: queue.Queue[StepPlan | None] = queue.Queue()
@@ -135,11 +151,15 @@ class Observer:
         self._adopted: set[int] = set()
         self._claimed: list[nn.Module] = []
         self._optimizers_built = 0
-        self._undo: list[Callable[[], None]] = []
         self._trainable: dict[int, bool] = {}
 
     # -- installation --------------------------------------------------------------------------
     def install(self) -> None:
+        """Make this observer the one the hooks report to, installing them if this router has none yet."""
+        installed = self.router.current is not None or bool(self.router.undo)
+        self.router.current = self
+        if installed:
+            return
         self._patch(nn.Module, "__call__", self._module_call_wrapper(nn.Module.__call__))
         self._patch(torch.Tensor, "backward", self._backward_wrapper(torch.Tensor.backward))
         self._patch(torch.optim.Optimizer, "__init__", self._optimizer_init_wrapper(torch.optim.Optimizer.__init__))
@@ -161,19 +181,25 @@ class Observer:
                 if original is not None:
                     self._patch(owner, name, self._clip_wrapper(original))
         self._patch(torch.utils.data.DataLoader, "__iter__", self._loader_wrapper(torch.utils.data.DataLoader.__iter__))
-        pre = register_optimizer_step_pre_hook(self._before_step)
-        post = register_optimizer_step_post_hook(self._after_step)
-        self._undo.append(pre.remove)
-        self._undo.append(post.remove)
+        router = self.router
 
-    def uninstall(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        def before_step(*args: Any) -> None:
+            if router.current is not None:
+                router.current._before_step(*args)
+
+        def after_step(*args: Any) -> None:
+            if router.current is not None:
+                router.current._after_step(*args)
+
+        pre = register_optimizer_step_pre_hook(before_step)
+        post = register_optimizer_step_post_hook(after_step)
+        self.router.undo.append(pre.remove)
+        self.router.undo.append(post.remove)
 
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
         original = owner.__dict__[name] if name in owner.__dict__ else getattr(owner, name)
         setattr(owner, name, replacement)
-        self._undo.append(lambda: setattr(owner, name, original))
+        self.router.undo.append(lambda: setattr(owner, name, original))
 
     def active(self) -> bool:
         return threading.current_thread() is self.thread
@@ -217,11 +243,12 @@ class Observer:
         return self._trainable[key]
 
     def _module_call_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        observer = self
+        router = self.router
 
         @functools.wraps(original)
         def observed_call(module: nn.Module, *args: Any, **kwargs: Any) -> Any:
-            if not observer.active():
+            observer = router.current
+            if observer is None or not observer.active():
                 return original(module, *args, **kwargs)
             return observer._module_call(original, module, args, kwargs)
 
@@ -296,12 +323,13 @@ class Observer:
 
     # -- losses --------------------------------------------------------------------------------
     def _functional_loss_wrapper(self, original: Callable[..., Any], name: str) -> Callable[..., Any]:
-        observer = self
+        router = self.router
         signature = _signature(original)
 
         @functools.wraps(original)
         def observed_loss(*args: Any, **kwargs: Any) -> Any:
-            if not observer.active() or observer.in_loss or len(args) < 2 or observer.depth > 0:
+            observer = router.current
+            if observer is None or not observer.active() or observer.in_loss or len(args) < 2 or observer.depth > 0:
                 return original(*args, **kwargs)
             extra = _bound_extras(signature, args, kwargs)
             loss = FunctionalLoss(original, name, extra)
@@ -352,11 +380,12 @@ class Observer:
 
     # -- backward, clipping, optimizer steps ---------------------------------------------------
     def _backward_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        observer = self
+        router = self.router
 
         @functools.wraps(original)
         def observed_backward(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-            if not observer.active() or observer.in_backward:
+            observer = router.current
+            if observer is None or not observer.active() or observer.in_backward:
                 return original(tensor, *args, **kwargs)
             observer._check_stop()
             observer.in_backward = True
@@ -398,11 +427,12 @@ class Observer:
             }
 
     def _clip_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        observer = self
+        router = self.router
 
         @functools.wraps(original)
         def observed_clip(*args: Any, **kwargs: Any) -> Any:
-            if not observer.active():
+            observer = router.current
+            if observer is None or not observer.active():
                 return original(*args, **kwargs)
             observer._check_stop()
             observer.current.events.append("clip")
@@ -435,21 +465,22 @@ class Observer:
             self.pause()
 
     def _optimizer_init_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        observer = self
+        router = self.router
 
         @functools.wraps(original)
         def observed_init(optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+            observer = router.current
             result = original(optimizer, *args, **kwargs)
-            if observer.active() and observer.optimizer_twins:
+            if observer is not None and observer.active() and observer.optimizer_twins:
                 index = observer._optimizers_built
                 observer._optimizers_built += 1
                 if index < len(observer.optimizer_twins):
                     optimizer.__dict__ = observer.optimizer_twins[index].__dict__
-            if observer.active() and not observer.seen.lightning_fit:
+            if observer is not None and observer.active() and not observer.seen.lightning_fit:
                 fit = lightning_fit_arguments()
                 if fit is not None:
                     observer.hand_over_fit(fit)
-            if observer.active() and optimizer not in observer.seen.optimizers:
+            if observer is not None and observer.active() and optimizer not in observer.seen.optimizers:
                 observer.seen.optimizers.append(optimizer)
                 observer.seen.optimizer_states[id(optimizer)] = OptimizerState(optimizer)
             return result
@@ -457,11 +488,12 @@ class Observer:
         return observed_init
 
     def _event_wrapper(self, original: Callable[..., Any], event: str) -> Callable[..., Any]:
-        observer = self
+        router = self.router
 
         @functools.wraps(original)
         def observed(owner: Any, *args: Any, **kwargs: Any) -> Any:
-            if observer.active():
+            observer = router.current
+            if observer is not None and observer.active():
                 observer._check_stop()
                 observer.current.events.append(event)
                 if event == "schedule":
@@ -471,22 +503,24 @@ class Observer:
         return observed
 
     def _mode_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        observer = self
+        router = self.router
 
         @functools.wraps(original)
         def observed_train(module: nn.Module, mode: bool = True) -> Any:
-            if observer.active() and observer.depth == 0:
+            observer = router.current
+            if observer is not None and observer.active() and observer.depth == 0:
                 observer.current.events.append("train" if mode else "eval")
             return original(module, mode)
 
         return observed_train
 
     def _loader_wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        observer = self
+        router = self.router
 
         @functools.wraps(original)
         def observed_iter(loader: Any) -> Any:
-            if observer.active():
+            observer = router.current
+            if observer is not None and observer.active():
                 observer.seen.dataloaders += 1
                 observer.seen.dataloader_workers = max(observer.seen.dataloader_workers, int(loader.num_workers))
             return original(loader)

@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
-from rnndoctor.script.observer import Message, Observer, StepPlan, StopScript
+from rnndoctor.script.observer import Message, Observer, Router, StepPlan, StopScript
 from rnndoctor.script.sandbox import WriteSandbox
 from rnndoctor.script.spec import ScriptSpec
 
@@ -75,6 +75,7 @@ class ScriptEnvironment:
         self.output: list[str] = []
         self.thread: threading.Thread | None = None
         self.sandbox = WriteSandbox(lambda: self.thread)
+        self.router = Router()
         self._saved: dict[str, Any] = {}
 
     @contextmanager
@@ -94,6 +95,7 @@ class ScriptEnvironment:
         try:
             yield self
         finally:
+            self.router.uninstall()
             self.sandbox.uninstall()
             sys.stdout, sys.stderr = saved_streams
             os.chdir(saved_cwd)
@@ -105,6 +107,9 @@ class ScriptEnvironment:
             sys.argv = saved_argv
             sys.path[:] = saved_path
             _release_modules(modules_before, (spec.path.parent, spec.folder))
+
+    def output_text(self) -> str:
+        return "".join(self.output)
 
     def output_tail(self, lines: int = 20) -> str:
         text = "".join(self.output)
@@ -126,7 +131,8 @@ class ScriptRun:
 
     def __init__(self, environment: ScriptEnvironment, observer: Observer | None = None) -> None:
         self.environment = environment
-        self.observer = observer or Observer()
+        self.observer = observer or Observer(environment.router)
+        self.observer.router = environment.router
         self.thread = threading.Thread(target=self._main, name="rnndoctor-script", daemon=True)
         self.observer.thread = self.thread
         self.started = 0.0
@@ -190,7 +196,6 @@ class ScriptRun:
             self._waiting = False
             if message.kind not in ("paused", "fit"):
                 self.finished = message
-                self.observer.uninstall()
             return message
 
     def stop(self) -> None:
@@ -202,7 +207,6 @@ class ScriptRun:
                 self._waiting = True
             with suppress(ScriptTimeout):
                 self._wait(STOP_WAIT)
-        self.observer.uninstall()
         self.thread.join(timeout=STOP_WAIT)
 
     @property
