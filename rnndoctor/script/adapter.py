@@ -178,6 +178,8 @@ class ScriptStep:
         self.scaled = tuple(p for p in model.parameters() if p.requires_grad)
         self._last: tuple[int, str] | None = None
         self._rng_before_last: RngState | None = None
+        self.observed_events: list[str] = []
+        """What the script's last step did, in order (the training-step check reads hand-written updates here)."""
 
     @property
     def run(self) -> Any:
@@ -223,6 +225,7 @@ class ScriptStep:
             raise SkipCheck(f"the script {message.kind} twice before completing a training step")
         self.steps += 1
         self._steps_in_run += 1
+        self.observed_events = list(record.events)
         self._require_repeat(key, record)
         if not self.capture.uniform_loss and record.losses and hasattr(loss_fn, "note"):
             first = record.losses[0]

@@ -41,6 +41,9 @@ from rnndoctor.state import ModelState, OptimizerState
 
 CLIPPERS = ("clip_grad_norm_", "clip_grad_value_", "clip_grad_norm")
 
+WEIGHT_PROBE = 32
+"""Values of each trained weight compared to see a hand-written update happen (``p.data`` bumps no version)."""
+
 
 class StopScript(BaseException):
     """Ends the script's run. A BaseException, so that the script's ``except Exception`` cannot swallow it;
@@ -151,6 +154,7 @@ class Observer:
         self._adopted: set[int] = set()
         self._claimed: list[nn.Module] = []
         self._optimizers_built = 0
+        self._weights_at_backward: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._trainable: dict[int, bool] = {}
 
     # -- installation --------------------------------------------------------------------------
@@ -211,6 +215,7 @@ class Observer:
 
     def pause(self) -> None:
         """Hand the finished step to the diagnosis and wait for the plan of the next one."""
+        self.note_hand_written_update()
         record = self.current
         self.step_index += 1
         self.current = StepRecord(self.step_index)
@@ -407,10 +412,20 @@ class Observer:
     def _after_backward(self, tensor: torch.Tensor) -> None:
         self.backward_since_pause = True
         self.current.events.append("backward")
+        self._weights_at_backward = [(p, p.detach().flatten()[:WEIGHT_PROBE].clone()) for p in self.plan.scaled]
         if tensor.numel() >= 1:
             self.current.backward_values.append(float(tensor.detach().double().mean()))
         self._scale_grads(self.plan.grad_scale)
         self._keep_grads()
+
+    def note_hand_written_update(self) -> None:
+        """Record an update the script made by hand (no optimizer step): the weights moved since backward."""
+        probe, self._weights_at_backward = self._weights_at_backward, []
+        events = self.current.events
+        if not probe or "step" in events[events.index("backward") if "backward" in events else 0 :]:
+            return
+        if any(not torch.equal(p.detach().flatten()[:WEIGHT_PROBE], before) for p, before in probe):
+            events.append("update")
 
     def _scale_grads(self, factor: float) -> None:
         if factor == 1.0:
@@ -435,6 +450,7 @@ class Observer:
             if observer is None or not observer.active():
                 return original(*args, **kwargs)
             observer._check_stop()
+            observer.note_hand_written_update()
             observer.current.events.append("clip")
             observer.current.clips.append((original.__name__, _bound_extras(_signature(original), args, kwargs, 1)))
             scale = observer.plan.grad_scale

@@ -112,7 +112,7 @@ class StepRecord:
     losses: list[LossCall] = field(default_factory=list)
     backward_values: list[float] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
-    """In order: zero_grad, backward, clip, step, schedule, eval, train."""
+    """In order: zero_grad, backward, clip, step (an optimizer's), update (by hand), schedule, eval, train."""
     clips: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Each gradient clipping call: the function's name and its arguments besides the parameters."""
     substituted: bool = False
