@@ -334,6 +334,9 @@ def _model_device(model: Any) -> Any:
 
 
 def _loss_name(loss_fn: Any) -> str:
+    declared = getattr(loss_fn, "loss_name", None)
+    if isinstance(declared, str):
+        return declared
     name = type(loss_fn).__name__
     if name in ("function", "method", "partial"):
         return getattr(loss_fn, "__name__", name)

@@ -140,6 +140,8 @@ class Observer:
         self.paused_once = False
         self.backward_since_pause = False
         self.depth = 0
+        self.in_trained = 0
+        """How many calls of trained modules are in progress (a loss inside one is the script's loss)."""
         self.in_loss = False
         self.in_backward = False
         self.in_step = 0
@@ -261,7 +263,8 @@ class Observer:
 
     def _module_call(self, original: Callable[..., Any], module: nn.Module, args: Any, kwargs: Any) -> Any:
         self._check_stop()
-        if isinstance(module, nn.modules.loss._Loss) and not self.in_loss and self.depth == 0:
+        # A loss computed inside the trained model's own forward (``logits, loss = model(x, y)``) counts too.
+        if isinstance(module, nn.modules.loss._Loss) and not self.in_loss and (self.depth == 0 or self.in_trained):
             return self._loss_call(lambda o, t: original(module, o, t), module, type(module).__name__, args, kwargs)
         top = self.depth == 0 and not self.in_loss
         trained = top and torch.is_grad_enabled() and self.trainable(module)
@@ -274,6 +277,7 @@ class Observer:
                 self.pause()
             args, kwargs = self._substitute(module, args, kwargs)
         self.depth += 1
+        self.in_trained += int(trained)
         try:
             output = original(module, *args, **kwargs)
         except StopScript:
@@ -284,6 +288,7 @@ class Observer:
             raise
         finally:
             self.depth -= 1
+            self.in_trained -= int(trained)
         if trained:
             live = {
                 id(t): (index, position, t)
@@ -334,7 +339,13 @@ class Observer:
         @functools.wraps(original)
         def observed_loss(*args: Any, **kwargs: Any) -> Any:
             observer = router.current
-            if observer is None or not observer.active() or observer.in_loss or len(args) < 2 or observer.depth > 0:
+            if (
+                observer is None
+                or not observer.active()
+                or observer.in_loss
+                or len(args) < 2
+                or (observer.depth > 0 and not observer.in_trained)
+            ):
                 return original(*args, **kwargs)
             extra = _bound_extras(signature, args, kwargs)
             loss = FunctionalLoss(original, name, extra)

@@ -41,6 +41,8 @@ class FunctionalLoss:
         self.name = name
         self.arguments = dict(arguments)
         self.__name__ = LOSS_CLASS_NAMES.get(name, name)
+        self.loss_name = self.__name__
+        """The module class that computes the same loss (what the checks know losses by)."""
         for key in ("ignore_index", "reduction", "weight", "pos_weight", "label_smoothing", "blank"):
             if key in self.arguments:
                 setattr(self, key, self.arguments[key])
