@@ -20,6 +20,7 @@ comment block at the top (repository, path, commit, licence) and, for a bug, the
     python tests/scripts/cases.py fill                      # copy upstream files from the mirrors
     python tests/scripts/cases.py materialize CASE [BUG] DEST
     python tests/scripts/cases.py diff CASE BUG             # the planted bug as a unified diff
+    python tests/scripts/cases.py table                     # the README table from the case.yaml numbers
 """
 
 from __future__ import annotations
@@ -131,9 +132,7 @@ def _from_mirror(repository: str, commit: str, path: str) -> bytes | None:
     git_dir = MIRRORS / _repo_dir(repository) / "repo"
     if not git_dir.is_dir():
         return None
-    done = subprocess.run(
-        ["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True, check=False
-    )
+    done = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True, check=False)
     return done.stdout if done.returncode == 0 else None
 
 
@@ -272,11 +271,51 @@ def fill_cache() -> list[str]:
     return problems
 
 
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def table() -> str:
+    """The README table: one row per planted bug (validated numbers from case.yaml)."""
+    rows = [
+        "| case | upstream file @ commit | features | bug → expected first (also ok) | metric: healthy → broken "
+        "(chance) | seconds healthy / broken |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in cases():
+        up, h = c.upstream, c.raw.get("healthy", {})
+        name = c.name + (" *(held out)*" if c.held_out else "")
+        for i, bug in enumerate(c.bugs.values()):
+            first = i == 0
+            rows.append(
+                "| "
+                + " | ".join(
+                    [
+                        name if first else "",
+                        f"{up['repository']} `{up['path']}` @ `{up['commit'][:10]}`" if first else "",
+                        ", ".join(c.raw.get("features", [])) if first else "",
+                        f"`{bug.slug}` → **{bug.expected_first}**"
+                        + (f" ({', '.join(bug.also_acceptable)})" if bug.also_acceptable else ""),
+                        f"{c.raw['metric']['name']}: {_fmt(h.get('metric_value'))} → "
+                        f"{_fmt(bug.raw.get('metric_value'))} ({_fmt(h.get('chance'))})",
+                        f"{_fmt(h.get('seconds'))} / {_fmt(bug.raw.get('seconds'))}",
+                    ]
+                )
+                + " |"
+            )
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] == "list":
         for c in cases():
             tag = " (held out)" if c.held_out else ""
             print(f"{c.name}{tag}: {c.upstream['repository']}:{c.upstream['path']}  bugs: {', '.join(c.bugs)}")
+        return 0
+    if argv[0] == "table":
+        sys.stdout.write(table())
         return 0
     if argv[0] == "fill":
         problems = fill_cache()

@@ -24,7 +24,7 @@ import traceback
 from pathlib import Path
 
 
-class StopTraining(BaseException):  # noqa: N818 - not an error: the step budget was reached
+class StopTraining(BaseException):
     """Raised just before the backward pass that would exceed --max-backward."""
 
 
@@ -69,7 +69,7 @@ def main() -> int:
         outcome = "stopped"
     except SystemExit as exc:
         outcome = "exit" if exc.code not in (None, 0) else "finished"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the user's script crashing is the result being recorded
         outcome = "crashed"
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         traceback.print_exc()
@@ -78,14 +78,14 @@ def main() -> int:
 
     metric = None
     measure_error = None
-    if outcome != "crashed":
+    if losses:  # measured after any run that trained, a crash after training included
         spec = importlib.util.spec_from_file_location("case_measure", opt.measure)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         try:
             metric = float(module.measure(ns, Path.cwd(), losses))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a measure that fails is recorded, not fatal
             measure_error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             traceback.print_exc()
     finite = [v for v in losses if math.isfinite(v)]

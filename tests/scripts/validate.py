@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import cases as corpus  # noqa: E402
+import cases as corpus
 
 RUNNER = Path(__file__).resolve().parent / "run_script.py"
 LOST_SHARE = 0.25
@@ -75,7 +75,7 @@ def lost_share(case: corpus.Case, healthy: float, broken: Any) -> float:
 
 
 def verdict(case: corpus.Case, healthy: dict[str, Any], broken: dict[str, Any]) -> tuple[bool, str]:
-    if broken["outcome"] == "crashed":
+    if broken["outcome"] == "crashed" and broken.get("metric") is None:
         return True, f"crash: {broken.get('error')}"
     if broken["outcome"] == "timeout":
         return False, "timeout"
@@ -84,7 +84,8 @@ def verdict(case: corpus.Case, healthy: dict[str, Any], broken: dict[str, Any]) 
     if healthy.get("metric") is None:
         return False, "no healthy metric"
     share = lost_share(case, float(healthy["metric"]), broken.get("metric"))
-    return share >= LOST_SHARE, f"lost {share:.0%} of the healthy gain over chance"
+    crashed = f" (then crashed: {broken.get('error')})" if broken["outcome"] == "crashed" else ""
+    return share >= LOST_SHARE, f"lost {share:.0%} of the healthy gain over chance{crashed}"
 
 
 def _round(v: Any) -> Any:

@@ -11,16 +11,35 @@ import random
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SUBJECTS = [("I am", "Je suis", "je"), ("He is", "Il est", "il"), ("She is", "Elle est", "elle"),
-            ("You are", "Vous etes", "vous"), ("We are", "Nous sommes", "nous"), ("They are", "Ils sont", "ils")]
-ADJECTIVES = [("cold", "froid"), ("small", "petit"), ("tall", "grand"), ("happy", "heureux"), ("tired", "fatigue"),
-              ("young", "jeune"), ("old", "vieux"), ("rich", "riche"), ("sad", "triste"), ("ready", "pret"),
-              ("hungry", "affame"), ("busy", "occupe")]
-EXTRA = [("She is five years younger than me.", "Elle a cinq ans de moins que moi."),
-         ("I am not afraid of dying.", "Je ne crains pas de mourir."),
-         ("He is a young director full of talent.", "C est un jeune directeur plein de talent."),
-         ("I am too cold.", "Je suis trop froid."),
-         ("She is too small.", "Elle est trop petit.")]
+SUBJECTS = [
+    ("I am", "Je suis", "je"),
+    ("He is", "Il est", "il"),
+    ("She is", "Elle est", "elle"),
+    ("You are", "Vous etes", "vous"),
+    ("We are", "Nous sommes", "nous"),
+    ("They are", "Ils sont", "ils"),
+]
+ADJECTIVES = [
+    ("cold", "froid"),
+    ("small", "petit"),
+    ("tall", "grand"),
+    ("happy", "heureux"),
+    ("tired", "fatigue"),
+    ("young", "jeune"),
+    ("old", "vieux"),
+    ("rich", "riche"),
+    ("sad", "triste"),
+    ("ready", "pret"),
+    ("hungry", "affame"),
+    ("busy", "occupe"),
+]
+EXTRA = [
+    ("She is five years younger than me.", "Elle a cinq ans de moins que moi."),
+    ("I am not afraid of dying.", "Je ne crains pas de mourir."),
+    ("He is a young director full of talent.", "C est un jeune directeur plein de talent."),
+    ("I am too cold.", "Je suis trop froid."),
+    ("She is too small.", "Elle est trop petit."),
+]
 
 
 def grammar():
