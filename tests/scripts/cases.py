@@ -274,7 +274,8 @@ def fill_cache() -> list[str]:
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
-    return str(v)
+    text = str(v)
+    return text if len(text) <= 90 else text[:87] + "..."
 
 
 def table() -> str:

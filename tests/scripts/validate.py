@@ -89,7 +89,7 @@ def verdict(case: corpus.Case, healthy: dict[str, Any], broken: dict[str, Any]) 
 
 
 def _round(v: Any) -> Any:
-    return round(v, 4) if isinstance(v, float) else v
+    return float(f"{v:.4g}") if isinstance(v, float) else v
 
 
 def main(argv: list[str]) -> int:
@@ -143,7 +143,9 @@ def record(case: corpus.Case, results: dict[str, dict[str, Any]]) -> None:
             continue
         b = raw["bugs"][slug]
         if r["outcome"] == "crashed":
-            b["metric_value"] = f"crash: {r.get('error')}"
+            b["metric_value"] = f"crash after {r.get('backward_passes')} backward passes: {r.get('error')}" + (
+                f" (model at the crash: {_round(r.get('metric'))})" if r.get("metric") is not None else ""
+            )
         elif r.get("nonfinite_losses"):
             b["metric_value"] = f"non-finite loss ({r['nonfinite_losses']}/{r['backward_passes']} passes)" + (
                 f", metric {_round(r.get('metric'))}" if r.get("metric") is not None else ""
