@@ -235,9 +235,12 @@ def bug_diff(case: Case, slug: str) -> str:
     return "".join(out)
 
 
-def materialize(case: str | Case, bug: str | None = None, dest: str | Path | None = None) -> Path:
+def materialize(
+    case: str | Case, bug: str | None = None, dest: str | Path | None = None, *, write_diff: bool = True
+) -> Path:
     """Copy healthy/ (our data), write the upstream files (banner + verbatim, bug edits applied), overlay
-    bugs/<slug>/; returns the folder. ``dest`` must not exist or be empty; default: a new temp folder."""
+    bugs/<slug>/ and (``write_diff``) bug.diff; returns the folder. ``dest`` must not exist or be empty;
+    default: a new temp folder."""
     import tempfile
 
     c = load(case) if isinstance(case, str) else case
@@ -255,7 +258,8 @@ def materialize(case: str | Case, bug: str | None = None, dest: str | Path | Non
         overlay = c.folder / "bugs" / b.slug
         if overlay.is_dir():
             shutil.copytree(overlay, out, dirs_exist_ok=True)
-        (out / "bug.diff").write_text(bug_diff(c, b.slug), encoding="utf-8")
+        if write_diff:
+            (out / "bug.diff").write_text(bug_diff(c, b.slug), encoding="utf-8")
     return out
 
 
