@@ -10,6 +10,7 @@ script trains on its own data.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +174,7 @@ class ScriptStep:
         self.substitutable = substitutable
         self.steps = 0
         self.runs = 1
+        self.restart_seconds = 0.0
         self._steps_in_run = len(capture.records)
         self._fresh_needed = False
         self.scaled = tuple(p for p in model.parameters() if p.requires_grad)
@@ -199,7 +201,9 @@ class ScriptStep:
         observer.twins = list(self.capture.modules)
         observer.optimizer_twins = list(self.capture.optimizers)
         run = ScriptRun(old.environment, observer)
+        started = time.perf_counter()
         message = run.start()
+        self.restart_seconds += time.perf_counter() - started
         self.capture.run = run
         self.runs += 1
         self._steps_in_run = 0

@@ -52,6 +52,7 @@ class LoadedScript:
         return {
             **meta,
             "capture_s": round(capture.capture_seconds, 3),
+            "restarts_s": round(float(getattr(step, "restart_seconds", 0.0)), 3),
             "steps_observed": len(capture.records),
             "steps_run": len(capture.records) + int(getattr(step, "steps", 0)),
             "modules": _module_names(capture),

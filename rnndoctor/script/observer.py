@@ -157,6 +157,7 @@ class Observer:
         self._claimed: list[nn.Module] = []
         self._optimizers_built = 0
         self._weights_at_backward: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._kept_at_step = (0, 0)
         self._trainable: dict[int, bool] = {}
 
     # -- installation --------------------------------------------------------------------------
@@ -289,6 +290,8 @@ class Observer:
         finally:
             self.depth -= 1
             self.in_trained -= int(trained)
+        if trained and not self._first_in_step("calls"):
+            return output
         if trained:
             live = {
                 id(t): (index, position, t)
@@ -380,7 +383,7 @@ class Observer:
             raise
         finally:
             self.in_loss = False
-        if carries_grad and isinstance(value, torch.Tensor):
+        if carries_grad and isinstance(value, torch.Tensor) and self._first_in_step("losses"):
             loss_name = name if isinstance(loss, nn.Module) else LOSS_CLASS_NAMES.get(name, name)
             self.current.losses.append(
                 LossCall(
@@ -475,10 +478,20 @@ class Observer:
 
         return observed_clip
 
+    def _first_in_step(self, kind: str) -> bool:
+        """Inside an optimizer step (an LBFGS closure evaluated again and again on the same batch) only the
+        first call and the first loss are kept: the others repeat them and would hold their graphs."""
+        if not self.in_step:
+            return True
+        kept = len(self.current.calls if kind == "calls" else self.current.losses)
+        return kept == self._kept_at_step[0 if kind == "calls" else 1]
+
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         if not self.active():
             return
         self._check_stop()
+        if not self.in_step:
+            self._kept_at_step = (len(self.current.calls), len(self.current.losses))
         self.in_step += 1
         self.current.events.append("step")
 
