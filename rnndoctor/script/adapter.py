@@ -267,7 +267,7 @@ class ScriptStep:
             return None
         program: StepProgram = batch[CALL_KEY]
         args, kwargs = call_arguments(program, batch["inputs"], batch.get("lengths"))
-        return Substitution(program.calls[0].module, args, kwargs, batch["targets"])
+        return Substitution(program.calls[0].module, args, kwargs, program.split_targets(batch["targets"]))
 
     @staticmethod
     def _key(batch: Any) -> int:

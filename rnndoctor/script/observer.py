@@ -58,8 +58,8 @@ class Substitution:
     module: nn.Module
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
-    target: Any
-    replace_target: bool = True
+    targets: list[Any]
+    """One target per loss call of the step, in order (a step may score each sample with its own call)."""
 
 
 @dataclass
@@ -158,6 +158,7 @@ class Observer:
         self._optimizers_built = 0
         self._weights_at_backward: list[tuple[torch.Tensor, torch.Tensor]] = []
         self._kept_at_step = (0, 0)
+        self._losses_in_step = 0
         self._trainable: dict[int, bool] = {}
 
     # -- installation --------------------------------------------------------------------------
@@ -230,6 +231,7 @@ class Observer:
             self.stopping = True
             raise StopScript()
         self.plan = plan
+        self._losses_in_step = 0
         self.current.substituted = plan.substitute is not None
 
     def hand_over_fit(self, arguments: dict[str, Any]) -> None:
@@ -367,8 +369,9 @@ class Observer:
         outputs, target = args
         carries_grad = isinstance(outputs, torch.Tensor) and outputs.requires_grad
         substitute = self.plan.substitute
-        if carries_grad and substitute is not None and substitute.replace_target:
-            target = substitute.target
+        if carries_grad and substitute is not None and self._losses_in_step < len(substitute.targets):
+            target = substitute.targets[self._losses_in_step]
+        self._losses_in_step += int(carries_grad)
         self.in_loss = True
         try:
             if carries_grad and self.plan.loss_fn is not None:

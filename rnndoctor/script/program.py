@@ -36,6 +36,20 @@ class StepProgram:
     """The batch's inputs: the first call's data, or the per-step data of a run of calls stacked on a new
     first (time) axis."""
     targets: Any
+    target_shapes: list[tuple[int, ...]]
+    """The shape of each loss call's own target (``targets`` concatenates them)."""
+
+    def split_targets(self, targets: Any) -> list[Any]:
+        """``targets`` (the batch's, perhaps edited by a check) cut back into one target per loss call."""
+        if len(self.target_shapes) <= 1 or not isinstance(targets, torch.Tensor):
+            return [targets]
+        if targets.dim() >= 1 and targets.shape[0] == sum(s[0] for s in self.target_shapes if s):
+            return list(torch.split(targets, [s[0] for s in self.target_shapes]))
+        flat = targets.reshape(-1)
+        sizes = [int(torch.Size(s).numel()) for s in self.target_shapes]
+        if flat.numel() != sum(sizes):
+            return [targets]
+        return [piece.reshape(shape) for piece, shape in zip(torch.split(flat, sizes), self.target_shapes, strict=True)]
 
     @property
     def stacked(self) -> bool:
@@ -74,7 +88,9 @@ def build_program(record: StepRecord) -> StepProgram:
     for loss in losses:
         sources.append(_source(calls, loss.live_input))
     inputs = _entry_inputs(calls)
-    program = StepProgram(calls, sources, inputs, _targets([loss.target for loss in losses]))
+    targets = [loss.target for loss in losses]
+    shapes = [tuple(t.shape) if isinstance(t, torch.Tensor) else () for t in targets]
+    program = StepProgram(calls, sources, inputs, _targets(targets), shapes)
     _mark_lengths(program)
     return program
 
