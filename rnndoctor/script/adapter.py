@@ -197,6 +197,7 @@ class ScriptStep:
         """Stop the script and start it again; its modules and optimizers become twins of the diagnosed ones."""
         old = self.capture.run
         old.stop()
+        _close_figures()
         observer = Observer()
         observer.twins = list(self.capture.modules)
         observer.optimizer_twins = list(self.capture.optimizers)
@@ -220,6 +221,14 @@ class ScriptStep:
             message = self._one_step(batch, key, loss_fn)
             record = message.record
             if message.kind == "crashed" and message.error is not None:
+                if message.stage is None and self.substitutable:
+                    # The script's own code around the model (a plot, a metric of fixed size) failed on the batch
+                    # rnndoctor chose: a limit of the diagnosis, not a bug in the training.
+                    self._fresh_needed = True
+                    raise SkipCheck(
+                        f"the script's own code failed on a batch rnndoctor chose ({type(message.error).__name__}: "
+                        f"{str(message.error).strip()[:200]})"
+                    )
                 raise message.error
             if record is not None and record.backward_values:
                 break
@@ -358,3 +367,12 @@ def _clip(clip: tuple[str, dict[str, Any]], params: list[Any]) -> None:
     function = getattr(torch.nn.utils, name, None)
     if function is not None:
         function(params, **arguments)
+
+
+def _close_figures() -> None:
+    """A script that plots every step must not draw onto the figures of its previous runs."""
+    import sys
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")

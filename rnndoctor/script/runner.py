@@ -85,6 +85,10 @@ class ScriptEnvironment:
         saved_env = {key: os.environ.get(key) for key in spec.env}
         saved_streams = sys.stdout, sys.stderr
         modules_before = set(sys.modules)
+        # No plot window may block the diagnosis (plt.show() before training): a non-interactive backend,
+        # unless the user chose one.
+        saved_env.setdefault("MPLBACKEND", os.environ.get("MPLBACKEND"))
+        os.environ.setdefault("MPLBACKEND", "Agg")
         sys.argv = [str(spec.path), *spec.args]
         sys.path.insert(0, str(spec.path.parent))
         os.environ.update({key: str(value) for key, value in spec.env.items()})
