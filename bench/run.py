@@ -1,6 +1,6 @@
 """rnndoctor's cost, side by side with the training steps it stands for and with other LR finders.
 
-    python bench/run.py              # every number in RESULTS.md: the tables below, then lr_rules.py and trust.py
+    python bench/run.py              # every number in RESULTS.md: the tables below, then lr_heuristics.py and trust.py
     python bench/run.py --cost-only  # only the tables below (about 10 minutes on 2 CPU cores)
     python bench/run.py --smoke      # small sizes, one repeat: checks that the harness runs (CI)
 
@@ -309,7 +309,7 @@ def main() -> None:
     parser.add_argument("--sweep-steps", type=int, default=100, help=argparse.SUPPRESS)
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "run.json"))
     parser.add_argument(
-        "--cost-only", action="store_true", help="only this script's tables, not lr_rules.py and trust.py"
+        "--cost-only", action="store_true", help="only this script's tables, not lr_heuristics.py and trust.py"
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -338,7 +338,7 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2, default=_finite))
     if not (args.smoke or args.cost_only):
-        for script in (["lr_rules.py"], ["trust.py", "load"], ["trust.py", "size"]):
+        for script in (["lr_heuristics.py"], ["trust.py", "load"], ["trust.py", "size"]):
             print(f"\n$ python bench/{' '.join(script)}", flush=True)
             subprocess.run([sys.executable, str(ROOT / "bench" / script[0]), *script[1:]], check=True, cwd=ROOT)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from rnndoctor.core.version import VERSION as __version__
 
 if TYPE_CHECKING:
-    from rnndoctor.findings import Report
+    from rnndoctor.core.findings import Report
 
 __all__ = ["__version__", "diagnose"]
 

@@ -12,14 +12,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rnndoctor import __version__
-from rnndoctor.config import Config, Reference, build_config, load_config
-from rnndoctor.engine import ProgressListener, Selection, corroborate, plan_checks, rank, run_plan
-from rnndoctor.errors import SetupError
-from rnndoctor.findings import FailOn, Report, Timing
-from rnndoctor.loading import DEFAULT_LR, Loaded, Loader, check_hidden
-from rnndoctor.rules import code_range, unmatched_code
-from rnndoctor.timeouts import alarm
+from rnndoctor.core.catalogue import code_range, unmatched_code
+from rnndoctor.core.engine import Selection, plan_checks, run_plan
+from rnndoctor.core.findings import FailOn, Report, Timing
+from rnndoctor.core.progress import ProgressListener
+from rnndoctor.core.ranking import escalate, rank
+from rnndoctor.core.version import VERSION as __version__
+from rnndoctor.runtime.timeouts import alarm
+from rnndoctor.setup.config import Config, Reference, build_config, load_config
+from rnndoctor.setup.errors import SetupError
+from rnndoctor.setup.loaded import Loaded, assemble
+from rnndoctor.setup.loading import DEFAULT_LR, Loader, check_hidden
 
 
 class SetupTimeout(BaseException):
@@ -134,11 +137,11 @@ def _run(
 ) -> Report:
     import torch
 
-    from rnndoctor.facts import known
-    from rnndoctor.resources import PeakMemory, choose_threads, torch_threads
-    from rnndoctor.session import Session
-    from rnndoctor.state import LoaderState, ModelState, RngState, seed_everything
-    from rnndoctor.targets import task_facts
+    from rnndoctor.runtime.facts import known
+    from rnndoctor.runtime.resources import PeakMemory, choose_threads, torch_threads
+    from rnndoctor.runtime.session import Session
+    from rnndoctor.runtime.state import LoaderState, ModelState, RngState, seed_everything
+    from rnndoctor.runtime.targets import task_facts
 
     started = time.perf_counter()
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -214,7 +217,7 @@ def _run(
         report = Report(
             config=str(cfg.path) if cfg.path else (cfg.display_path if cfg.script else None),
             device=str(device),
-            findings=rank(corroborate(findings), costs),
+            findings=rank(escalate(findings), costs),
             checks=results,
             timing=Timing(
                 time.perf_counter() - started, session.forward_passes, session.backward_passes, _peak(memory, results)
@@ -356,7 +359,7 @@ def _loaded_from_objects(
 ) -> Loaded:
     import torch
 
-    from rnndoctor.lightning_adapter import LightningSetupError, is_lightning_module, objects_loaded
+    from rnndoctor.setup.lightning_adapter import LightningSetupError, is_lightning_module, prepare
 
     if not isinstance(model, torch.nn.Module):
         raise SetupError(f"model= must be a torch.nn.Module, got {type(model).__name__}")
@@ -376,22 +379,29 @@ def _loaded_from_objects(
             optimizer = torch.optim.Adam(model.parameters(), lr=DEFAULT_LR)
         except ValueError as exc:
             raise SetupError(f"cannot build the default Adam optimizer for this model: {exc}") from None
-    if lightning or datamodule is not None:
-        try:
-            return objects_loaded(  # type: ignore[no-any-return]
-                model,
-                train_data=train_data,
-                val_data=val_data,
-                loss_fn=loss,
-                optimizer=optimizer,
-                forward_fn=forward,
-                train_step_fn=train_step,
-                datamodule=datamodule,
-                batch_keys=batch_keys,
-            )
-        except LightningSetupError as exc:
-            raise SetupError(exc.cause, key=exc.key) from exc
-    return Loaded(model, train_data, loss, optimizer, val_data, forward, train_step)
+    try:
+        if datamodule is not None:
+            # A live module has been set up already (configure_model run twice would build its layers anew);
+            # a datamodule is set up for the fit when it must give batches.
+            if not callable(getattr(datamodule, "train_dataloader", None)):
+                raise LightningSetupError(
+                    "datamodule", f"expected a LightningDataModule, got {type(datamodule).__name__}"
+                )
+            if train_data is None or val_data is None:
+                prepare(datamodule, "datamodule")
+        return assemble(
+            model,
+            train_data=train_data,
+            val_data=val_data,
+            loss_fn=loss,
+            optimizer=optimizer,
+            forward_fn=forward,
+            train_step_fn=train_step,
+            datamodule=datamodule,
+            batch_keys=batch_keys,
+        )
+    except LightningSetupError as exc:
+        raise SetupError(exc.cause, key=exc.key) from exc
 
 
 def _iterable(data: Any, name: str) -> Any:

@@ -15,10 +15,10 @@ from typing import Any, NoReturn
 import click
 
 from rnndoctor import __version__
-from rnndoctor.errors import SetupError
-from rnndoctor.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn, Report
+from rnndoctor.core.catalogue import code_range, unmatched_code
+from rnndoctor.core.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn, Report
 from rnndoctor.render import Format, ReportTarget, parse_report_target, prepare_targets
-from rnndoctor.rules import code_range, unmatched_code
+from rnndoctor.setup.errors import SetupError
 
 _CODE_TOKEN = re.compile(r"^RD\d{0,3}(,RD\d{0,3})*$", re.IGNORECASE)
 _MULTI_VALUE_OPTIONS = ("--select", "--ignore")
@@ -218,7 +218,7 @@ def check(
 
 
 def _write_config(config: str, script_args: tuple[str, ...], path: str, debug: bool, **options: Any) -> None:
-    from rnndoctor.config_writer import reproducing_config
+    from rnndoctor.setup.config_writer import reproducing_config
 
     try:
         text = reproducing_config(config, script_args, Path(path), options)
@@ -347,7 +347,7 @@ def curves(
     """Diagnose an existing training history: a CSV (comma, semicolon or tab separated), a Lightning
     lightning_logs/version_N folder, or TensorBoard event files (a file or a folder; needs
     rnndoctor[tensorboard]). Reports overfitting, a flat loss, divergence, oscillation, NaN."""
-    from rnndoctor.curves import diagnose_history
+    from rnndoctor.logs.curves import diagnose_history
 
     _prepare_reports(fmt, output, reports, debug)
 
@@ -366,7 +366,7 @@ def explain(code: str) -> None:
     from rich.console import Console
     from rich.markdown import Markdown
 
-    from rnndoctor.rules import all_rules, get_rule
+    from rnndoctor.core.catalogue import all_rules, get_rule
 
     try:
         rule = get_rule(code)
@@ -386,8 +386,8 @@ def explain(code: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rules(fmt: str) -> None:
     """List every code with its title, default severity and the check that reports it."""
-    from rnndoctor.registry import reported_codes
-    from rnndoctor.rules import all_rules
+    from rnndoctor.core.catalogue import all_rules
+    from rnndoctor.core.registry import reported_codes
 
     checked_by = reported_codes()
     rows: list[dict[str, Any]] = [

@@ -28,9 +28,9 @@ except ImportError as exc:  # pragma: no cover - exercised only where lightning 
     ) from exc
 
 from rnndoctor.api import diagnose
-from rnndoctor.errors import SetupError
-from rnndoctor.findings import FailOn, Report
-from rnndoctor.lightning_adapter import LightningSetupError
+from rnndoctor.core.findings import FailOn, Report
+from rnndoctor.setup.errors import SetupError
+from rnndoctor.setup.lightning_adapter import LightningSetupError
 
 ON_FAILURE = ("raise", "stop")
 
@@ -168,7 +168,7 @@ def _loop_data(loop: Any) -> Any:
     """The batches a fit loop will read (its module's, datamodule's or the loaders given to ``fit``), or None.
 
     At ``on_fit_start`` the loops have not loaded them yet; their source says where they will come from."""
-    from rnndoctor.lightning_adapter import first_loader
+    from rnndoctor.setup.lightning_adapter import first_loader
 
     source = getattr(loop, "_data_source", None)
     if source is None or source.instance is None or not source.is_defined():

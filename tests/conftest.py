@@ -18,7 +18,7 @@ GENEROUS_CHECK_TIMEOUT = 600.0
 
 @pytest.fixture(autouse=True, scope="session")
 def _generous_check_timeout() -> Iterator[None]:
-    from rnndoctor.config import _parsed_defaults
+    from rnndoctor.setup.config import _parsed_defaults
 
     sampling = _parsed_defaults()["sampling"]
     saved = sampling["check_timeout"]

@@ -4,6 +4,7 @@ written, each folder a healthy config and a broken twin whose first line says wh
     # expect: healthy
     # expect: healthy allow: RD210      (a warning that is a true statement about this healthy setup)
     # expect: RD206 also: RD207         (RD207 describes the same bug as honestly)
+    # expect: RD302 errors: RD302, RD503, RD507   (every error the broken setup yields: none, or the codes)
 
 Shared by the corpus test and `bench/corpus.py`, which prints the corpus figures.
 """
@@ -18,7 +19,10 @@ from typing import Any
 CORPUS = Path(__file__).resolve().parent / "realworld"
 HOLDOUT = Path(__file__).resolve().parent / "holdout"
 """Setups written after the detectors were calibrated and scored before any was tuned on them."""
-HEADER = re.compile(r"^#\s*expect:\s*(healthy|RD\d{3})\b(?:\s+also:\s*([RD\d,\s]+?))?(?:\s+allow:\s*([RD\d,\s]+))?$")
+HEADER = re.compile(
+    r"^#\s*expect:\s*(healthy|RD\d{3})\b(?:\s+also:\s*([RD\d,\s]+?))?(?:\s+allow:\s*([RD\d,\s]+?))?"
+    r"(?:\s+errors:\s*(none|[RD\d,\s]+))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class Case:
     """Codes that honestly describe the same bug and may come first instead."""
     allow: tuple[str, ...] = ()
     """Warnings a healthy setup may draw because they are true (an auxiliary head that gets no gradient)."""
+    errors: frozenset[str] = frozenset()
+    """Every code the setup yields at error level (a healthy one: none)."""
 
     @property
     def name(self) -> str:
@@ -50,8 +56,13 @@ def cases(corpus: Path = CORPUS) -> list[Case]:
         match = HEADER.match(first)
         if match is None:
             raise ValueError(f"{config}: line 1 must be '# expect: healthy' or '# expect: RDxxx [also: ...]'")
-        also, allow = (tuple(c.strip() for c in (group or "").split(",") if c.strip()) for group in match.groups()[1:])
-        found.append(Case(config, match.group(1), also, allow))
+        also, allow, errors = (
+            tuple(c.strip() for c in (group or "").split(",") if c.strip() and c.strip() != "none")
+            for group in match.groups()[1:]
+        )
+        if match.group(1) != "healthy" and match.group(4) is None:
+            raise ValueError(f"{config}: line 1 must list the broken setup's errors ('errors: RD101, ...' or 'none')")
+        found.append(Case(config, match.group(1), also, allow, frozenset(errors)))
     return found
 
 
@@ -76,10 +87,14 @@ class Outcome:
         ]
 
     @property
+    def errors(self) -> frozenset[str]:
+        return frozenset(code for code, severity in self.codes if severity == "error")
+
+    @property
     def passed(self) -> bool:
         if self.case.healthy:
             return not self.loud
-        return self.case.accepts(self.top)
+        return self.case.accepts(self.top) and self.errors == self.case.errors
 
 
 def run(case: Case, **options: Any) -> Outcome:

@@ -69,7 +69,7 @@ REPORT_SCHEMA = "rnndoctor.report/1"
 
 
 def _declared_codes() -> set[str]:
-    from rnndoctor.rules import all_rules
+    from rnndoctor.core.catalogue import all_rules
 
     return {rule.code for rule in all_rules()}
 
@@ -237,3 +237,47 @@ def without_timing(doc: dict[str, Any]) -> dict[str, Any]:
         check.pop("seconds", None)
         check["metrics"].pop("peak_memory_mb", None)
     return doc
+
+
+def judged_all(check: str, measurement: object, **overrides: Any) -> list[Any]:
+    """The findings the judges of ``check``'s rules make of ``measurement``, at the packaged default options
+    (or ``overrides``): the path a measurement the check publishes takes in a run."""
+    from rnndoctor.core.judging import judge
+    from rnndoctor.core.registry import registered_checks
+    from rnndoctor.setup.config import load_defaults
+
+    codes = {c.name: c.codes for c in registered_checks()}[check]
+    options = {**load_defaults()["checks"][check], **overrides}
+    return judge(measurement, options, codes)
+
+
+def judged(check: str, measurement: object, code: str, **overrides: Any) -> list[Any]:
+    """The findings of ``code`` among `judged_all`'s."""
+    return [f for f in judged_all(check, measurement, **overrides) if f.code == code]
+
+
+def judged_codes(check: str, measurement: object, **overrides: Any) -> list[str]:
+    """The codes of `judged_all`'s findings, in order."""
+    return [f.code for f in judged_all(check, measurement, **overrides)]
+
+
+def make_finding(
+    code: str, message: str = "m", fix: str = "f", evidence: dict[str, Any] | None = None, **how: Any
+) -> Any:
+    """A finding of ``code`` with the rule's title, default severity (unless ``severity=``) and cause edges,
+    and a message of the test's own."""
+    from rnndoctor.core.catalogue import get_rule
+    from rnndoctor.core.findings import Finding, Severity
+
+    rule = get_rule(code)
+    severity = how.pop("severity", None) or rule.severity
+    return Finding(
+        code,
+        severity,
+        rule.title,
+        message,
+        fix,
+        dict(evidence or {}),
+        explains=rule.explained(severity is Severity.ERROR),
+        **how,
+    )

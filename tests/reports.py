@@ -5,15 +5,15 @@ from __future__ import annotations
 from functools import cache
 
 from rnndoctor import diagnose
-from rnndoctor.findings import Report
-from tests import tasks
+from rnndoctor.core.findings import Report
+from tests import setups
 
 GROUPS = {
-    "data": tasks.BROKEN,
-    "model_and_loss": tasks.BROKEN_MODEL_AND_LOSS,
-    "probes": tasks.BROKEN_PROBES,
-    "dynamics": tasks.BROKEN_DYNAMICS,
-    "healthy": tasks.HEALTHY,
+    "data": setups.BROKEN,
+    "model_and_loss": setups.BROKEN_MODEL_AND_LOSS,
+    "probes": setups.BROKEN_PROBES,
+    "dynamics": setups.BROKEN_DYNAMICS,
+    "healthy": setups.HEALTHY,
 }
 
 

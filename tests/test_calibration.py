@@ -13,14 +13,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnndoctor import diagnose
-from rnndoctor.checks.judge_data import shift_p_value
-from rnndoctor.checks.judge_dynamics import FitResult, judge_input_ignored
-from rnndoctor.checks.judge_loss import LossMeasurement, judge_class_axis
-from rnndoctor.curves import CurveThresholds, History, judge_history
-from rnndoctor.engine import corroborate
-from rnndoctor.findings import Report, Severity
-from rnndoctor.registry import make_finding
-from rnndoctor.sweep import diverged_from
+from rnndoctor.checks.labels import shift_p_value
+from rnndoctor.core.findings import Report, Severity
+from rnndoctor.core.ranking import escalate
+from rnndoctor.logs.curves import CurveThresholds, History, judge_history
+from rnndoctor.measurements.dynamics import BlindFit, FitResult
+from rnndoctor.measurements.loss import LossMeasurement
+from rnndoctor.runtime.sweep import diverged_from
+from tests.helpers import judged, make_finding
 from tests.test_real_code import Classifier, batches, drift
 
 Batch = tuple[torch.Tensor, ...]
@@ -62,7 +62,7 @@ def test_tied_weights_scored_with_f_linear_are_not_rd305() -> None:
 def test_rd305_says_steps_and_classes_are_equal_only_when_they_are() -> None:
     def message(shape: tuple[int, ...]) -> str:
         m = LossMeasurement("CrossEntropyLoss", "index", shape, (4, 12), False, True, class_axis_gradient_balance=0.3)
-        return judge_class_axis(m, 1e-3)[0].message
+        return judged("loss", m, "RD305", class_axis_balance=1e-3)[0].message
 
     assert "both 12" in message((4, 12, 12))
     assert "both" not in message((4, 12, 7))
@@ -124,8 +124,18 @@ def test_validation_still_below_training_is_not_overfitting() -> None:
 def test_outputs_that_read_the_input_are_not_rd506() -> None:
     normal = FitResult(1e-3, 1.0, 0.9, 100, False, losses=[1.0] * 50 + [0.9] * 50)
     blind = FitResult(1e-3, 1.0, 0.9, 100, False, losses=[1.0] * 50 + [0.9] * 50)
-    assert [f.code for f in judge_input_ignored(normal, blind, 0.05, 1e-6, 0.01)] == ["RD506"]
-    assert judge_input_ignored(normal, blind, 0.05, 0.4, 0.01) == []
+    assert [
+        f.code
+        for f in judged(
+            "overfit_batch", BlindFit(normal, blind, 1e-6), "RD506", input_gain_tolerance=0.05, input_sensitivity=0.01
+        )
+    ] == ["RD506"]
+    assert (
+        judged(
+            "overfit_batch", BlindFit(normal, blind, 0.4), "RD506", input_gain_tolerance=0.05, input_sensitivity=0.01
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -145,7 +155,7 @@ def test_unscaled_inputs_are_an_error_when_the_harm_shows() -> None:
     unscaled = make_finding("RD106", "inputs in the hundreds", "standardize", {})
     saturated = make_finding("RD209", "gates saturated", "normalize", {})
     assert unscaled.severity is Severity.WARNING
-    corroborate([unscaled, saturated])
+    escalate([unscaled, saturated])
     assert unscaled.severity is Severity.ERROR and unscaled.evidence["raised_by"] == ["RD209"]
     assert "RD209" in unscaled.explains
 
@@ -291,3 +301,11 @@ def test_labels_shuffled_apart_from_their_samples_is_rd507(shuffled: bool) -> No
     report = diagnose(model=Classifier(False), train_data=batches(x, y), loss=nn.CrossEntropyLoss(), select=["RD5"])
     assert loud(report)[:1] == (["RD507"] if shuffled else []), codes(report)
     assert math.isfinite(next(c for c in report.checks if c.name == "overfitting").metrics["chance_loss"])
+
+
+def test_a_warning_whose_fix_changed_nothing_is_not_raised() -> None:
+    """The harm shown (RD209) has another cause when standardizing the inputs (RD106's fix) did not help."""
+    unscaled = make_finding("RD106", "inputs in the hundreds", "standardize", {})
+    unscaled.verified = {"applied": True, "improved": False}
+    escalate([unscaled, make_finding("RD209", "gates saturated", "normalize", {})])
+    assert unscaled.severity is Severity.WARNING and "raised_by" not in unscaled.evidence

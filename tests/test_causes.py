@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rnndoctor.engine import rank
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.rules import all_rules
-from rnndoctor.rules.causes import explained_by
+from rnndoctor.core.catalogue import all_rules, get_rule
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.ranking import rank
 
 
 def _graph(as_error: bool) -> dict[str, tuple[str, ...]]:
-    return {rule.code: tuple(c for c in explained_by(rule.code, as_error) if c != rule.code) for rule in all_rules()}
+    return {rule.code: tuple(c for c in rule.explained(as_error) if c != rule.code) for rule in all_rules()}
 
 
 def _cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
@@ -51,7 +50,7 @@ def test_cycle_detector_finds_a_planted_cycle() -> None:
 
 def test_exploding_gradient_and_high_rate_rank_root_first_above_info() -> None:
     def finding(code: str, severity: Severity) -> Finding:
-        return Finding(code, severity, code, "m", "f", explains=explained_by(code, severity is Severity.ERROR))
+        return Finding(code, severity, code, "m", "f", explains=get_rule(code).explained(severity is Severity.ERROR))
 
     ranked = rank([finding("RD405", Severity.INFO), finding("RD502", Severity.ERROR), finding("RD401", Severity.ERROR)])
     assert [f.code for f in ranked][:2] == ["RD401", "RD502"]
@@ -74,3 +73,30 @@ def test_a_longer_cycle_of_claims_keeps_the_best_ranked_finding_as_root() -> Non
     ranked = rank([third, info, second, first])
     assert [f.code for f in ranked] == ["RD401", "RD502", "RD503", "RD405"]
     assert ranked[0].explained_by is None and ranked[1].explained_by == "RD401"
+
+
+def _verified(code: str, outcome: str, severity: Severity = Severity.ERROR) -> Finding:
+    finding = Finding(code, severity, code, "m", "f", explains=get_rule(code).explained(severity is Severity.ERROR))
+    finding.verified = {"applied": True, "improved": outcome == "improved", "effect": 0.5}
+    return finding
+
+
+def test_a_measured_finding_replaces_the_crash_derived_one() -> None:
+    crash = Finding("RD201", Severity.ERROR, "t", "from the crash", "f", from_crash=True)
+    measured = Finding("RD201", Severity.ERROR, "t", "measured", "f")
+    assert [(f.message, f.from_crash) for f in rank([crash, measured])] == [("measured", False)]
+
+
+def test_a_cause_whose_fix_failed_does_not_explain_a_symptom_whose_fix_worked() -> None:
+    cause, symptom = _verified("RD101", "no_effect"), _verified("RD504", "improved", Severity.WARNING)
+    assert "RD504" in cause.explains
+    ranked = rank([cause, symptom])
+    assert [f.code for f in ranked] == ["RD504", "RD101"]
+    assert ranked[0].explained_by is None
+
+
+def test_claims_that_form_a_cycle_keep_the_first_ranked_as_root() -> None:
+    first = Finding("RD102", Severity.ERROR, "t", "m", "f", confidence=0.9, explains=("RD107",))
+    second = Finding("RD107", Severity.ERROR, "t", "m", "f", confidence=0.5, explains=("RD102",))
+    ranked = rank([second, first])
+    assert [(f.code, f.explained_by) for f in ranked] == [("RD102", None), ("RD107", "RD102")]

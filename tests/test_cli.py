@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rnndoctor.cli import cli
-from rnndoctor.registry import registered_checks
+from rnndoctor.core.registry import registered_checks
 from tests.helpers import CONTRACT_CODES, DEFAULT_CONFIG, parse_report, validate_report, write_project
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,10 +167,9 @@ def test_unrecognised_crash_in_the_users_code_becomes_a_finding(
 ) -> None:
     config_map = {k: v for k, v in {**DEFAULT_CONFIG, **entries}.items() if v is not None}
     config = write_project(tmp_path, config_map, files=files)
-    result = CliRunner().invoke(cli, ["check", str(config), "--format", "json"])
-    assert result.exit_code in (0, 1), result.stderr
-    doc = parse_report(result.stdout, exit_code=result.exit_code)
-    assert any(quoted in f["message"] or quoted in json.dumps(f["evidence"]) for f in doc["findings"]), doc
+    doc = json_report([config], 1)
+    assert [(f["code"], f["severity"]) for f in doc["findings"]] == [("RD001", "error")]
+    assert quoted in doc["findings"][0]["message"] and quoted in json.dumps(doc["findings"][0]["evidence"])
 
 
 def test_invalid_fail_on_value_is_a_usage_error() -> None:
@@ -510,3 +509,17 @@ def test_explain_unknown_code_exits_2() -> None:
     assert "RD999" in result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["factory", "import"])
+def test_ctrl_c_while_loading_exits_130(tmp_path: Path, where: str) -> None:
+    """Contract §8: 130 on Ctrl-C at any moment, start-up included; a KeyboardInterrupt in the user's factory
+    or module is not a setup error."""
+    raising = (
+        "def build_model(**kwargs):\n    raise KeyboardInterrupt\n"
+        if where == "factory"
+        else "raise KeyboardInterrupt\n\ndef build_model(**kwargs):\n    pass\n"
+    )
+    config = write_project(tmp_path, {**DEFAULT_CONFIG, "model": "stop.py:build_model"}, files={"stop.py": raising})
+    result = invoke(["check", str(config), "--format", "json", "--no-progress"], expected_exit=130)
+    assert result.stdout == ""

@@ -16,9 +16,10 @@ from torch.utils.data import DataLoader
 
 from rnndoctor.api import diagnose
 from rnndoctor.cli import cli
-from rnndoctor.config import Config, load_config
-from rnndoctor.errors import SetupError
-from rnndoctor.loading import Loaded, Loader
+from rnndoctor.setup.config import Config, load_config
+from rnndoctor.setup.errors import SetupError
+from rnndoctor.setup.loaded import Loaded
+from rnndoctor.setup.loading import Loader
 from tests.helpers import DATA_PY, MODELS_PY, write_project
 
 REFS = "train_data: data.py:train_loader\nloss: CrossEntropyLoss\n"

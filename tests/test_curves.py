@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rnndoctor.cli import cli
-from rnndoctor.curves import CurveThresholds, History, judge_history, read_history
-from rnndoctor.errors import SetupError
+from rnndoctor.logs.curves import CurveThresholds, History, judge_history, read_history
+from rnndoctor.logs.training_logs import MAX_POINTS, METRIC_LABELS, METRIC_NAMES, sniff_separator
 from rnndoctor.render.plots import SERIES_COLOURS, lines_of, plot, sparkline, sparklines, svg
-from rnndoctor.training_logs import MAX_POINTS, METRIC_LABELS, METRIC_NAMES, sniff_separator
+from rnndoctor.setup.errors import SetupError
 
 
 def run_curves(*args: str) -> Result:

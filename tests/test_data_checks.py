@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.findings import Severity
-from tests import tasks
+from rnndoctor.core.findings import Severity
+from tests import setups
 from tests.reports import report_for
 
-DATA_CODES = tuple(tasks.BROKEN)
+DATA_CODES = tuple(setups.BROKEN)
 
 
 @pytest.mark.parametrize("code", DATA_CODES)
@@ -23,7 +23,7 @@ def test_broken_setup_reports_its_code_first(code: str) -> None:
     assert top.fix.strip()
 
 
-@pytest.mark.parametrize("name", sorted(tasks.HEALTHY))
+@pytest.mark.parametrize("name", sorted(setups.HEALTHY))
 def test_healthy_setup_has_no_data_findings(name: str) -> None:
     report = report_for("healthy", name)
     data_findings = [f for f in report.findings if f.code.startswith("RD1")]
@@ -33,14 +33,14 @@ def test_healthy_setup_has_no_data_findings(name: str) -> None:
 
 
 def test_single_class_evidence() -> None:
-    finding = diagnose(**tasks.single_class()).findings[0]
+    finding = diagnose(**setups.single_class()).findings[0]
     assert finding.evidence["class"] == 0
     assert finding.evidence["num_classes"] == 2
     assert finding.severity is Severity.ERROR
 
 
 def test_one_based_labels_are_named() -> None:
-    finding = diagnose(**tasks.one_based_labels()).findings[0]
+    finding = diagnose(**setups.one_based_labels()).findings[0]
     assert finding.evidence["one_based"] is True
     assert finding.evidence["max_id"] == 3
     assert "targets - 1" in finding.fix
@@ -49,9 +49,9 @@ def test_one_based_labels_are_named() -> None:
 @pytest.mark.parametrize(
     ("build", "phrase"),
     [
-        (tasks.float_class_ids, ".long()"),
-        (tasks.integer_bce_targets, ".float()"),
-        (tasks.one_hot_long_targets, "argmax"),
+        (setups.float_class_ids, ".long()"),
+        (setups.integer_bce_targets, ".float()"),
+        (setups.one_hot_long_targets, "argmax"),
     ],
 )
 def test_target_encoding_variants(build, phrase: str) -> None:  # type: ignore[no-untyped-def]
@@ -61,55 +61,55 @@ def test_target_encoding_variants(build, phrase: str) -> None:  # type: ignore[n
 
 
 def test_token_range_blocks_the_forward_pass() -> None:
-    report = diagnose(**tasks.tokens_beyond_embedding())
+    report = diagnose(**setups.tokens_beyond_embedding())
     finding = report.findings[0]
     assert finding.evidence["max_id"] >= finding.evidence["num_embeddings"] == 50
     assert report.timing.forward_passes == 0, "ids outside the table must not reach the model (CUDA asserts)"
 
 
 def test_imbalance_evidence_ratio() -> None:
-    finding = diagnose(**tasks.imbalanced()).findings[0]
+    finding = diagnose(**setups.imbalanced()).findings[0]
     assert finding.evidence["ratio"] >= 10
     assert finding.evidence["minority_class"] == 1
 
 
 def test_unscaled_and_disparate_inputs() -> None:
-    unscaled = diagnose(**tasks.unscaled_inputs()).findings[0]
+    unscaled = diagnose(**setups.unscaled_inputs()).findings[0]
     assert unscaled.evidence["max_abs_mean"] > 100
-    disparate = diagnose(**tasks.disparate_scales()).findings[0]
+    disparate = diagnose(**setups.disparate_scales()).findings[0]
     assert disparate.code == "RD106"
     assert disparate.evidence["std_ratio"] >= 1000
 
 
 def test_leak_estimate() -> None:
-    finding = diagnose(**tasks.leaked_validation()).findings[0]
+    finding = diagnose(**setups.leaked_validation()).findings[0]
     assert finding.evidence["overlap"] == 128
     assert finding.evidence["estimated_share"] == pytest.approx(1.0)
 
 
 def test_quick_profile_and_selection_limit_checks() -> None:
-    report = diagnose(**tasks.single_class(), select=["RD106"])
+    report = diagnose(**setups.single_class(), select=["RD106"])
     assert [c.name for c in report.checks] == ["inputs"]
     assert report.findings == []
-    ignored = diagnose(**tasks.single_class(), ignore=["RD1"])
+    ignored = diagnose(**setups.single_class(), ignore=["RD1"])
     assert not [f for f in ignored.findings if f.code.startswith("RD1")]
     assert not {"labels", "inputs", "leakage"} & {c.name for c in ignored.checks}
 
 
 def test_task_is_reported() -> None:
-    assert diagnose(**tasks.healthy_tagger()).task["kind"] == "per-timestep tagging"
-    assert diagnose(**tasks.healthy_regression()).task["kind"] == "regression"
-    assert diagnose(**tasks.healthy_multilabel()).task["kind"] == "multi-label classification"
-    assert diagnose(**tasks.healthy_classifier()).task["kind"] == "binary classification"
+    assert diagnose(**setups.healthy_tagger()).task["kind"] == "per-timestep tagging"
+    assert diagnose(**setups.healthy_regression()).task["kind"] == "regression"
+    assert diagnose(**setups.healthy_multilabel()).task["kind"] == "multi-label classification"
+    assert diagnose(**setups.healthy_classifier()).task["kind"] == "binary classification"
 
 
 def test_unscaled_inputs_through_a_projection_are_still_reported() -> None:
-    report = diagnose(**tasks.unscaled_through_projection())
+    report = diagnose(**setups.unscaled_through_projection())
     assert report.findings[0].code == "RD106"
     assert "normalized_inside_model" not in next(c for c in report.checks if c.name == "inputs").metrics
 
 
 def test_inputs_normalized_by_the_model_are_not_reported() -> None:
-    report = diagnose(**tasks.healthy_batchnorm_on_inputs())
+    report = diagnose(**setups.healthy_batchnorm_on_inputs())
     assert not [f for f in report.findings if f.code == "RD106"]
     assert next(c for c in report.checks if c.name == "inputs").metrics["normalized_inside_model"] is True

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from rnndoctor import diagnose
-from tests import tasks
+from tests import setups
 
 
-class MemoryHungry(tasks.SequenceClassifier):
+class MemoryHungry(setups.SequenceClassifier):
     """Pretends the device only holds 8 samples at a time."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -20,7 +20,7 @@ class MemoryHungry(tasks.SequenceClassifier):
 
 
 def test_out_of_memory_reports_the_batch_size_that_fits() -> None:
-    report = diagnose(**tasks.classifier(model=MemoryHungry()), select=["RD401"])
+    report = diagnose(**setups.classifier(model=MemoryHungry()), select=["RD401"])
     (finding,) = [f for f in report.findings if f.code == "RD001"]
     assert finding.evidence["batch_size"] == 32
     assert finding.evidence["fitting_batch_size"] == 8
@@ -32,16 +32,16 @@ def test_out_of_memory_reports_the_batch_size_that_fits() -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        tasks.healthy_classifier,
-        tasks.single_class,
-        tasks.tokens_beyond_embedding,
-        tasks.one_based_labels,
-        tasks.class_axis_silent,
-        tasks.h_n_view,
-        tasks.padded_last_step_readout,
-        tasks.adam_lr_1e_7,
-        tasks.sgd_lr_too_high,
-        tasks.missing_zero_grad,
+        setups.healthy_classifier,
+        setups.single_class,
+        setups.tokens_beyond_embedding,
+        setups.one_based_labels,
+        setups.class_axis_silent,
+        setups.h_n_view,
+        setups.padded_last_step_readout,
+        setups.adam_lr_1e_7,
+        setups.sgd_lr_too_high,
+        setups.missing_zero_grad,
     ],
 )
 def test_cuda_verdicts_match_cpu(build) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +57,7 @@ def test_cuda_verdicts_match_cpu(build) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_model_is_moved_back_and_restored() -> None:
-    setup = tasks.healthy_classifier()
+    setup = setups.healthy_classifier()
     model: nn.Module = setup["model"]
     before = {k: v.clone() for k, v in model.state_dict().items()}
     diagnose(**setup, device="cuda")
@@ -68,7 +68,7 @@ def test_cuda_model_is_moved_back_and_restored() -> None:
 def test_cuda_requested_without_cuda_is_a_setup_error() -> None:
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    from rnndoctor.errors import SetupError
+    from rnndoctor.setup.errors import SetupError
 
     with pytest.raises(SetupError, match="CUDA"):
-        diagnose(**tasks.healthy_classifier(), device="cuda")
+        diagnose(**setups.healthy_classifier(), device="cuda")

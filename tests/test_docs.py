@@ -1,17 +1,20 @@
-"""The config template, the config reference and the generated rule pages stay in sync with the code."""
+"""The config template, the config reference, the generated rule pages and every list of codes in the README and
+the docs stay in sync with the code."""
 
 from __future__ import annotations
 
 import ast
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rnndoctor.config import SCRIPT_KEYS, VALID_KEYS, load_config, load_defaults, read_yaml
+from rnndoctor import docgen
+from rnndoctor.core.catalogue import Rule, all_rules, get_rule
 from rnndoctor.docgen import INDEX_NAME, main, write_rule_pages
-from rnndoctor.rules import Rule, all_rules, get_rule
+from rnndoctor.setup.config import SCRIPT_KEYS, VALID_KEYS, load_config, load_defaults, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "configs" / "template.yaml"
@@ -168,7 +171,47 @@ def test_stale_pages_are_removed_and_main_writes(tmp_path: Path) -> None:
     assert (tmp_path / "RD101.md").read_text(encoding="utf-8") == get_rule("RD101").to_markdown()
 
 
-# --- (d) every rule is fully documented --------------------------------------------------------------
+# --- (d) every list of codes is generated from the rules ----------------------------------------------------
+
+
+def test_every_generated_code_list_is_current() -> None:
+    assert docgen.stale() == [], "run: python -m rnndoctor.docgen"
+
+
+def _docs_copy(tmp_path: Path) -> Path:
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    for name in ("config.md", "verification.md"):
+        shutil.copy(ROOT / "docs" / name, tmp_path / "docs" / name)
+    shutil.copytree(RULES_DIR, tmp_path / "docs" / "rules")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new"),
+    [
+        ("README.md", "| RD101–RD111 |", "| RD101–RD110 |"),
+        ("docs/config.md", "Reports RD101–RD104 and RD110.", "Reports RD101–RD104."),
+        ("docs/verification.md", "| RD102 |", "| RD103 |"),
+        ("docs/rules/README.md", "RD101", "RD1O1"),
+    ],
+)
+def test_a_hand_edited_code_list_is_stale(tmp_path: Path, path: str, old: str, new: str) -> None:
+    root = _docs_copy(tmp_path)
+    target = root / path
+    text = target.read_text(encoding="utf-8")
+    assert old in text
+    target.write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert docgen.stale(root) == [target.parent if path.startswith("docs/rules") else target]
+
+
+def test_code_lists_read_as_sentences() -> None:
+    assert docgen.code_list(["RD101", "RD102", "RD103", "RD104", "RD110"]) == "RD101–RD104 and RD110"
+    assert docgen.code_list(["RD201", "RD202", "RD208"]) == "RD201, RD202 and RD208"
+    assert docgen.code_list(["RD111"]) == "RD111"
+
+
+# --- (e) every rule is fully documented --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.code)

@@ -10,17 +10,18 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from rnndoctor import diagnose, lr_rules
+from rnndoctor import diagnose
 from rnndoctor.cli import cli
-from rnndoctor.curves import CurveThresholds, History, judge_history, read_history
-from rnndoctor.findings import Severity
-from tests import tasks
+from rnndoctor.core.findings import Severity
+from rnndoctor.logs.curves import CurveThresholds, History, judge_history, read_history
+from rnndoctor.runtime import lr_heuristics
+from tests import setups
 from tests.reports import report_for
 
 pytestmark = pytest.mark.slow  # learning-rate sweeps and fits
 
 
-@pytest.mark.parametrize("code", sorted(tasks.BROKEN_DYNAMICS))
+@pytest.mark.parametrize("code", sorted(setups.BROKEN_DYNAMICS))
 def test_broken_setup_reports_its_code_first(code: str) -> None:
     report = report_for("dynamics", code)
     codes = [f.code for f in report.findings]
@@ -28,7 +29,7 @@ def test_broken_setup_reports_its_code_first(code: str) -> None:
 
 
 def test_adam_at_1e_7_is_too_low_and_explains_the_flat_fit() -> None:
-    report = diagnose(**tasks.adam_lr_1e_7())
+    report = diagnose(**setups.adam_lr_1e_7())
     top = report.findings[0]
     assert top.code == "RD501" and top.severity is Severity.ERROR
     assert top.evidence["configured_lr"] == pytest.approx(1e-7)
@@ -37,14 +38,14 @@ def test_adam_at_1e_7_is_too_low_and_explains_the_flat_fit() -> None:
 
 
 def test_sgd_far_too_high_diverges() -> None:
-    report = diagnose(**tasks.sgd_lr_too_high())
+    report = diagnose(**setups.sgd_lr_too_high())
     top = report.findings[0]
     assert top.code == "RD502"
     assert top.evidence["lowest_loss_lr"] * 3 < top.evidence["configured_lr"] == 30.0
 
 
 def test_the_sweep_stops_once_the_loss_diverges() -> None:
-    setup = tasks.classifier()
+    setup = setups.classifier()
     setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=0.1)
     report = diagnose(**setup, select=["RD502"], checks={"lr_sweep": {"max_lr": 1000.0}})
     sweep = next(c for c in report.checks if c.name == "lr_sweep")
@@ -57,11 +58,11 @@ def test_the_sweep_stops_once_the_loss_diverges() -> None:
 @pytest.mark.parametrize(
     "build",
     [
-        tasks.healthy_classifier,
-        tasks.sgd_healthy,
-        tasks.healthy_regression,
-        tasks.healthy_packed_tokens,
-        tasks.healthy_tagger,
+        setups.healthy_classifier,
+        setups.sgd_healthy,
+        setups.healthy_regression,
+        setups.healthy_packed_tokens,
+        setups.healthy_tagger,
     ],
 )
 def test_sensible_rates_get_no_error(build) -> None:  # type: ignore[no-untyped-def]
@@ -74,14 +75,14 @@ def test_sensible_rates_get_no_error(build) -> None:  # type: ignore[no-untyped-
 
 
 def test_overfit_stops_as_soon_as_the_batch_is_fitted() -> None:
-    report = diagnose(**tasks.sgd_healthy(), select=["RD503"])
+    report = diagnose(**setups.sgd_healthy(), select=["RD503"])
     overfit = next(c for c in report.checks if c.name == "overfit_batch")
     assert overfit.metrics["fitted"] and overfit.metrics["steps"] < 200
     assert overfit.metrics["forward_passes"] == overfit.metrics["steps"]
 
 
 def test_input_free_baseline_catches_a_model_that_ignores_its_input() -> None:
-    report = diagnose(**tasks.classifier(model=tasks.InputIgnoringClassifier()), select=["RD5"])
+    report = diagnose(**setups.classifier(model=setups.InputIgnoringClassifier()), select=["RD5"])
     assert report.findings[0].code == "RD506"
     assert report.findings[0].evidence["final_loss_zero_inputs"] == pytest.approx(
         report.findings[0].evidence["final_loss_real_inputs"], rel=0.05
@@ -92,15 +93,12 @@ def test_rule_on_a_clean_curve() -> None:
     lrs = [10 ** (-6 + 6 * i / 99) for i in range(100)]
     losses = [2.0 - 1.5 / (1 + math.exp(-(math.log10(lr) + 3) * 3)) for lr in lrs]
     losses[-10:] = [v * (1 + 0.5 * k) for k, v in enumerate(losses[-10:])]
-    suggestion = lr_rules.suggest(lrs, losses)
+    suggestion = lr_heuristics.suggest(lrs, losses)
     assert suggestion is not None and 1e-4 < suggestion < 1e-2
-    assert lr_rules.suggest(lrs, [1.0] * 100) is None
-    for rule in lr_rules.RULES.values():
-        assert rule(lrs, losses) is None or rule(lrs, losses) > 0
-
-
-def test_smoothing_is_bias_corrected() -> None:
-    assert lr_rules.smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
+    assert lr_heuristics.suggest(lrs, [1.0] * 100) is None
+    found = {name: heuristic(lrs, losses) for name, heuristic in lr_heuristics.HEURISTICS.items()}
+    expected = {"rnndoctor": 9.3e-4, "steepest": 9.3e-4, "valley": 4.3e-3, "minimum/10": 2.8e-2}
+    assert found == pytest.approx(expected, rel=0.02)
 
 
 def write_log(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -160,7 +158,7 @@ def test_curves_command(tmp_path: Path) -> None:
 def test_a_sweep_that_ends_before_the_loss_falls_is_extended_to_a_suggestion() -> None:
     """The first range test stops at 1e-3, where SGD has not moved the loss yet: no suggestion from it, so a
     second one beyond its end finds where the loss falls (the best rate lies past the first sweep)."""
-    setup = tasks.classifier()
+    setup = setups.classifier()
     setup["optimizer"] = torch.optim.SGD(setup["model"].parameters(), lr=1e-6)
     report = diagnose(**setup, select=["RD501"], checks={"lr_sweep": {"max_lr": 1e-3}})
     sweep = next(c for c in report.checks if c.name == "lr_sweep")
@@ -171,8 +169,8 @@ def test_a_sweep_that_ends_before_the_loss_falls_is_extended_to_a_suggestion() -
 
 
 def test_lbfgs_sweeps_take_fewer_steps_for_its_inner_iterations() -> None:
-    from rnndoctor.session import Session
-    from rnndoctor.sweep import closure_aware_steps
+    from rnndoctor.runtime.session import Session
+    from rnndoctor.runtime.sweep import closure_aware_steps
 
     model = torch.nn.Linear(2, 1)
     session = Session.__new__(Session)

@@ -30,13 +30,13 @@ from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
 
 from rnndoctor.api import diagnose
-from rnndoctor.batches import Batch, BatchFormatError, unpack
 from rnndoctor.cli import cli
-from rnndoctor.config import VALID_KEYS, Config, _NumberFriendlyLoader, build_config, load_config
-from rnndoctor.errors import ConfigError, SetupError
-from rnndoctor.findings import Report
+from rnndoctor.core.findings import Report
 from rnndoctor.render import Format, render
-from tests import tasks
+from rnndoctor.runtime.batches import Batch, BatchFormatError, unpack
+from rnndoctor.setup.config import VALID_KEYS, Config, _NumberFriendlyLoader, build_config, load_config
+from rnndoctor.setup.errors import ConfigError, SetupError
+from tests import setups
 from tests.helpers import DEFAULT_CONFIG, validate_report, write_project
 
 pytestmark = pytest.mark.slow  # subprocesses and hypothesis
@@ -188,13 +188,13 @@ def finding(report: Report, code: str) -> Any:
 
 
 def data(n: int = 64, size: int = 16, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    x, y = tasks.drift_data(n=n, seed=seed)
+    x, y = setups.drift_data(n=n, seed=seed)
     return [(x[i : i + size], y[i : i + size]) for i in range(0, n, size)]
 
 
 def lstm() -> nn.Module:
     torch.manual_seed(0)
-    return tasks.SequenceClassifier()
+    return setups.SequenceClassifier()
 
 
 CE = nn.CrossEntropyLoss()
@@ -259,8 +259,13 @@ def background(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, L
             run.process.communicate()
 
 
-def assert_quick_setup_error(run: Launched, limit: float, *fragments: str) -> str:
-    code, out, err, seconds = run.finish(limit)
+HANG_GUARD = 600.0
+"""Seconds after which a run that should have ended is killed: a guard against a hung suite, not a speed
+requirement (rnndoctor's own limits, setup_timeout and the YAML's size and alias bounds, are what end them)."""
+
+
+def assert_setup_error_of(run: Launched, *fragments: str) -> str:
+    code, out, err, seconds = run.finish(HANG_GUARD)
     assert code is not None, f"still running after {seconds:.0f} s (killed); stderr so far: {err[-500:]!r}"
     err = err.strip()
     assert code == 2, f"exit {code}\n{err[-2000:]}"
@@ -276,25 +281,20 @@ def assert_quick_setup_error(run: Launched, limit: float, *fragments: str) -> st
 # == 1. config files ===================================================================================
 
 
-def test_alias_bomb_under_an_unknown_key_is_refused_quickly(tmp_path: Path) -> None:
+def test_alias_bomb_under_an_unknown_key_is_refused(tmp_path: Path) -> None:
     config = project_text(tmp_path, VALID_TEXT + "anchors:\n" + alias_bomb())
-    started = time.monotonic()
     result = run_check(config)
-    assert time.monotonic() - started < 5
     assert_setup_error(result, config)
 
 
-def test_alias_bomb_loads_in_bounded_time(tmp_path: Path) -> None:
+def test_alias_bomb_is_refused_by_the_loader(tmp_path: Path) -> None:
     config = project_text(tmp_path, VALID_TEXT + "anchors:\n" + alias_bomb())
-    started = time.monotonic()
     with pytest.raises(ConfigError):
         load_config(config)
-    assert time.monotonic() - started < 5
 
 
-def test_alias_bomb_in_a_validated_key_exits_2_quickly(background: dict[str, Launched]) -> None:
-    """10 s: a fresh interpreter and the torch import take a few of them before the 5 s the config may cost."""
-    err = assert_quick_setup_error(background["bomb-in-seed"], 10)
+def test_alias_bomb_in_a_validated_key_exits_2(background: dict[str, Launched]) -> None:
+    err = assert_setup_error_of(background["bomb-in-seed"])
     assert "alias" in err or "seed" in err, err
 
 
@@ -323,9 +323,7 @@ def test_error_messages_quote_values_boundedly(tmp_path: Path, template: str) ->
 
 def test_five_megabyte_config(tmp_path: Path) -> None:
     config = project_text(tmp_path, VALID_TEXT + "# " + "x" * (5 << 20) + "\n")
-    started = time.monotonic()
     result = run_check(config)
-    assert time.monotonic() - started < 5
     assert_setup_error(result, config, "bytes")
 
 
@@ -399,55 +397,42 @@ def test_wrong_type_for_a_top_level_key(tmp_path: Path, key: str, value: Any) ->
     assert_setup_error(run_check(config), config, f"'{key}")
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        "check_timeout: .nan\n",
-        "check_timeout: .inf\n",
-        "seed: 1e30\n",
-        "seed: 100000000000000000000000\n",
-        "max_batches: " + "9" * 5000 + "\n",
-        "model_args: " + "[" * 5000 + "]" * 5000 + "\n",
-        "max_batches: 1e12\n",
-        "check_timeout: 1e-300\n",
-        "checks: {lr_sweep: {steps: -5}}\n",
-        "checks: {lr_sweep: {min_lr: 0}}\n",
-        "checks: {lr_sweep: {steps: .nan}}\n",
-    ],
-    ids=[
-        "timeout-nan",
-        "timeout-inf",
-        "seed-1e30",
-        "seed-2**76",
-        "5000-digit-int",
-        "deep-nesting",
-        "max-batches-1e12",
-        "timeout-tiny",
-        "sweep-negative-steps",
-        "sweep-min-lr-0",
-        "sweep-steps-nan",
-    ],
-)
-def test_extreme_numbers_and_nesting(tmp_path: Path, extra: str) -> None:
-    """Exit 2 naming the file, or a report that runs without an internal error."""
+EXTREME = [
+    # (id, the config line, the outcome: the key a setup error names, "YAML" when the file cannot be read,
+    # "incomplete" for a report without a verdict, or "report" for one that runs)
+    ("timeout-nan", "check_timeout: .nan\n", "check_timeout"),
+    ("timeout-inf", "check_timeout: .inf\n", "check_timeout"),
+    ("seed-1e30", "seed: 1e30\n", "seed"),
+    ("seed-2**76", "seed: 100000000000000000000000\n", "seed"),
+    ("5000-digit-int", "max_batches: " + "9" * 5000 + "\n", "YAML"),
+    ("deep-nesting", "model_args: " + "[" * 5000 + "]" * 5000 + "\n", "YAML"),
+    ("max-batches-1e12", "max_batches: 1e12\n", "report"),
+    ("timeout-tiny", "check_timeout: 1e-300\n", "incomplete"),
+    ("sweep-negative-steps", "checks: {lr_sweep: {steps: -5}}\n", "checks.lr_sweep.steps"),
+    ("sweep-min-lr-0", "checks: {lr_sweep: {min_lr: 0}}\n", "checks.lr_sweep.min_lr"),
+    ("sweep-steps-nan", "checks: {lr_sweep: {steps: .nan}}\n", "checks.lr_sweep.steps"),
+]
+
+
+@pytest.mark.parametrize(("extra", "outcome"), [e[1:] for e in EXTREME], ids=[e[0] for e in EXTREME])
+def test_extreme_numbers_and_nesting(tmp_path: Path, extra: str, outcome: str) -> None:
+    """Exit 2 naming the file (and the key), a report that says it reached no verdict, or a report."""
     config = project_text(tmp_path, VALID_TEXT + extra)
     result = run_check(config, "--format", "json", "--select", "RD1", "RD5")
-    if result.exit_code == 2 and result.stdout.strip():
+    if outcome == "report":
+        doc = json.loads(result.stdout)
+        validate_report(doc, exit_code=0)
+        broken = [c for c in doc["checks"] if c["status"] == "errored"]
+        assert not broken, broken
+    elif outcome == "incomplete":
         # No verdict (every check stopped by a tiny safety net): a report that says so, never a pass.
         doc = json.loads(result.stdout)
         validate_report(doc, exit_code=2)
         assert doc["incomplete"] is True
-        return
-    if result.exit_code == 2:
-        parse_level = "cannot read the YAML" in result.stderr  # refused before any key is read
-        assert_setup_error(result, config, *([] if parse_level else [extra.split(":")[0]]))
-        return
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.exit_code in (0, 1), result.stderr
-    doc = json.loads(result.stdout)
-    validate_report(doc, exit_code=result.exit_code)
-    broken = [c for c in doc["checks"] if c["status"] == "errored" and "internal error" in c["detail"]]
-    assert not broken, broken
+    elif outcome == "YAML":
+        assert "cannot read the YAML" in assert_setup_error(result, config)
+    else:
+        assert_setup_error(result, config, f"'{outcome}'")
 
 
 @pytest.mark.parametrize(
@@ -534,18 +519,16 @@ def test_hostile_reference_exits_2_naming_the_key(tmp_path: Path, reference: str
 
 
 def test_hanging_factory_with_setup_timeout_ends(background: dict[str, Launched]) -> None:
-    err = assert_quick_setup_error(background["hang-setup-timeout"], 20)
+    err = assert_setup_error_of(background["hang-setup-timeout"])
     assert "2 s" in err and "setup_timeout" in err, err
 
 
 def test_optimizer_that_needs_a_closure(tmp_path: Path) -> None:
     config = project(tmp_path, optimizer="LBFGS")
     result = run_check(config, "--format", "json", "--select", "RD5")
-    assert result.exit_code in (0, 1, 2), result.stderr
-    if result.exit_code != 2:
-        doc = json.loads(result.stdout)
-        broken = [c["detail"] for c in doc["checks"] if "internal error" in c["detail"]]
-        assert not broken, broken
+    doc = json.loads(result.stdout)
+    validate_report(doc, exit_code=0)
+    assert doc["findings"] == [] and not [c for c in doc["checks"] if c["status"] == "errored"], doc["checks"]
 
 
 # == 3. loaders and objects through the Python API ====================================================
@@ -560,7 +543,7 @@ def test_loader_yielding_nothing() -> None:
 
 
 def test_one_batch_of_one_sample() -> None:
-    x, y = tasks.drift_data(n=1)
+    x, y = setups.drift_data(n=1)
     report = examine(model=lstm(), train_data=[(x, y)], loss=CE)
     assert "RD002" not in codes(report)
     skipped = {c.name: c.detail for c in report.checks if c.status.value == "skipped"}
@@ -568,7 +551,7 @@ def test_one_batch_of_one_sample() -> None:
 
 
 def test_batch_of_zero_samples() -> None:
-    x, y = tasks.drift_data(n=8)
+    x, y = setups.drift_data(n=8)
     report = examine(model=lstm(), train_data=[(x[:0], y[:0])], loss=CE, quick=True)
     assert "RD302" not in codes(report)
 
@@ -601,7 +584,7 @@ def test_namedtuple_batches() -> None:
 
 
 def test_namedtuple_batches_with_lengths() -> None:
-    class WithLengths(tasks.SequenceClassifier):
+    class WithLengths(setups.SequenceClassifier):
         def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
             return super().forward(x)
 
@@ -669,14 +652,12 @@ class Endless(IterableDataset):
 
 
 def test_endless_iterable_dataset_finishes_quickly() -> None:
-    started = time.monotonic()
     report = examine(
         model=lstm(),
         train_data=DataLoader(Endless(), batch_size=16),
         val_data=DataLoader(Endless(), batch_size=16),
         loss=CE,
     )
-    assert time.monotonic() - started < 30
     assert "RD002" not in codes(report)
 
 
@@ -692,14 +673,8 @@ def test_generator_function_is_used_or_named() -> None:
     def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         yield from data()
 
-    try:
-        report = examine(model=lstm(), train_data=batches, loss=CE, quick=True)
-    except SetupError as exc:
-        assert "train_data" in str(exc)
-        return
-    if "RD001" in codes(report):
-        message = finding(report, "RD001").message
-        assert "function" in message and "not iterable" in message, message
+    report = examine(model=lstm(), train_data=batches, loss=CE, quick=True)
+    assert codes(report) == [] and report.exit_code == 0, "a generator function is called for its generator (§2)"
 
 
 class SlowLoader:
@@ -713,9 +688,7 @@ class SlowLoader:
 
 
 def test_slow_loader_is_cut_by_check_timeout() -> None:
-    started = time.monotonic()
     report = examine(model=lstm(), train_data=SlowLoader(0.5), loss=CE, check_timeout=0.3, quick=True)
-    assert time.monotonic() - started < 20
     stopped = [c for c in report.checks if c.status.value == "errored"]
     assert stopped, [(c.name, c.status.value) for c in report.checks]
     assert all("time budget" in c.detail and "check_timeout" in c.detail for c in stopped), [c.detail for c in stopped]
@@ -749,10 +722,8 @@ class Affine(nn.Module):
 
 
 def test_model_without_parameters_and_no_optimizer() -> None:
-    try:
+    with pytest.raises(SetupError, match="empty parameter list"):
         examine(model=Affine(), train_data=data(), loss=CE, optimizer=None)
-    except SetupError as exc:
-        assert "parameter" in str(exc)
 
 
 def test_model_without_parameters_with_an_optimizer() -> None:
@@ -776,13 +747,12 @@ def test_labels_as_a_python_list() -> None:
     ids=["int", "list-of-ints", "list-of-strings", "list-of-none"],
 )
 def test_unusable_train_data(train_data: Any, named: str) -> None:
-    try:
-        report = examine(model=lstm(), train_data=train_data, loss=CE, quick=True)
-    except SetupError as exc:
-        assert named in str(exc)
+    if not isinstance(train_data, list):
+        with pytest.raises(SetupError, match=f"must be an iterable of batches.*got {named}"):
+            examine(model=lstm(), train_data=train_data, loss=CE, quick=True)
         return
-    assert codes(report)[0] in ("RD001", "RD002")
-    assert report.exit_code == (2 if codes(report)[0] == "RD002" else 1)
+    report = examine(model=lstm(), train_data=train_data, loss=CE, quick=True)
+    assert codes(report) == ["RD002"] and report.exit_code == 2
     assert named in report.findings[0].message, report.findings[0].message
 
 
@@ -810,7 +780,7 @@ def test_numpy_batches() -> None:
 
 @pytest.mark.parametrize("stage", ["forward", "loss"])
 def test_user_code_calling_sys_exit_during_a_check(stage: str) -> None:
-    class Exiting(tasks.SequenceClassifier):
+    class Exiting(setups.SequenceClassifier):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             raise SystemExit(0)
 

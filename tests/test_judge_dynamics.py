@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnndoctor.checks.judge_dynamics import FitResult, judge_overfit
+from rnndoctor.measurements.dynamics import FitResult, OverfitRuns
+from tests.helpers import judged_all, judged_codes
 
 STILL, LEARNED, STUCK = 1e-3, 0.5, 0.3
 
@@ -21,8 +22,11 @@ def plateau(start: float, end: float, steps: int = 100) -> list[float]:
     return [start + (end - start) * min(1.0, i / third) for i in range(steps)]
 
 
+THRESHOLDS = {"still_tolerance": STILL, "learned_share": LEARNED, "stuck_share": STUCK}
+
+
 def codes(result: FitResult, retry: FitResult | None = None) -> list[str]:
-    return [f.code for f in judge_overfit(result, retry, STILL, None, LEARNED, STUCK)]
+    return judged_codes("overfit_batch", OverfitRuns(result, retry), **THRESHOLDS)
 
 
 @pytest.mark.parametrize("end", [0.72, 0.8, 0.95, 1.2])
@@ -56,13 +60,12 @@ def test_negative_losses_are_judged_by_how_far_they_fell() -> None:
 
 
 def test_a_loss_that_does_not_move_is_rd505_under_rd503() -> None:
-    assert codes(run([0.69] * 100)) == ["RD505", "RD503"]
+    assert codes(run([0.69] * 100)) == ["RD503", "RD505"]
 
 
 def test_a_retry_that_fits_makes_the_rate_the_cause() -> None:
-    findings = judge_overfit(
-        run(plateau(1.0, 0.9)), run(plateau(1.0, 0.01), fitted=True), STILL, "RD501", LEARNED, STUCK
-    )
+    runs = OverfitRuns(run(plateau(1.0, 0.9)), run(plateau(1.0, 0.01), fitted=True))
+    findings = judged_all("overfit_batch", runs, **THRESHOLDS)
     assert [f.code for f in findings] == ["RD503"]
     assert "the learning rate, not the model" in findings[0].message
     assert findings[0].severity.label == "warning"

@@ -7,7 +7,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader, TensorDataset
 
-from rnndoctor.layout import (
+from rnndoctor.runtime.layout import (
     BATCH_FIRST,
     FLAT_BATCH_FIRST,
     FLAT_TIME_FIRST,
@@ -136,3 +136,11 @@ def test_token_zero_is_padding_only_where_it_behaves_like_padding(real_zeros: bo
     assert found is not None
     padded = found[1] != "no padding found"
     assert padded is not real_zeros
+
+
+def test_lengths_decide_the_layout_before_the_layers_flag() -> None:
+    """16 lengths for a (20, 16, 3) batch: the batch is on axis 1, whatever batch_first the RNN declares."""
+    data = torch.zeros(20, 16, 3)
+    layout = infer_layout(data, lengths=torch.full((16,), 20), recurrent_batch_first=True)
+    assert layout is not None
+    assert (layout.kind, layout.samples, layout.steps) == (TIME_FIRST, 16, 20)

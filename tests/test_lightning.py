@@ -18,8 +18,9 @@ from torch import nn
 
 from rnndoctor.api import diagnose
 from rnndoctor.cli import cli
-from rnndoctor.config import load_config
-from rnndoctor.loading import Loaded, Loader
+from rnndoctor.setup.config import load_config
+from rnndoctor.setup.loaded import Loaded
+from rnndoctor.setup.loading import Loader
 from tests.helpers import parse_report, write_project
 
 pl = pytest.importorskip("lightning.pytorch")
@@ -296,7 +297,7 @@ def test_the_core_does_not_import_lightning(tmp_path: Path) -> None:
         f"""
         import sys
         from rnndoctor import diagnose
-        import rnndoctor.cli, rnndoctor.lightning_adapter
+        import rnndoctor.cli, rnndoctor.setup.lightning_adapter
         report = diagnose({str(config)!r}, quick=True, select=["RD1"])
         assert report.exit_code == 0, report.exit_code
         loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("lightning", "pytorch_lightning"))
@@ -410,7 +411,7 @@ def test_the_callback_rejects_unknown_options() -> None:
 
 
 def test_every_form_configure_optimizers_returns() -> None:
-    from rnndoctor.lightning_adapter import split_optimizers
+    from rnndoctor.setup.lightning_adapter import split_optimizers
 
     weights = [nn.Parameter(torch.zeros(2))]
     adam, sgd = torch.optim.Adam(weights), torch.optim.SGD(weights, lr=0.1)

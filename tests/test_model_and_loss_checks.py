@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.crashes import diagnose_crash
-from rnndoctor.findings import Severity
-from tests import tasks
+from rnndoctor.core.crashes import diagnose_crash
+from rnndoctor.core.findings import Severity
+from tests import setups
 from tests.reports import report_for
 
 
-@pytest.mark.parametrize("code", sorted(tasks.BROKEN_MODEL_AND_LOSS))
+@pytest.mark.parametrize("code", sorted(setups.BROKEN_MODEL_AND_LOSS))
 def test_broken_setup_reports_its_code_first(code: str) -> None:
     report = report_for("model_and_loss", code)
     codes = [f.code for f in report.findings]
@@ -20,7 +20,7 @@ def test_broken_setup_reports_its_code_first(code: str) -> None:
     assert all(c.status.value != "errored" for c in report.checks), [(c.name, c.detail) for c in report.checks]
 
 
-@pytest.mark.parametrize("name", sorted(tasks.HEALTHY))
+@pytest.mark.parametrize("name", sorted(setups.HEALTHY))
 def test_healthy_setups_get_no_errors_or_warnings(name: str) -> None:
     report = report_for("healthy", name)
     loud = [(f.code, f.message) for f in report.findings if f.severity >= Severity.WARNING]
@@ -28,41 +28,41 @@ def test_healthy_setups_get_no_errors_or_warnings(name: str) -> None:
 
 
 def test_silent_class_axis_is_measured_by_gradient() -> None:
-    finding = diagnose(**tasks.class_axis_silent()).findings[0]
+    finding = diagnose(**setups.class_axis_silent()).findings[0]
     assert finding.evidence["silent"] is True
     assert finding.evidence["gradient_imbalance"] > 0.01
     assert "permute(0, 2, 1)" in finding.fix
 
 
 def test_class_axis_crash_is_explained_with_shapes() -> None:
-    finding = diagnose(**tasks.class_axis_crash()).findings[0]
+    finding = diagnose(**setups.class_axis_crash()).findings[0]
     assert finding.code == "RD305"
     assert finding.evidence["silent"] is False
     assert finding.evidence["output_shape"][-1] == 5
 
 
 def test_input_size_mismatch_carries_numbers_not_just_the_error() -> None:
-    report = diagnose(**tasks.wrong_input_size())
+    report = diagnose(**setups.wrong_input_size())
     (finding,) = [f for f in report.findings if f.code == "RD201"]
     assert finding.evidence["input_size"] == 7 and finding.evidence["received_features"] == 4
 
 
 def test_double_softmax_floor() -> None:
-    finding = diagnose(**tasks.double_softmax()).findings[0]
+    finding = diagnose(**setups.double_softmax()).findings[0]
     assert finding.evidence["last_op"].startswith("Softmax")
     assert finding.evidence["loss_floor"] == pytest.approx(0.5514, abs=1e-3)
 
 
 def test_broadcast_names_the_squeeze() -> None:
-    finding = diagnose(**tasks.unsqueezed_regression()).findings[0]
+    finding = diagnose(**setups.unsqueezed_regression()).findings[0]
     assert finding.evidence["broadcast_shape"] == [32, 32]
     assert "squeeze(-1)" in finding.fix
 
 
 def test_carried_state_costs_two_steps_only_when_state_is_stored() -> None:
-    stateful = diagnose(**tasks.carried_hidden_state(), select=["RD212"], verify=False)
+    stateful = diagnose(**setups.carried_hidden_state(), select=["RD212"], verify=False)
     assert stateful.timing.backward_passes == 2
-    plain = diagnose(**tasks.healthy_classifier(), select=["RD212"])
+    plain = diagnose(**setups.healthy_classifier(), select=["RD212"])
     assert plain.timing.backward_passes == 0
 
 

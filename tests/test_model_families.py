@@ -11,7 +11,7 @@ from torch import nn
 
 from rnndoctor import diagnose
 from rnndoctor.checks.probes import next_step_targets
-from rnndoctor.modality import IMAGES, SEQUENCES, SIGNALS, TABULAR, input_modality
+from rnndoctor.runtime.modality import IMAGES, SEQUENCES, SIGNALS, TABULAR, input_modality
 from tests.corpus import Case, cases, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +173,4 @@ def test_families_setup(case: Case) -> None:
         assert not outcome.loud, f"false alarms on a healthy setup: {outcome.codes}"
     else:
         assert case.accepts(outcome.top), f"expected {case.expect} first, got {outcome.codes}"
+        assert outcome.errors == case.errors, f"errors {sorted(outcome.errors)}, expected {sorted(case.errors)}"

@@ -9,12 +9,12 @@ import pytest
 from rnndoctor import diagnose
 from rnndoctor.render import render
 from rnndoctor.render.plots import plot, sparkline, svg, write_plots
-from tests import tasks
+from tests import setups
 
 
 @pytest.fixture(scope="module")
 def report():  # type: ignore[no-untyped-def]
-    return diagnose(**tasks.short_memory(), select=["RD403"])
+    return diagnose(**setups.short_memory(), select=["RD403"])
 
 
 def test_probe_publishes_its_gradient_profile(report) -> None:  # type: ignore[no-untyped-def]

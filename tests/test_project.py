@@ -63,3 +63,17 @@ def test_examples_run_from_any_directory(
     assert all(f.explained_by == root_cause for f in report.findings[1:]), [
         (f.code, f.explained_by) for f in report.findings
     ]
+
+
+def test_every_mutation_applies() -> None:
+    """tests/mutations.py breaks the code in at least 30 places; each snippet is still there to break."""
+    from tests import mutations
+
+    assert len(mutations.MUTATIONS) >= mutations.MINIMUM
+    assert mutations.stale() == [], "update these mutations to the code they break"
+
+
+def test_the_version_is_the_projects() -> None:
+    from rnndoctor import __version__
+
+    assert f'version = "{__version__}"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")

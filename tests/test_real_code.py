@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from rnndoctor import diagnose
-from rnndoctor.findings import Report, Severity
+from rnndoctor.core.findings import Report, Severity
 from tests.helpers import DEFAULT_CONFIG, write_project
 
 Batch = tuple[torch.Tensor, ...]

@@ -39,3 +39,4 @@ def test_corpus_setup(case: Case) -> None:
     else:
         assert outcome.top is not None, "nothing found on a broken setup"
         assert case.accepts(outcome.top), f"expected {case.expect} first, got {outcome.codes}"
+        assert outcome.errors == case.errors, f"errors {sorted(outcome.errors)}, expected {sorted(case.errors)}"

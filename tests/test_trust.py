@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from rnndoctor import diagnose
 from rnndoctor.cli import cli
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome
 from tests.helpers import write_project
 
 
@@ -107,7 +107,7 @@ def test_buffers_are_restored_through_the_cli(tmp_path: Path, training: bool) ->
         },
     )
     result = CliRunner().invoke(cli, ["check", str(config), "--format", "json", "--no-progress"])
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["timing"]["forward_passes"] > 10
     _assert_same(before, model)
 
@@ -201,7 +201,7 @@ def test_a_config_select_matching_nothing_names_the_file_and_key(tmp_path: Path)
 
 
 def test_the_api_rejects_a_selection_matching_nothing() -> None:
-    from rnndoctor.errors import SetupError
+    from rnndoctor.setup.errors import SetupError
 
     with pytest.raises(SetupError, match="matches no code"):
         diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD7"])
@@ -217,7 +217,7 @@ def test_a_run_where_no_check_completed_exits_2(tmp_path: Path) -> None:
 
 
 def test_fail_on_never_says_the_errors_do_not_fail() -> None:
-    from rnndoctor.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity
+    from rnndoctor.core.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Severity
     from rnndoctor.render import render
 
     report = Report(
@@ -236,7 +236,7 @@ def test_fail_on_never_says_the_errors_do_not_fail() -> None:
 
 
 def test_an_unfinished_check_marks_the_run_incomplete() -> None:
-    from rnndoctor.findings import CheckResult, CheckStatus, Report
+    from rnndoctor.core.findings import CheckResult, CheckStatus, Report
 
     report = Report(
         config=None,
@@ -249,15 +249,15 @@ def test_an_unfinished_check_marks_the_run_incomplete() -> None:
 
 
 def test_a_finding_left_out_is_named_in_its_check_row() -> None:
-    from tests import tasks
+    from tests import setups
 
-    report = diagnose(**tasks.BROKEN_MODEL_AND_LOSS["RD302"](), ignore=["RD302"], quick=True)
+    report = diagnose(**setups.BROKEN_MODEL_AND_LOSS["RD302"](), ignore=["RD302"], quick=True)
     loss = next(c for c in report.checks if c.name == "loss")
     assert "RD302 not reported" in loss.detail, loss.detail
 
 
 def test_thread_choice_one_for_narrow_models_and_the_callers_setting_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rnndoctor import resources
+    from rnndoctor.runtime import resources
 
     assert resources.choose_threads(NormalizedLSTM()) == 1
     wide = nn.LSTM(1024, 1024)
@@ -313,10 +313,10 @@ def test_a_wide_step_is_cut_to_the_step_budget_and_says_so(tmp_path: Path) -> No
 @pytest.mark.parametrize("code", ["RD501", "RD502"])
 def test_select_does_not_change_what_a_check_measures(code: str) -> None:
     """The one-batch fit retries at the sweep's suggestion: selecting only its codes must not change that."""
-    from tests import tasks
+    from tests import setups
 
-    whole = diagnose(**tasks.BROKEN_DYNAMICS[code]())
-    alone = diagnose(**tasks.BROKEN_DYNAMICS[code](), select=["RD503", "RD504", "RD505", "RD506"])
+    whole = diagnose(**setups.BROKEN_DYNAMICS[code]())
+    alone = diagnose(**setups.BROKEN_DYNAMICS[code](), select=["RD503", "RD504", "RD505", "RD506"])
 
     def fit(report: Any) -> dict[str, Any]:
         metrics = next(c for c in report.checks if c.name == "overfit_batch").metrics
@@ -344,7 +344,7 @@ class PluginCheck(Check):
 def test_checks_register_through_the_entry_point_group(monkeypatch: pytest.MonkeyPatch) -> None:
     from importlib import metadata
 
-    from rnndoctor import registry
+    from rnndoctor.core import registry
 
     points = [
         metadata.EntryPoint("plugin", "tests.test_trust:PluginCheck", registry.ENTRY_POINT_GROUP),
@@ -375,8 +375,8 @@ class PluginWithOption(Check):
 
 
 def test_a_plugin_checks_options_are_set_under_checks(tmp_path: Path) -> None:
-    from rnndoctor import registry
-    from rnndoctor.config import ConfigError
+    from rnndoctor.core import registry
+    from rnndoctor.setup.config import ConfigError
 
     registry.register(PluginWithOption)
     try:
@@ -412,7 +412,7 @@ def test_an_empty_validation_split_leaves_a_verdict() -> None:
 
 
 def test_one_padded_row_with_a_run_of_padding_still_shows_the_time_axis() -> None:
-    from rnndoctor.layout import BATCH_FIRST, infer_layout
+    from rnndoctor.runtime.layout import BATCH_FIRST, infer_layout
 
     generator = torch.Generator().manual_seed(1)
     x = torch.randint(1, 50, (4, 6), generator=generator)
@@ -422,7 +422,7 @@ def test_one_padded_row_with_a_run_of_padding_still_shows_the_time_axis() -> Non
 
 
 def test_tied_output_weights_count_as_multiplied() -> None:
-    from rnndoctor.session import Session
+    from rnndoctor.runtime.session import Session
 
     class Tied(nn.Module):
         def __init__(self) -> None:
@@ -435,7 +435,7 @@ def test_tied_output_weights_count_as_multiplied() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.decode(self.lstm(self.embed(x))[0])
 
-    from rnndoctor.loading import Loaded
+    from rnndoctor.setup.loaded import Loaded
 
     model = Tied()
     session = Session(
@@ -467,18 +467,40 @@ def test_out_of_table_token_ids_are_known_whichever_check_runs() -> None:
 
 
 def test_a_judge_registered_for_a_published_measurement_runs_without_touching_the_check() -> None:
-    from rnndoctor import registry
-    from rnndoctor.findings import Finding, Severity
+    from rnndoctor.core import judging
+    from rnndoctor.core.catalogue import get_rule
+    from rnndoctor.measurements.data import LabelStats
 
     seen: list[Any] = []
 
-    def judge_many_classes(stats: Any, options: dict[str, Any]) -> list[Finding]:
+    def judge_many_classes(stats: Any, options: Any) -> list[Any]:
         seen.append(stats)
-        return [Finding("RD102", Severity.INFO, "t", f"{len(stats.counts)} classes seen", "f", check="labels")]
+        return []
 
-    registry.judges("labels", "label_stats")(judge_many_classes)
+    judging.judges(get_rule("RD102"), LabelStats)(judge_many_classes)
     try:
-        report = diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD1"])
-        assert seen and any("classes seen" in f.message for f in report.findings)
+        diagnose(model=NormalizedLSTM(), train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD1"])
+        assert len(seen) == 1 and seen[0].counts, "the labels check's published counts reached the new judge"
     finally:
-        registry._JUDGES[("labels", "label_stats")].remove(judge_many_classes)
+        judging._JUDGES[:] = [e for e in judging._JUDGES if e.function is not judge_many_classes]
+
+
+class LazyCache(nn.Module):
+    """Keeps its last input on an attribute that exists only once forward has run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen_input = x
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+def test_an_attribute_the_forward_sets_lazily_is_gone_afterwards() -> None:
+    model = LazyCache()
+    assert "seen_input" not in vars(model)
+    diagnose(model=model, train_data=_loader(), loss=nn.CrossEntropyLoss(), select=["RD2"])
+    assert "seen_input" not in vars(model), "the diagnosis left an attribute the user's model never had"

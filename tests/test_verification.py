@@ -13,10 +13,10 @@ from torch import nn
 from rnndoctor import diagnose
 from rnndoctor.checks.verification import FitSummary, improved
 from rnndoctor.cli import cli
-from rnndoctor.engine import rank
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.remedies import automated_codes
-from rnndoctor.render import verification_line
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.ranking import rank
+from rnndoctor.core.remedies import automated_codes
+from rnndoctor.render.common import verification_line
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -163,3 +163,11 @@ def test_a_fix_that_could_not_show_its_effect_is_not_demoted() -> None:
     assert finding.fix_outcome == "untried"
     line = verification_line(finding)
     assert line is not None and "no measurable effect" in line and "probably not" not in line
+
+
+@pytest.mark.parametrize(("steps", "faster"), [(50, True), (51, False)])
+def test_fitting_faster_counts_from_half_the_steps(steps: int, faster: bool) -> None:
+    """Both runs fit the batch: the fix improves only when it needs at most half the steps."""
+    before = run({"initial_loss": 1.1, "final_loss": 0.005, "steps": 100, "fitted": True, "progress": 1.0})
+    after = run({"initial_loss": 1.1, "final_loss": 0.005, "steps": steps, "fitted": True, "progress": 1.0})
+    assert improved(before, after, False, 0.2, 0.1) is faster

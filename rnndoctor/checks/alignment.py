@@ -14,12 +14,13 @@ from typing import Any
 
 import torch
 
-from rnndoctor.checks import judge_alignment as judge
-from rnndoctor.config import TIME_FIRST
-from rnndoctor.layout import AXIS1, FLAT_TIME_FIRST, ONE_SEQUENCE, Layout, SampleView, primary_tensor
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Forward, Session, with_argument
+from rnndoctor.core.errors import SkipCheck
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.alignment import TargetLeak, TransposedTargets
+from rnndoctor.runtime.layout import AXIS1, FLAT_TIME_FIRST, ONE_SEQUENCE, Layout, SampleView, primary_tensor
+from rnndoctor.runtime.session import Forward, Session, with_argument
+from rnndoctor.setup.config import TIME_FIRST
 
 
 class Arguments:
@@ -211,9 +212,7 @@ class AlignmentCheck(Check):
                 continue
             at, before = dependency
             metrics[f"dependency[{key}]"] = {"at_step": at, "before_step": before}
-            if at > float(ctx.options["changed"]) and before < float(ctx.options["unchanged"]):
-                leak = judge.TargetLeak(str(key), key == first_key, share, step, at, canonical.is_floating_point())
-                ctx.findings.extend(judge.judge_target_leak(leak))
+            ctx.publish(TargetLeak(str(key), key == first_key, share, step, at, before, canonical.is_floating_point()))
         main = arguments.tensors.get(first_key) if first_key is not None else None
         if main is not None and not main.is_floating_point() and not ctx.findings:
             inputs = layout.batch_first(main.detach()) if layout.steps is not None else None
@@ -222,5 +221,5 @@ class AlignmentCheck(Check):
                 own = max(next_token_share(inputs, wanted), equal_share(inputs, wanted, None))
                 other = max(next_token_share(inputs, alternative), equal_share(inputs, alternative, None))
                 metrics.update(next_token_share=own, other_order_share=other)
-                ctx.findings.extend(judge.judge_transposed_targets(own, other, layout.label, same))
+                ctx.publish(TransposedTargets(own, other, layout.label))
         return Outcome(f"{len(arguments.tensors)} model argument(s) compared with the targets", metrics)

@@ -12,18 +12,19 @@ from typing import Any
 
 import torch
 
-from rnndoctor import lr_rules
-from rnndoctor.batches import BatchFormatError, replace_part
-from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.facts import fact
-from rnndoctor.layout import padding_id, primary_tensor
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.errors import SkipCheck
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.dynamics import BlindFit, FitResult, OverfitRuns
 from rnndoctor.render.plots import plot
-from rnndoctor.session import Session
-from rnndoctor.state import ModelState
-from rnndoctor.stepping import LearningRate, batch_accuracy, rate_response, train_on
-from rnndoctor.sweep import SweepOutcome, learning_rate_sweep
+from rnndoctor.runtime import lr_heuristics
+from rnndoctor.runtime.batches import BatchFormatError, replace_part
+from rnndoctor.runtime.facts import fact
+from rnndoctor.runtime.layout import padding_id, primary_tensor
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.runtime.sweep import SweepOutcome, learning_rate_sweep
 
 
 @register
@@ -94,27 +95,6 @@ class LrSweepCheck(Check):
             ),
             guards=("RD502",),
         ),
-        Option(
-            "too_low_factor",
-            100.0,
-            "RD501: configured rate more than this factor below where the loss starts to fall",
-            meaning="The configured rate is this factor (or more) below where the loss starts to fall.",
-            guards=("RD501",),
-        ),
-        Option(
-            "onset_fraction",
-            0.1,
-            'RD501: "starts to fall" = smoothed loss down by this share of its total drop',
-            meaning='"Starts to fall": the smoothed loss is down by this share of its total drop.',
-            guards=("RD501",),
-        ),
-        Option(
-            "too_high_factor",
-            3.0,
-            "RD502: configured rate more than this factor above the rate with the lowest loss",
-            meaning="The configured rate is this factor above the rate with the lowest loss (or at/after divergence).",
-            guards=("RD502",),
-        ),
     )
 
     def baseline_metrics(self, ctx: CheckContext) -> dict[str, Any]:
@@ -128,7 +108,7 @@ class LrSweepCheck(Check):
             raise SkipCheck(outcome.skipped)
         sweep = outcome.sweep
         assert sweep is not None
-        ctx.findings.extend(outcome.findings)
+        ctx.publish(sweep)
         min_lr = float(ctx.options["min_lr"])
         lr_min = sweep.lowest[0]
         metrics: dict[str, Any] = {
@@ -186,7 +166,7 @@ class LrSweepCheck(Check):
 # ---------------------------------------------------------------------------------------------
 
 
-def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: float) -> judge.FitResult:
+def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: float) -> FitResult:
     """Train on one batch until it is fitted (100% accuracy, or the loss down to ``tolerance`` of its start)."""
     session.model.train()
     LearningRate(session.optimizer).set(lr)
@@ -203,7 +183,7 @@ def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: floa
         if (accuracy is not None and accuracy >= 1.0) or losses[0] - loss >= (1 - tolerance) * abs(losses[0]):
             fitted = True
             break
-    return judge.FitResult(
+    return FitResult(
         lr=lr,
         initial_loss=losses[0] if losses else math.nan,
         final_loss=losses[-1] if losses else math.nan,
@@ -216,7 +196,7 @@ def fit_batch(session: Session, raw: Any, lr: float, steps: int, tolerance: floa
     )
 
 
-def retry_rate(sweep: SweepOutcome | None, configured: judge.FitResult) -> float | None:
+def retry_rate(sweep: SweepOutcome | None, configured: FitResult) -> float | None:
     """A second learning rate to try when the configured one does not fit the batch: the sweep's
     suggestion, else a third of the rate with the sweep's lowest loss, else ten times the configured rate
     (a tenth when the configured rate made the loss rise or blow up)."""
@@ -234,7 +214,7 @@ def retry_rate(sweep: SweepOutcome | None, configured: judge.FitResult) -> float
         candidate = configured_lr / 10
     else:
         candidate = configured_lr * 10
-    if candidate is None or lr_rules.decades(candidate, configured_lr) < 0.5:
+    if candidate is None or lr_heuristics.decades(candidate, configured_lr) < 0.5:
         return None
     return candidate
 
@@ -301,50 +281,11 @@ class OverfitBatchCheck(Check):
             guards=("RD503",),
         ),
         Option(
-            "stuck_share",
-            0.3,
-            "RD503: reported only when the loss fell by less than this share (between: inconclusive)",
-            meaning=(
-                "RD503 is reported only when the loss fell by less than this share; between the two the fit is "
-                "inconclusive and reported as nothing, so float noise cannot flip the verdict."
-            ),
-            guards=("RD503",),
-            notes=("(healthy word/char LMs fall by 0.48-0.52 in 200 steps; broken fits by < 0.1)",),
-        ),
-        Option(
             "loss_tolerance",
             0.01,
             "RD503: fitted = 100% batch accuracy, or loss below this share of its start",
             meaning="Fitted: 100% batch accuracy, or the loss below this share of its start.",
             guards=("RD503",),
-        ),
-        Option(
-            "still_tolerance",
-            0.001,
-            'RD505: relative change of the loss below which it "does not move"',
-            meaning="Relative change of the loss below which it does not move.",
-            guards=("RD505",),
-        ),
-        Option(
-            "input_gain_tolerance",
-            0.05,
-            "RD506: real inputs must end below the zero-input fit by this share",
-            meaning="The fit with real inputs must end below the zero-input fit by this share.",
-            guards=("RD506",),
-        ),
-        Option(
-            "input_sensitivity",
-            0.01,
-            "RD506: ...and zeroing the inputs moves the outputs by at most this (against their spread)",
-            meaning=(
-                "...and zeroing the inputs moves the outputs (before training) by at most this share of how much they"
-                " differ between samples: a model whose outputs read the input is not ignoring it, however poorly it "
-                "fits."
-            ),
-            guards=("RD506",),
-            notes=(
-                "(healthy models measure >= 1.0, ignored inputs ~0: a model that calls eval() mid-step stays quiet)",
-            ),
         ),
     )
 
@@ -370,17 +311,7 @@ class OverfitBatchCheck(Check):
             start.restore()
             retry = fit_batch(session, raw, alternative, steps, tolerance)
             best = retry if retry.final_loss < configured.final_loss else configured
-        lr_verdict = sweep.verdict if sweep is not None else None
-        ctx.findings.extend(
-            judge.judge_overfit(
-                configured,
-                retry,
-                float(options["still_tolerance"]),
-                lr_verdict,
-                float(options["learned_share"]),
-                float(options["stuck_share"]),
-            )
-        )
+        ctx.publish(OverfitRuns(configured, retry))
         metrics: dict[str, Any] = {
             "initial_loss": configured.initial_loss,
             "final_loss": configured.final_loss,
@@ -397,15 +328,7 @@ class OverfitBatchCheck(Check):
                 sensitivity = input_sensitivity(session, raw, blind_batch)
                 blind = fit_batch(session, blind_batch, best.lr, best.steps, tolerance)
                 metrics.update(zero_input_final_loss=blind.final_loss, input_sensitivity=sensitivity)
-                ctx.findings.extend(
-                    judge.judge_input_ignored(
-                        best,
-                        blind,
-                        float(options["input_gain_tolerance"]),
-                        sensitivity,
-                        float(options["input_sensitivity"]),
-                    )
-                )
+                ctx.publish(BlindFit(best, blind, sensitivity))
         metrics["plots"] = [
             plot(
                 "overfitting one batch",

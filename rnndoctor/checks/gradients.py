@@ -13,12 +13,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.checks import judge_gradients as judge
-from rnndoctor.heads import HeadRecorder, summed_over
-from rnndoctor.options import Option
-from rnndoctor.recurrence import cell_kind, recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Session
+from rnndoctor.core.errors import SkipCheck
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.gradients import GradientStats, SaturationStats, UpdateStats
+from rnndoctor.runtime.heads import HeadRecorder, summed_over
+from rnndoctor.runtime.recurrence import cell_kind, recurrent_modules
+from rnndoctor.runtime.session import Session
 
 
 def backward_on(session: Session, raw: Any) -> tuple[float, HeadRecorder]:
@@ -45,7 +46,7 @@ def _embedding_weights(model: nn.Module) -> list[str]:
     return [f"{name}.weight" if name else "weight" for name, m in model.named_modules() if isinstance(m, nn.Embedding)]
 
 
-def gradient_stats(session: Session) -> judge.GradientStats:
+def gradient_stats(session: Session) -> GradientStats:
     model = session.model
     model.train()
     named = list(model.named_parameters())
@@ -67,7 +68,7 @@ def gradient_stats(session: Session) -> judge.GradientStats:
             rms[name] = float(g.pow(2).mean().sqrt()) if g.numel() else 0.0
     total = math.sqrt(sum(v * v for v in norms.values())) if all(map(math.isfinite, norms.values())) else math.inf
     in_optimizer = {id(p) for group in session.optimizer.param_groups for p in group["params"]}
-    stats = judge.GradientStats(
+    stats = GradientStats(
         norms=norms,
         rms=rms,
         total_norm=total,
@@ -96,7 +97,7 @@ ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "
 learning rate and the parameter count, not the gradients, so the update ratio (RD405) says nothing."""
 
 
-def update_stats(session: Session) -> judge.UpdateStats | None:
+def update_stats(session: Session) -> UpdateStats | None:
     """One optimizer step with the gradients in place; None when the optimizer needs a closure, or when
     an adaptive optimizer would take its first step (see ``ADAPTIVE``)."""
     if type(session.optimizer).__name__ in ADAPTIVE and not session.optimizer.state:
@@ -116,9 +117,7 @@ def update_stats(session: Session) -> judge.UpdateStats | None:
             if norm > 0:
                 ratios[name] = float((p.detach().double() - before).norm()) / norm
     lr = session.optimizer.param_groups[0].get("lr")
-    return judge.UpdateStats(
-        ratios, type(session.optimizer).__name__, float(lr) if isinstance(lr, (int, float)) else None
-    )
+    return UpdateStats(ratios, type(session.optimizer).__name__, float(lr) if isinstance(lr, (int, float)) else None)
 
 
 @register
@@ -127,50 +126,11 @@ class GradientsCheck(Check):
     cost = 4
     quick = True
     description = "gradient norms, parameters without gradient, size of one optimizer step"
-    options = (
-        Option(
-            "exploding_norm",
-            1000.0,
-            "RD401: total gradient norm after one backward pass above this explodes",
-            meaning=(
-                "Total gradient norm after one backward pass above which gradients explode (any NaN/inf always counts)."
-            ),
-            guards=("RD401",),
-        ),
-        Option(
-            "vanishing_ratio",
-            0.001,
-            "RD402: earliest recurrent layer's RMS gradient / the last layer's, below this",
-            meaning=(
-                "RMS gradient of the earliest recurrent layer's hidden-to-hidden weights over the last layer's, below"
-                " which gradients vanish down the stack."
-            ),
-            guards=("RD402",),
-        ),
-        Option(
-            "min_update_ratio",
-            1e-06,
-            "RD405: median |delta w| / |w| of one optimizer step below this is too small",
-            meaning="Median ‖Δw‖/‖w‖ of one optimizer step below which updates are negligible.",
-            guards=("RD405",),
-        ),
-        Option(
-            "max_update_ratio",
-            0.1,
-            "RD405: ...above this too large",
-            meaning="...and above which each step rewrites the weights.",
-            guards=("RD405",),
-        ),
-    )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
-        options = ctx.options
         stats = gradient_stats(session)
-        ctx.publish("gradient_stats", stats)
-        ctx.findings.extend(judge.judge_exploding(stats, float(options["exploding_norm"])))
-        ctx.findings.extend(judge.judge_vanishing_layers(stats, float(options["vanishing_ratio"])))
-        ctx.findings.extend(judge.judge_no_gradient(stats))
+        ctx.publish(stats)
         metrics: dict[str, Any] = {
             "total_norm": stats.total_norm,
             "loss": stats.loss,
@@ -181,11 +141,7 @@ class GradientsCheck(Check):
         if math.isfinite(stats.total_norm):
             update = update_stats(session)
             if update is not None:
-                ctx.findings.extend(
-                    judge.judge_update_ratio(
-                        update, float(options["min_update_ratio"]), float(options["max_update_ratio"])
-                    )
-                )
+                ctx.publish(update)
                 values = sorted(update.ratios.values())
                 metrics["median_update_ratio"] = values[len(values) // 2] if values else None
         return Outcome(f"gradient norm {stats.total_norm:.3g} over {len(stats.norms)} parameter tensors", metrics)
@@ -297,13 +253,6 @@ class SaturationCheck(Check):
     description = "saturated tanh/sigmoid units and LSTM/GRU gates at initialization"
     options = (
         Option(
-            "max_saturated_share",
-            0.5,
-            "RD209: share of saturated units in a layer or gate at initialization",
-            meaning="Share of units of a layer or gate that are saturated (see `saturated_output`).",
-            guards=("RD209",),
-        ),
-        Option(
             "saturated_output",
             0.99,
             "RD209: a unit is saturated beyond sigmoid 1-x/x or tanh ±x",
@@ -354,8 +303,8 @@ class SaturationCheck(Check):
         shares = counter.shares()
         if not shares:
             raise SkipCheck("no recurrent layers or tanh/sigmoid activations to inspect")
-        stats = judge.SaturationStats(shares, min(samples, max((x.shape[0] for _, _, x in captured), default=0)))
-        ctx.findings.extend(judge.judge_saturation(stats, float(ctx.options["max_saturated_share"])))
+        stats = SaturationStats(shares, min(samples, max((x.shape[0] for _, _, x in captured), default=0)))
+        ctx.publish(stats)
         worst = max(shares.items(), key=lambda kv: kv[1])
         return Outcome(
             f"most saturated: {worst[0]} ({worst[1]:.0%})",

@@ -12,22 +12,27 @@ from typing import Any
 
 import torch
 
-from rnndoctor.checks import judge_loss as judge
-from rnndoctor.heads import HeadRecorder, summed_over
-from rnndoctor.layout import padding_id, primary_tensor, sequence_lengths
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Forward, Session, UserCodeError
-from rnndoctor.task import class_axis_and_count, is_one_hot, loss_family, loss_ignore_index
-from rnndoctor.tracebacks import first_line
+from rnndoctor.core.errors import SkipCheck, UserCodeError
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.loss import LossMeasurement
+from rnndoctor.runtime.heads import HeadRecorder, summed_over
+from rnndoctor.runtime.layout import padding_id, primary_tensor, sequence_lengths
+from rnndoctor.runtime.session import Forward, Session
+from rnndoctor.runtime.task import class_axis_and_count, is_one_hot, loss_family, loss_ignore_index
+from rnndoctor.runtime.tracebacks import first_line
 
 PROBABILITY_TOLERANCE = 1e-3
 """How far from 1 a row may sum (and logsumexp from 0) and still count as (log-)probabilities."""
 
 
+CLASS_LIKE_MAX_VALUES = 20
+"""Distinct target values recorded at most (more: the targets are quantities, not class ids; RD301)."""
+
+
 def measure(
-    session: Session, raw: Any, max_values: int = judge.CLASS_LIKE_MAX_VALUES
-) -> tuple[judge.LossMeasurement, UserCodeError | None]:
+    session: Session, raw: Any, max_values: int = CLASS_LIKE_MAX_VALUES
+) -> tuple[LossMeasurement, UserCodeError | None]:
     """Measure one batch; the loss's own error, if it raised, is returned rather than raised."""
     session.model.train()
     recorder = HeadRecorder(session.model)
@@ -48,7 +53,7 @@ def measure(
     integer_valued = bool(t.numel()) and bool(torch.equal(t_float, t_float.round()))
     distinct = torch.unique(t_float)
     _, classes = class_axis_and_count(outputs.detach(), t) if family == "index" else (None, None)
-    m = judge.LossMeasurement(
+    m = LossMeasurement(
         loss=loss_name,
         family=family,
         output_shape=tuple(outputs.shape),
@@ -140,7 +145,7 @@ def _tensor(value: Any) -> bool:
     return isinstance(value, torch.Tensor)
 
 
-def _add_target_moments(m: judge.LossMeasurement, session: Session) -> None:
+def _add_target_moments(m: LossMeasurement, session: Session) -> None:
     if m.family != "regression":
         return
     values = []
@@ -151,10 +156,10 @@ def _add_target_moments(m: judge.LossMeasurement, session: Session) -> None:
     flat = torch.cat(values)
     flat = flat[torch.isfinite(flat)]
     if flat.numel() > 1:
-        m.target_mean, m.target_variance = float(flat.mean()), float(flat.var())
+        m.target_variance = float(flat.var())
 
 
-def _add_padding(m: judge.LossMeasurement, forward: Forward, session: Session) -> None:
+def _add_padding(m: LossMeasurement, forward: Forward, session: Session) -> None:
     """Count padded time steps whose targets the loss would score (per-timestep targets only)."""
     layout = session.layout()
     model_input = forward.model_input
@@ -197,7 +202,7 @@ class LossCheck(Check):
     options = (
         Option(
             "class_like_max_values",
-            judge.CLASS_LIKE_MAX_VALUES,
+            CLASS_LIKE_MAX_VALUES,
             "RD301: integer targets with at most this many distinct values look like class ids",
             meaning=(
                 "A regression loss on integer targets with at most this many distinct values is judged as a loss "
@@ -205,81 +210,13 @@ class LossCheck(Check):
             ),
             guards=("RD301",),
         ),
-        Option(
-            "min_class_ids",
-            3,
-            "RD301: one value per sample taking exactly 0..K-1 with K at least this reads as class ids",
-            meaning=(
-                "One target per sample taking exactly the values 0..K-1, K at least this, reads as class ids "
-                "regressed as numbers (two values, 0/1, are judged as binary labels instead)."
-            ),
-            guards=("RD301",),
-        ),
-        Option(
-            "class_axis_balance",
-            0.001,
-            "RD305: |sum of the loss gradient along the head's output axis| / its magnitude",
-            meaning=(
-                "The loss's gradient sums to zero along the axis it treats as classes; a relative sum above this "
-                "along the last layer's output axis means the two axes differ."
-            ),
-            guards=("RD305",),
-            notes=("(softmax gradients sum to 0 along the true class axis up to float error; other axes do not)",),
-        ),
-        Option(
-            "max_padded_scored_share",
-            0.01,
-            "RD306: share of padded time steps whose targets the loss may score",
-            meaning="Share of padded time steps whose targets the loss may still score.",
-            guards=("RD306",),
-        ),
-        Option(
-            "initial_loss_ratio",
-            3.0,
-            "RD307: classification loss at init above this many times ln C (or ln 2)...",
-            meaning="A classification loss at initialization above this many times chance (ln C, or ln 2 per label)...",
-            guards=("RD307",),
-        ),
-        Option(
-            "initial_loss_margin",
-            1.0,
-            "RD307: ...and at least this many nats above it",
-            meaning="...and at least this many nats above it.",
-            guards=("RD307",),
-        ),
-        Option(
-            "regression_initial_ratio",
-            10.0,
-            "RD307: regression loss at init above this many times the target variance",
-            meaning=(
-                "A regression loss at initialization above this many times the loss of predicting the targets' mean."
-            ),
-            guards=("RD307",),
-        ),
     )
 
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
         m, loss_error = measure(session, session.sample("train").batches[0], int(options["class_like_max_values"]))
-        ctx.publish("loss_measurement", m)
-        findings = [
-            *judge.judge_class_axis(m, float(options["class_axis_balance"])),
-            *judge.judge_broadcast(m),
-            *judge.judge_probabilities_into_logit_loss(m),
-            *judge.judge_scores_into_probability_loss(m),
-            *judge.judge_regression_on_classes(m, int(options["class_like_max_values"]), int(options["min_class_ids"])),
-            *judge.judge_multilabel_on_single_label(m),
-            *judge.judge_padding_scored(m, float(options["max_padded_scored_share"])),
-        ]
-        if not findings:
-            findings = judge.judge_initial_loss(
-                m,
-                float(options["initial_loss_ratio"]),
-                float(options["initial_loss_margin"]),
-                float(options["regression_initial_ratio"]),
-            )
-        ctx.findings.extend(findings)
+        findings = ctx.publish(m)
         if loss_error is not None and not findings:
             raise loss_error
         metrics = {

@@ -15,19 +15,19 @@ from typing import Any
 
 import torch
 
-from rnndoctor import lr_rules
-from rnndoctor.checks import judge_dynamics as judge
-from rnndoctor.curves import CurveThresholds, History, judge_history
-from rnndoctor.facts import fact
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, register
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.logs.training_logs import History
+from rnndoctor.measurements.dynamics import Chance, ChanceRuns, ShortRun, ShortTraining
 from rnndoctor.render.plots import plot
-from rnndoctor.session import Session
-from rnndoctor.state import ModelState
-from rnndoctor.stepping import LearningRate, batch_accuracy, rate_response, train_on
-from rnndoctor.sweep import learning_rate_sweep
-from rnndoctor.targets import targets_of, task_facts
-from rnndoctor.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
+from rnndoctor.runtime import lr_heuristics
+from rnndoctor.runtime.facts import fact
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, rate_response, train_on
+from rnndoctor.runtime.sweep import learning_rate_sweep
+from rnndoctor.runtime.targets import targets_of, task_facts
+from rnndoctor.runtime.task import BINARY, MULTI_LABEL, REGRESSION, SINGLE_LABEL, Task, loss_family
 
 
 def validation_metrics(session: Session) -> tuple[float, float | None]:
@@ -79,7 +79,7 @@ def short_run(session: Session, epochs: int, patience: int, rise: float) -> Hist
     return history
 
 
-def chance_level(session: Session, task: Task) -> judge.Chance | None:
+def chance_level(session: Session, task: Task) -> Chance | None:
     """The loss of the best constant prediction on the sampled targets, for the tasks where it is known:
     the entropy of the class distribution (single-label, binary, multi-label), the variance (MSE) or the
     mean absolute deviation from the median (L1) of regression targets."""
@@ -95,32 +95,22 @@ def chance_level(session: Session, task: Task) -> judge.Chance | None:
         total = sum(counts.values())
         entropy = -sum(n / total * math.log(n / total) for n in counts.values())
         majority = max(counts.values()) / total
-        return judge.Chance(entropy, f"the entropy of the {len(counts)} classes' distribution", majority)
+        return Chance(entropy, f"the entropy of the {len(counts)} classes' distribution", majority)
     if task.kind in (BINARY, MULTI_LABEL) and family == "binary":
         values = torch.cat([t.reshape(t.shape[0], -1) for t in targets])
         rates = values.mean(dim=0).clamp(1e-6, 1 - 1e-6)
         entropy = float((-(rates * rates.log() + (1 - rates) * (1 - rates).log())).mean())
         majority = float(torch.maximum(rates, 1 - rates).mean())
-        return judge.Chance(entropy, "the label entropy (predicting each label's positive rate)", majority)
+        return Chance(entropy, "the label entropy (predicting each label's positive rate)", majority)
     if task.kind == REGRESSION and session.loss_name in ("MSELoss", "L1Loss"):
         values = torch.cat([t.reshape(-1) for t in targets])
         values = values[torch.isfinite(values)]
         if values.numel() < 2:
             return None
         if session.loss_name == "MSELoss":
-            return judge.Chance(float(values.var(unbiased=False)), "the target variance (predicting the mean)")
-        return judge.Chance(float((values - values.median()).abs().mean()), "the mean absolute deviation")
+            return Chance(float(values.var(unbiased=False)), "the target variance (predicting the mean)")
+        return Chance(float((values - values.median()).abs().mean()), "the mean absolute deviation")
     return None
-
-
-def generalized(val_loss: list[float | None], chance: judge.Chance | None, margin: float) -> bool:
-    """Whether validation loss ever fell clearly below chance level in the short run. A big model on a few
-    sampled batches memorizes them before it generalizes: a gap to a validation loss that never left chance
-    is that, not overfitting."""
-    values = [v for v in val_loss if v is not None and math.isfinite(v)]
-    if chance is None or not values or chance.loss <= 0:
-        return True
-    return min(values) < chance.loss * (1 - margin)
 
 
 @register
@@ -178,28 +168,26 @@ class OverfittingCheck(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         session = ctx.session
         options = ctx.options
-        limits = CurveThresholds(
-            overfit_rise=float(options["overfit_rise"]), accuracy_gap=float(options["accuracy_gap"])
-        )
         epochs, patience = int(options["epochs"]), int(options["patience"])
+        rise = float(options["overfit_rise"])
         start = ModelState(session.model, session.optimizer)
-        history = short_run(session, epochs, patience, limits.overfit_rise)
+        history = short_run(session, epochs, patience, rise)
         chance = chance_level(session, fact(session, task_facts).task) if session.loss_name else None
-        if session.val_data is not None and generalized(history.val_loss, chance, float(options["chance_margin"])):
-            ctx.findings.extend(f for f in judge_history(history, limits, self.name) if f.code == "RD601")
+        if session.val_data is not None:
+            ctx.publish(ShortTraining(history, chance))
         metrics: dict[str, Any] = {"epochs": len(history.epochs), "train_loss": list(history.train_loss)}
         if chance is not None:
             metrics["chance_loss"] = chance.loss
-            run = judge.ShortRun(history.train_loss, history.train_acc, LearningRate(session.optimizer).configured)
+            run = ShortRun(history.train_loss, history.train_acc, LearningRate(session.optimizer).configured)
             retry = None
             other = self._other_rate(session, run.lr)
-            if judge.at_chance(run, chance, float(options["chance_margin"])) and other is not None:
+            if run.at_chance(chance, float(options["chance_margin"])) and other is not None:
                 start.restore()
                 LearningRate(session.optimizer).set(other)
-                again = short_run(session, epochs, patience, limits.overfit_rise)
-                retry = judge.ShortRun(again.train_loss, again.train_acc, other)
+                again = short_run(session, epochs, patience, rise)
+                retry = ShortRun(again.train_loss, again.train_acc, other)
                 metrics["retry_lr"] = other
-            ctx.findings.extend(judge.judge_chance_level(run, retry, chance, float(options["chance_margin"])))
+            ctx.publish(ChanceRuns(run, retry, chance))
         train = [v for v in history.train_loss if v is not None]
         val = [v for v in history.val_loss if v is not None]
         metrics.update(
@@ -229,4 +217,4 @@ class OverfittingCheck(Check):
         response = rate_response(session)
         if not isinstance(suggested, float) or (response is not None and not response.follows_rate):
             return None
-        return suggested if lr_rules.decades(suggested, configured) >= 0.5 else None
+        return suggested if lr_heuristics.decades(suggested, configured) >= 0.5 else None

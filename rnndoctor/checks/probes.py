@@ -15,14 +15,23 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.checks import judge_probes as judge
-from rnndoctor.layout import IMPLICIT_PAD, Layout, SampleView, padding_id, primary_tensor, sequence_lengths
-from rnndoctor.options import Option
-from rnndoctor.recurrence import recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.errors import SkipCheck
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.model import (
+    BidirectionalReadout,
+    DependencyProbe,
+    FutureProbe,
+    FutureProbes,
+    PaddingProbe,
+    ProbeStats,
+    TimeProfile,
+)
 from rnndoctor.render.plots import plot
-from rnndoctor.session import Forward, Session
-from rnndoctor.task import LM_SHIFT_AGREEMENT
+from rnndoctor.runtime.layout import IMPLICIT_PAD, Layout, SampleView, padding_id, primary_tensor, sequence_lengths
+from rnndoctor.runtime.recurrence import recurrent_modules
+from rnndoctor.runtime.session import Forward, Session
+from rnndoctor.runtime.task import LM_SHIFT_AGREEMENT
 
 
 class DifferentiableInputs:
@@ -95,11 +104,11 @@ def probe_indices(n: int) -> list[int]:
 
 def measure_dependencies(
     probe: DifferentiableInputs, outputs: torch.Tensor, view: SampleView, lengths: list[int], min_profile_steps: int
-) -> tuple[judge.ProbeStats, judge.TimeProfile | None]:
+) -> tuple[ProbeStats, TimeProfile | None]:
     """``outputs`` samples-first (the view's canonical form)."""
     n = outputs.shape[0]
     generator = torch.Generator().manual_seed(0)
-    stats = judge.ProbeStats(batch_size=n, layout=probe.layout.label)
+    stats = ProbeStats(batch_size=n, layout=probe.layout.label)
     steps = 0
     own_profiles: list[torch.Tensor] = []
     same_steps = view.steps is not None and view.steps == probe.layout.steps
@@ -111,7 +120,7 @@ def measure_dependencies(
         own = float(mass[i].sum())
         total = float(mass.sum())
         column = float(mass[:, i].sum()) if i < mass.shape[1] else 0.0
-        stats.probes.append(judge.DependencyProbe(i, own, total - own, column, int((mass.sum(dim=1) > 0).sum())))
+        stats.probes.append(DependencyProbe(i, own, total - own, column, int((mass.sum(dim=1) > 0).sum())))
         length = min(lengths[i], steps)
         if view.time_axis is None:
             own_profiles.append(mass[i, :length].flip(0))
@@ -126,7 +135,7 @@ def measure_dependencies(
     shortest = min(len(p) for p in own_profiles) if own_profiles else 0
     if shortest >= min_profile_steps:
         stacked = torch.stack([p[:shortest] for p in own_profiles])
-        profile = judge.TimeProfile([float(v) for v in stacked.mean(dim=0)], shortest)
+        profile = TimeProfile([float(v) for v in stacked.mean(dim=0)], shortest)
     return stats, profile
 
 
@@ -148,7 +157,7 @@ def next_step_targets(inputs: torch.Tensor, targets: torch.Tensor, agreement: fl
 
 def measure_future(
     probe: DifferentiableInputs, outputs: torch.Tensor, view: SampleView, result: Forward, targets_view: Any
-) -> list[judge.FutureProbe]:
+) -> list[FutureProbe]:
     """In a next-step task, the input gradient of outputs at a middle and a late step, split into the steps
     up to the output's own and the later ones (``outputs`` samples-first)."""
     steps = view.steps
@@ -169,7 +178,7 @@ def measure_future(
             weights = torch.randn(out.shape, generator=generator).to(out.device, out.dtype)
             (grad,) = probe.gradient((out * weights).sum())
             mass = probe.mass(grad)[i]
-            probes.append(judge.FutureProbe(i, step, float(mass[: step + 1].sum()), float(mass[step + 1 :].sum())))
+            probes.append(FutureProbe(i, step, float(mass[: step + 1].sum()), float(mass[step + 1 :].sum())))
     return probes
 
 
@@ -178,7 +187,7 @@ def measure_bidirectional(
     outputs: torch.Tensor,
     captured: dict[str, tuple[nn.RNNBase, torch.Tensor]],
     lengths: list[int],
-) -> list[judge.BidirectionalReadout]:
+) -> list[BidirectionalReadout]:
     if not captured:
         return []
     names = list(captured)
@@ -197,7 +206,7 @@ def measure_bidirectional(
         if total <= 0 or backward_half.shape[0] != len(lengths):
             continue
         at_last = sum(float(backward_half[i, min(lengths[i], backward_half.shape[1]) - 1]) for i in range(g.shape[0]))
-        readouts.append(judge.BidirectionalReadout(name or "rnn", at_last / total, total))
+        readouts.append(BidirectionalReadout(name or "rnn", at_last / total, total))
     return readouts
 
 
@@ -209,7 +218,7 @@ def measure_padding(
     lengths: list[int],
     source: str,
     pad_value: float,
-) -> judge.PaddingProbe | None:
+) -> PaddingProbe | None:
     """Append padding steps to the model's input (true lengths unchanged) and compare valid outputs."""
     steps = layout.steps
     if steps is None:
@@ -235,7 +244,7 @@ def measure_padding(
         old, new = old * valid, new * valid
     diff = (new - old).double().reshape(old.shape[0], -1).norm(dim=1)
     scale = old.double().reshape(old.shape[0], -1).norm(dim=1).clamp_min(1e-12)
-    return judge.PaddingProbe(float((diff / scale).max()), old.shape[0], added, source)
+    return PaddingProbe(float((diff / scale).max()), old.shape[0], added, source)
 
 
 def batch_lengths(session: Session, model_input: torch.Tensor, layout: Layout, raw: Any, tokens: bool) -> Any:
@@ -261,31 +270,10 @@ class ProbesCheck(Check):
             guards=("RD207", "RD202"),
         ),
         Option(
-            "padding_tolerance",
-            0.0001,
-            "RD206: relative output change allowed when padding is appended",
-            meaning="Relative change of the outputs allowed when padding steps are appended.",
-            guards=("RD206",),
-        ),
-        Option(
-            "last_step_share",
-            0.99,
-            "RD211: share of the backward direction's gradient on the last step",
-            meaning="Share of a bidirectional layer's backward-direction gradient sitting on the last step.",
-            guards=("RD211",),
-        ),
-        Option(
             "memory_orders",
             3.0,
             "RD403: orders of magnitude the gradient may fall within the memory window",
             meaning="Orders of magnitude the input gradient may fall inside the effective memory.",
-            guards=("RD403",),
-        ),
-        Option(
-            "min_memory_steps",
-            6,
-            "RD403: an effective memory shorter than this many steps is reported",
-            meaning="An effective memory shorter than this is reported (on sequences at least 4x as long).",
             guards=("RD403",),
         ),
         Option(
@@ -334,25 +322,23 @@ class ProbesCheck(Check):
         steps = layout.steps or 1
         lengths = found[0] if found is not None else [steps] * layout.samples
         dependency, profile = measure_dependencies(probe, outputs, view, lengths, int(options["min_profile_steps"]))
-        ctx.publish("dependency_probes", dependency)
-        ctx.findings.extend(judge.judge_mixing(dependency, float(options["mixing_tolerance"])))
+        ctx.publish(dependency)
         targets_view, _ = session.views(result)
         future = measure_future(probe, outputs, view, result, targets_view)
-        ctx.findings.extend(judge.judge_future_leak(future, layout.steps or 0, float(options["mixing_tolerance"])))
-        readouts = measure_bidirectional(probe, result.outputs, captured, lengths)
-        ctx.findings.extend(judge.judge_bidirectional_readout(readouts, float(options["last_step_share"])))
-        if recurrent_modules(model):
+        ctx.publish(FutureProbes(future, layout.steps or 0))
+        for readout in measure_bidirectional(probe, result.outputs, captured, lengths):
+            ctx.publish(readout)
+        if recurrent_modules(model) and profile is not None:
             # Attention and convolutions reach every step directly: fading with distance is a recurrent failure.
-            ctx.findings.extend(
-                judge.judge_time_profile(profile, float(options["memory_orders"]), int(options["min_memory_steps"]))
-            )
+            ctx.publish(profile)
         padding = None
         if found is not None and found[1] != "no padding found" and min(lengths) < steps:
             pad = padding_id(model)
             pad_value = float(pad if pad is not None else IMPLICIT_PAD) if probe.tokens else 0.0
             base = session.forward(raw)
             padding = measure_padding(session, raw, layout, base, lengths, found[1], pad_value)
-            ctx.findings.extend(judge.judge_padding_leak(padding, float(options["padding_tolerance"])))
+            if padding is not None:
+                ctx.publish(padding)
         metrics: dict[str, Any] = {
             "layout": layout.describe(),
             "probed_samples": [p.sample for p in dependency.probes],

@@ -12,8 +12,9 @@ from typing import Any
 
 import torch
 
-from rnndoctor.checks import judge_alignment as judge
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
+from rnndoctor.core.errors import SkipCheck
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.alignment import StepwiseFeeding
 from rnndoctor.script.adapter import CALL_KEY
 from rnndoctor.script.program import StepProgram
 from rnndoctor.script.records import Flow, InputSlot
@@ -42,7 +43,7 @@ def _equal(tokens: list[torch.Tensor], target: Any) -> bool:
     return any(t.numel() == flat.numel() and bool(torch.equal(t.reshape(-1).to(flat.device), flat)) for t in tokens)
 
 
-def measure(programs: list[StepProgram]) -> judge.StepwiseFeeding | None:
+def measure(programs: list[StepProgram]) -> StepwiseFeeding | None:
     steps = leaking = calls = own = previous = 0
     module_names: dict[str, int] = {}
     for program in programs:
@@ -68,7 +69,7 @@ def measure(programs: list[StepProgram]) -> judge.StepwiseFeeding | None:
     if not calls:
         return None
     module = max(module_names, key=lambda name: module_names[name])
-    return judge.StepwiseFeeding(module, steps, leaking, own / calls, previous / calls, calls)
+    return StepwiseFeeding(module, steps, leaking, own / calls, previous / calls, calls)
 
 
 def _loss_targets(program: StepProgram) -> list[Any]:
@@ -98,7 +99,7 @@ class StepwiseAlignmentCheck(Check):
         feeding = measure(stepped)
         if feeding is None:
             raise SkipCheck("the stepped calls are fed no integer tokens to compare with the targets")
-        ctx.findings.extend(judge.judge_stepwise_feeding(feeding))
+        ctx.publish(feeding)
         return Outcome(
             f"{feeding.module}: {feeding.calls} calls over {feeding.steps} steps; fed its own target "
             f"{feeding.fed_own_target:.0%}, the previous one {feeding.fed_previous_target:.0%}",

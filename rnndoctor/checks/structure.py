@@ -12,11 +12,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.checks import judge_structure as judge
-from rnndoctor.options import Option
-from rnndoctor.recurrence import cell_kind, recurrent_modules
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Session, UserCodeError
+from rnndoctor.core.errors import SkipCheck, UserCodeError
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.model import (
+    CarriedState,
+    FedLayer,
+    LayerAxes,
+    RnnLayer,
+    UnregisteredModules,
+    UnregisteredScan,
+)
+from rnndoctor.runtime.recurrence import cell_kind, recurrent_modules
+from rnndoctor.runtime.session import Session
 
 GATES = {"LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n"), "RNN": ("h",)}
 
@@ -25,11 +33,11 @@ class _StopForward(Exception):
     """Raised from a pre-hook to stop a forward pass whose input was already found wrong."""
 
 
-def describe_layer(name: str, module: nn.Module, max_hidden: int) -> judge.RnnLayer:
+def describe_layer(name: str, module: nn.Module, max_hidden: int) -> RnnLayer:
     kind = cell_kind(module)
     cell = isinstance(module, nn.RNNCellBase)
     settings: dict[str, Any] = vars(module)
-    layer = judge.RnnLayer(
+    layer = RnnLayer(
         name=name or "<model>",
         kind=kind,
         input_size=int(settings["input_size"]),
@@ -68,7 +76,7 @@ class InputRecorder:
     """Pre-hooks recording what each recurrent layer receives; stops the pass at a size mismatch. A cell is
     called once per time step: its steps are its calls."""
 
-    def __init__(self, layers: list[tuple[str, nn.Module]], described: dict[str, judge.RnnLayer]) -> None:
+    def __init__(self, layers: list[tuple[str, nn.Module]], described: dict[str, RnnLayer]) -> None:
         self.described = described
         self.order: list[str] = []
         self.handles = [module.register_forward_pre_hook(self._hook(name)) for name, module in layers]
@@ -109,7 +117,7 @@ class InputRecorder:
             handle.remove()
 
 
-def unregistered_containers(model: nn.Module) -> list[judge.UnregisteredModules]:
+def unregistered_containers(model: nn.Module) -> list[UnregisteredModules]:
     registered = {id(p) for p in model.parameters()}
     found = []
     for owner_name, owner in model.named_modules():
@@ -128,7 +136,7 @@ def unregistered_containers(model: nn.Module) -> list[judge.UnregisteredModules]
             if not params:
                 continue
             found.append(
-                judge.UnregisteredModules(
+                UnregisteredModules(
                     attribute=f"{owner_name}.{attribute}" if owner_name else attribute,
                     container=container,
                     modules=len(modules) + len(loose),
@@ -181,27 +189,6 @@ class StructureCheck(Check):
     description = "recurrent layers as declared and as fed, hidden-state handling, registered modules"
     options = (
         Option(
-            "long_sequence",
-            100,
-            "RD203: a vanilla nn.RNN on sequences longer than this many steps",
-            meaning="A vanilla `nn.RNN` run over more steps than this.",
-            guards=("RD203",),
-        ),
-        Option(
-            "max_spectral_radius",
-            1.5,
-            "RD208: recurrent weights whose spectral radius exceeds this explode",
-            meaning="Recurrent weight blocks whose spectral radius exceeds this make signals grow step after step.",
-            guards=("RD208",),
-        ),
-        Option(
-            "min_spectral_radius",
-            0.05,
-            "RD208: ...or fall below this forget everything at once",
-            meaning="...or below this, forget everything between steps.",
-            guards=("RD208",),
-        ),
-        Option(
             "max_hidden_for_eigen",
             2048,
             "RD208: larger recurrent matrices are not decomposed (cost)",
@@ -214,22 +201,14 @@ class StructureCheck(Check):
         session = ctx.session
         options = ctx.options
         model = session.model
-        ctx.findings.extend(
-            judge.judge_unregistered(unregistered_containers(model), sum(p.numel() for p in model.parameters()))
-        )
+        ctx.publish(UnregisteredScan(unregistered_containers(model), sum(p.numel() for p in model.parameters())))
         layers = recurrent_modules(model)
         described = {
             (name or "<model>"): describe_layer(name, module, int(options["max_hidden_for_eigen"]))
             for name, module in layers
         }
         for layer in described.values():
-            ctx.findings.extend(judge.judge_relu_rnn(layer))
-            ctx.findings.extend(judge.judge_useless_dropout(layer))
-            ctx.findings.extend(
-                judge.judge_recurrent_scale(
-                    layer, float(options["max_spectral_radius"]), float(options["min_spectral_radius"])
-                )
-            )
+            ctx.publish(layer)
         raw = session.sample("train").batches[0]
         recorder = InputRecorder(layers, described)
         stopped = False
@@ -244,14 +223,12 @@ class StructureCheck(Check):
             recorder.remove()
         first = described[recorder.order[0]] if recorder.order else None
         for name in recorder.order:
-            ctx.findings.extend(judge.judge_input_size(described[name]))
-            ctx.findings.extend(judge.judge_vanilla_long(described[name], int(options["long_sequence"])))
+            ctx.publish(FedLayer(described[name]))
         layout = session.layout() if first is not None and not stopped else None
         if first is not None and layout is not None and not first.cell and not layout.from_layer:
-            ctx.findings.extend(judge.judge_swapped_axes(first, layout.samples))
+            ctx.publish(LayerAxes(first, layout.samples))
         if not stopped:
-            attached, error = probe_carried_state(session, raw)
-            ctx.findings.extend(judge.judge_carried_state(attached, error))
+            ctx.publish(CarriedState(*probe_carried_state(session, raw)))
         metrics = {
             "recurrent_layers": [
                 {

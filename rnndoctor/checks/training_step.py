@@ -13,11 +13,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.checks import judge_gradients as judge
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.session import Session
-from rnndoctor.state import ModelState, seed_everything
-from rnndoctor.stepping import rate_response, user_step
+from rnndoctor.core.errors import SkipCheck
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.measurements.gradients import RateControl, StepStats
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState, seed_everything
+from rnndoctor.runtime.stepping import rate_response, user_step
 
 MODE_SENSITIVE = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
@@ -130,7 +131,7 @@ def gradient_norm(model: nn.Module) -> float:
     return math.sqrt(total)
 
 
-def measure_step(session: Session) -> judge.StepStats:
+def measure_step(session: Session) -> StepStats:
     model, optimizer = session.model, session.optimizer
     raw = session.sample("train").batches[0]
     model.train()
@@ -158,7 +159,7 @@ def measure_step(session: Session) -> judge.StepStats:
             growth = gradient_norm(model) / first
     finally:
         recorder.remove()
-    return judge.StepStats(
+    return StepStats(
         grad_growth=growth,
         cleared_after_step=cleared,
         zero_grad_calls=recorder.zero_grad_calls,
@@ -183,12 +184,10 @@ class TrainingStepCheck(Check):
             raise SkipCheck("no train_step in the config")
         stats = measure_step(session)
         response = rate_response(session)
-        ctx.findings.extend(judge.judge_accumulation(stats))
-        ctx.findings.extend(judge.judge_eval_mode_steps(stats))
-        ctx.findings.extend(judge.judge_clipping_order(stats))
+        ctx.publish(stats)
         if response is not None:
-            ctx.findings.extend(
-                judge.judge_rate_control(
+            ctx.publish(
+                RateControl(
                     response.follows_rate,
                     response.calls_optimizer_step,
                     response.update_at_rate,

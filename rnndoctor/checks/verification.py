@@ -1,7 +1,7 @@
 """Fix verification: every automatable fix of a finding at warning or above, tried on the user's own model.
 
 The same batch, seed, learning rate and step budget are trained twice, without and with the fix applied
-mechanically (`rnndoctor.remedies`); the finding records both runs and whether the fix restored learning.
+mechanically (`rnndoctor.core.remedies`); the finding records both runs and whether the fix restored learning.
 The ranking then puts the cause whose fix helps most first and demotes one whose fix changed nothing.
 """
 
@@ -14,16 +14,17 @@ from typing import Any
 
 import torch
 
-from rnndoctor.findings import Finding, Severity
-from rnndoctor.options import Option
-from rnndoctor.registry import Check, CheckContext, Outcome, SkipCheck, register
-from rnndoctor.remedies import Trial, automated_codes, remedy_for
-from rnndoctor.session import Session, UserCodeError
-from rnndoctor.state import ModelState, seed_everything
-from rnndoctor.stepping import LearningRate, batch_accuracy, evaluated, train_on
-from rnndoctor.sweep import closure_evaluations
-from rnndoctor.task import loss_family
-from rnndoctor.tracebacks import first_line
+from rnndoctor.core.errors import SkipCheck, UserCodeError
+from rnndoctor.core.findings import Finding, Severity
+from rnndoctor.core.options import Option
+from rnndoctor.core.registry import Check, CheckContext, Outcome, register
+from rnndoctor.core.remedies import Trial, automated_codes, remedy_for
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState, seed_everything
+from rnndoctor.runtime.stepping import LearningRate, batch_accuracy, evaluated, train_on
+from rnndoctor.runtime.sweep import closure_evaluations
+from rnndoctor.runtime.task import loss_family
+from rnndoctor.runtime.tracebacks import first_line
 
 LEARNED = 0.5
 """A run whose loss ends half-way from chance level to zero (or better) is learning."""
@@ -190,7 +191,7 @@ def balanced_accuracy(outputs: Any, targets: Any) -> float | None:
 
 
 @dataclass
-class Verdict:
+class TrialOutcome:
     trial: Trial
     before: FitSummary
     after: FitSummary
@@ -250,7 +251,7 @@ def improved(
 
 
 @dataclass
-class Bench:
+class TrialRunner:
     """What every trial of one run is measured on, and the runs without any fix (computed once)."""
 
     session: Session
@@ -289,32 +290,32 @@ class Bench:
             self.baselines[measure] = summaries
         return summaries
 
-    def compare(self, trial: Trial, measure: str, leak: bool = False) -> Verdict:
+    def compare(self, trial: Trial, measure: str, leak: bool = False) -> TrialOutcome:
         """Without and with the fix on ``measure``; of a short run's checkpoints, the one where the fix helps
         most (the end when it helps at none). A leak is confirmed when the setup without the fix does better."""
         gain, balanced_gain = float(self.options["min_gain"]), float(self.options["min_balanced_gain"])
         short = measure == SHORT_RUN
-        verdicts = []
+        outcomes = []
         for before, after in zip(self.measure(None, measure), self.measure(trial, measure), strict=False):
             if leak:
                 better = after.error is None and improved(after, before, False, gain, balanced_gain, short=short)
             else:
                 better = improved(before, after, trial.balanced, gain, balanced_gain, short=short)
-            verdicts.append(Verdict(trial, before, after, better, measure))
-        helped = [v for v in verdicts if v.improved]
-        return max(helped, key=lambda v: v.effect) if helped else verdicts[-1]
+            outcomes.append(TrialOutcome(trial, before, after, better, measure))
+        helped = [v for v in outcomes if v.improved]
+        return max(helped, key=lambda v: v.effect) if helped else outcomes[-1]
 
-    def verdict(self, trial: Trial) -> Verdict:
+    def outcome(self, trial: Trial) -> TrialOutcome:
         if trial.closes_leak:
             # The mirror image of an improvement: the configured setup fits far faster or better, on one batch
             # or on held-out data (reading the answer off the inputs generalizes; memorizing does not).
-            verdict = self.compare(trial, ONE_BATCH, leak=True)
-            return verdict if verdict.improved else self.compare(trial, SHORT_RUN, leak=True)
+            tried = self.compare(trial, ONE_BATCH, leak=True)
+            return tried if tried.improved else self.compare(trial, SHORT_RUN, leak=True)
         if not trial.balanced:
-            verdict = self.compare(trial, ONE_BATCH)
+            tried = self.compare(trial, ONE_BATCH)
             # A batch learned without the fix cannot show the fix's effect: a short run over several batches can.
-            if verdict.improved or not verdict.before.learned:
-                return verdict
+            if tried.improved or not tried.before.learned:
+                return tried
         return self.compare(trial, SHORT_RUN)
 
 
@@ -398,7 +399,7 @@ class VerifyFixesCheck(Check):
         if not candidates:
             raise SkipCheck("no finding at warning or above has a fix that can be applied automatically")
         candidates.sort(key=lambda f: (-int(f.severity), -f.confidence))
-        bench = self._bench(session, ctx.options)
+        runner = self._runner(session, ctx.options)
         tried = restored = 0
         lines = []
         for finding in candidates[: int(ctx.options["max_findings"])]:
@@ -412,7 +413,7 @@ class VerifyFixesCheck(Check):
                 finding.verified = {"applied": False, "reason": trials}
                 continue
             try:
-                best = max((bench.verdict(trial) for trial in trials), key=lambda v: (v.improved, v.effect))
+                best = max((runner.outcome(trial) for trial in trials), key=lambda v: (v.improved, v.effect))
             except Exception as exc:  # noqa: BLE001 - one fix that cannot be tried must not cost the others
                 finding.verified = {
                     "applied": False,
@@ -429,11 +430,11 @@ class VerifyFixesCheck(Check):
         )
 
     @staticmethod
-    def _bench(session: Session, options: dict[str, Any]) -> Bench:
+    def _runner(session: Session, options: dict[str, Any]) -> TrialRunner:
         batches = session.sample("train").batches
         first = batches[0]
         cut = session.take(first, int(options["samples"])) or first
-        bench = Bench(
+        runner = TrialRunner(
             session,
             ModelState(session.model, session.optimizer),
             LearningRate(session.optimizer).configured,
@@ -443,10 +444,10 @@ class VerifyFixesCheck(Check):
             options,
             {},
         )
-        if cut is not first and bench.measure(None, ONE_BATCH)[0].error is not None:
+        if cut is not first and runner.measure(None, ONE_BATCH)[0].error is not None:
             # Some models only run on whole batches (a batch size that must equal another axis).
-            bench.one_batch, bench.baselines = first, {}
-        return bench
+            runner.one_batch, runner.baselines = first, {}
+        return runner
 
 
 def _candidates(findings: list[Finding]) -> list[Finding]:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rnndoctor.findings import Finding, Report, Severity
+from rnndoctor.core.levels import Severity
+
+if TYPE_CHECKING:
+    from rnndoctor.core.findings import Finding, Report
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

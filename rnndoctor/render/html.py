@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
-from rnndoctor import __version__
-from rnndoctor.findings import Report
-from rnndoctor.render import evidence_line, verification_line
+from rnndoctor.core.version import VERSION as __version__
+from rnndoctor.render.common import evidence_line, verification_line
 from rnndoctor.render.plots import plots_of, svg
+
+if TYPE_CHECKING:
+    from rnndoctor.core.findings import Report
 
 ROOT_CLASS = "rnndoctor-report"
 """Every style rule is scoped under this class, so a notebook or a page embedding the report keeps its own look."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from rnndoctor.findings import Report
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rnndoctor.core.findings import Report
 
 
 def render(report: Report) -> str:

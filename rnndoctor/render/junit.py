@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
-from rnndoctor.findings import CheckStatus, Report
-from rnndoctor.render import evidence_line
+from rnndoctor.core.levels import CheckStatus
+from rnndoctor.render.common import evidence_line
+
+if TYPE_CHECKING:
+    from rnndoctor.core.findings import Report
 
 
 def render(report: Report) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from rnndoctor.findings import Report, Severity
-from rnndoctor.render import evidence_line, markdown_safe, verification_line
+from typing import TYPE_CHECKING
+
+from rnndoctor.core.levels import Severity
+from rnndoctor.render.common import evidence_line, markdown_safe, verification_line
+
+if TYPE_CHECKING:
+    from rnndoctor.core.findings import Report
 
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from rnndoctor.findings import CheckResult
+if TYPE_CHECKING:
+    from rnndoctor.core.findings import CheckResult
 
 
 class RichProgress:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console, Group
 from rich.markdown import Markdown
@@ -12,9 +12,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from rnndoctor.findings import CheckStatus, Report, Severity
-from rnndoctor.render import markdown_safe, verification_line
+from rnndoctor.core.levels import CheckStatus, Severity
+from rnndoctor.render.common import markdown_safe, verification_line
 from rnndoctor.render.plots import has_series, lines_of, plots_of, sparklines
+
+if TYPE_CHECKING:
+    from rnndoctor.core.findings import Report
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
 STATUS_STYLE = {

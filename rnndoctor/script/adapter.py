@@ -18,15 +18,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.config import TIME_FIRST
-from rnndoctor.registry import SkipCheck
+from rnndoctor.core.errors import SkipCheck
+from rnndoctor.runtime.state import RngState
 from rnndoctor.script.capture import Capture
-from rnndoctor.script.observer import Observer, StepPlan, Substitution
+from rnndoctor.script.observer import Observer
 from rnndoctor.script.optimizers import HandWrittenSGD, JointOptimizer
 from rnndoctor.script.program import StepProgram, call_arguments, lengths_of, replay
+from rnndoctor.script.protocol import StepPlan, Substitution
 from rnndoctor.script.records import StepRecord, data_fingerprint, tensors_in
 from rnndoctor.script.runner import ScriptRun, ScriptTimeout
-from rnndoctor.state import RngState
+from rnndoctor.setup.config import TIME_FIRST
 
 CALL_KEY = "_rnndoctor_call"
 """Where a captured batch keeps the full call it came from (the arguments besides the inputs)."""

@@ -17,9 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndoctor.script.observer import Message, StepPlan
 from rnndoctor.script.optimizers import measured_rate
 from rnndoctor.script.program import StepProgram, build_program
+from rnndoctor.script.protocol import Message, StepPlan
 from rnndoctor.script.records import FunctionalLoss, StepRecord, data_fingerprint
 from rnndoctor.script.replay import NotReplayable
 from rnndoctor.script.runner import ScriptEnvironment, ScriptRun

@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from rnndoctor.errors import SetupError
-from rnndoctor.findings import Finding
-from rnndoctor.loading import Loaded
+from rnndoctor.core.findings import Finding
 from rnndoctor.script.adapter import build_setup
 from rnndoctor.script.capture import Capture, CaptureFailed, LightningFit, capture
 from rnndoctor.script.runner import ScriptEnvironment, ScriptRun, ScriptTimeout
 from rnndoctor.script.spec import ScriptSpec
+from rnndoctor.setup.errors import SetupError
+from rnndoctor.setup.loaded import Loaded
 
 OUTPUT_LINES_ON_FAILURE = 15
 
@@ -128,20 +128,21 @@ def _loaded(captured: Capture) -> Loaded:
 
 def _lightning(fit: LightningFit, display: str) -> Loaded:
     """The module and data the script handed to ``Trainer.fit``, as the Lightning support loads them."""
-    from rnndoctor.lightning_adapter import LightningSetupError, objects_loaded
+    from rnndoctor.setup.lightning_adapter import LightningSetupError, prepare
+    from rnndoctor.setup.loaded import assemble
 
     arguments = fit.arguments
+    datamodule = arguments.get("datamodule")
     try:
-        loaded: Loaded = objects_loaded(
+        if datamodule is not None and arguments.get("train_dataloaders") is None:
+            prepare(datamodule, "datamodule")
+        loaded: Loaded = assemble(
             arguments["model"],
             train_data=arguments.get("train_dataloaders"),
             val_data=arguments.get("val_dataloaders"),
             loss_fn=None,
             optimizer=None,
-            forward_fn=None,
-            train_step_fn=None,
-            datamodule=arguments.get("datamodule"),
-            batch_keys=None,
+            datamodule=datamodule,
         )
     except LightningSetupError as exc:
         raise SetupError(f"the script's Trainer.fit: {exc.cause}", file=display) from None
@@ -149,7 +150,7 @@ def _lightning(fit: LightningFit, display: str) -> Loaded:
 
 
 def _crash_finding(captured: Capture) -> Finding:
-    from rnndoctor.crashes import diagnose_crash
+    from rnndoctor.core.crashes import diagnose_crash
 
     assert captured.crash is not None
     return diagnose_crash(captured.crash.stage, captured.crash.error, "script")

@@ -237,7 +237,7 @@ def _check_steps(program: StepProgram, inputs: Any) -> None:
     if not stepped:
         return
     if not isinstance(inputs, torch.Tensor) or inputs.dim() == 0 or inputs.shape[0] <= max(stepped):
-        from rnndoctor.registry import SkipCheck
+        from rnndoctor.core.errors import SkipCheck
 
         raise SkipCheck(
             "the script calls its model once per time step; rnndoctor replays such a step on whole sequences only"

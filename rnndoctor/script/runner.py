@@ -20,7 +20,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
-from rnndoctor.script.observer import Message, Observer, Router, StepPlan, StopScript
+from rnndoctor.script.observer import Observer
+from rnndoctor.script.protocol import Message, Router, StepPlan, StopScript
 from rnndoctor.script.sandbox import WriteSandbox
 from rnndoctor.script.spec import ScriptSpec
 

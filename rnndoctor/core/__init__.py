@@ -1,0 +1,1 @@
+"""The diagnosis machinery: findings, the rule catalogue, the check registry, the engine, ranking."""

@@ -1,0 +1,212 @@
+"""Run the selected checks cheap-first, each inside a time budget (`rnndoctor.core.ranking` orders what they find).
+
+A check's crash never stops the run: a crash in the user's code becomes a finding, a crash in a check
+itself becomes status ``errored`` with its cause. Between checks the model, optimizer and RNGs are put
+back, so every check sees the setup exactly as the user wrote it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from rnndoctor.core.catalogue import codes_matching
+from rnndoctor.core.crashes import diagnose_crash, out_of_memory_finding, unusable_data_finding
+from rnndoctor.core.errors import CheckTimeout, SkipCheck, UnusableData, UserCodeError
+from rnndoctor.core.findings import CheckResult, CheckStatus, Finding
+from rnndoctor.core.progress import ProgressListener, SilentProgress
+from rnndoctor.core.registry import Check, CheckContext, Outcome, registered_checks
+from rnndoctor.runtime.memory import is_out_of_memory
+from rnndoctor.runtime.resources import PeakMemory
+from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.state import ModelState, seed_everything
+from rnndoctor.runtime.timeouts import alarm
+from rnndoctor.runtime.tracebacks import first_line
+
+
+@dataclass
+class Selection:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    quick: bool = False
+    verify: bool = True
+    """Whether checks that try the fixes of the findings (``amends``) run."""
+
+    def allowed_codes(self) -> set[str]:
+        from rnndoctor.core.catalogue import all_rules
+
+        codes = codes_matching(self.select) if self.select else {r.code for r in all_rules()}
+        # A crash or unusable data (RD0xx) stops whatever was selected, so it is reported unless ignored.
+        codes |= codes_matching(("RD0",))
+        return codes - codes_matching(self.ignore)
+
+
+@dataclass
+class Plan:
+    checks: list[tuple[type[Check], dict[str, Any]]] = field(default_factory=list)
+    allowed: set[str] = field(default_factory=set)
+
+
+def plan_checks(selection: Selection, check_options: dict[str, dict[str, Any] | None]) -> Plan:
+    """The checks to run, cheapest first: enabled, in the profile, and able to report a wanted code."""
+    allowed = selection.allowed_codes()
+    plan = Plan(allowed=allowed)
+    for check in registered_checks():
+        # The packaged defaults hold the built-in options; a check or rule from another package brings its own.
+        declared = {option.name: option.default for option in check.options}
+        configured = check_options.get(check.name, declared)
+        if configured is None:
+            continue
+        options = {**declared, **configured}
+        if selection.quick and not check.quick:
+            continue
+        if check.amends and not selection.verify:
+            continue
+        if not allowed.intersection(check.amended if check.amends else check.codes):
+            continue
+        plan.checks.append((check, dict(options)))
+    return plan
+
+
+def run_plan(
+    session: Session,
+    plan: Plan,
+    *,
+    timeout: float,
+    progress: ProgressListener | None = None,
+) -> tuple[list[CheckResult], list[Finding], bool]:
+    """Run every planned check; returns the results, the findings (unranked) and whether interrupted."""
+    listener = progress or SilentProgress()
+    results: list[CheckResult] = []
+    findings: list[Finding] = []
+    interrupted = False
+    baseline = ModelState(session.model, session.optimizer)
+    session.baseline = baseline
+    listener.started(len(plan.checks))
+    # A check that amends the others' findings runs once they are all in.
+    ordered = sorted(plan.checks, key=lambda entry: entry[0].amends)
+    try:
+        for check_cls, options in ordered:
+            if check_cls.amends:
+                findings = _drop_superseded(plan, results, findings)
+                if not check_cls.needed([f for f in findings if f.code in plan.allowed]):
+                    continue
+            listener.check_started(check_cls.name, check_cls.description)
+            ctx = CheckContext(
+                session=session,
+                options=options,
+                check_name=check_cls.name,
+                prior=list(findings),
+                codes=check_cls.codes,
+            )
+            try:
+                result = _run_one(check_cls(), ctx, timeout)
+            except KeyboardInterrupt:
+                interrupted = True
+                results.append(
+                    CheckResult(check_cls.name, CheckStatus.ERRORED, detail="interrupted", cost=check_cls.cost)
+                )
+                break
+            finally:
+                baseline.restore()
+            kept = [f for f in ctx.findings if f.code in plan.allowed]
+            for finding in kept:
+                finding.check = finding.check or check_cls.name
+            if kept and result.status is CheckStatus.PASSED:
+                result.status = CheckStatus.FOUND
+            left_out = [f.code for f in ctx.findings if f.code not in plan.allowed]
+            _note_unreported(result, left_out, "excluded by select/ignore")
+            findings.extend(kept)
+            results.append(result)
+            listener.check_finished(result)
+    finally:
+        listener.finished()
+    return results, _drop_superseded(plan, results, findings), interrupted
+
+
+def _drop_superseded(plan: Plan, results: list[CheckResult], findings: list[Finding]) -> list[Finding]:
+    """A direct measurement (the learning-rate sweep) replaces a cheaper proxy (the size of one update)."""
+    completed = {r.name for r in results if r.status in (CheckStatus.PASSED, CheckStatus.FOUND)}
+    superseded = {code: check.name for check, _ in plan.checks if check.name in completed for code in check.supersedes}
+    kept = [f for f in findings if f.code not in superseded or f.check == superseded[f.code]]
+    reporting = {f.check for f in kept}
+    for result in results:
+        dropped = [f.code for f in findings if f.check == result.name and f not in kept]
+        _note_unreported(result, dropped, "superseded by a direct measurement")
+        if result.status is CheckStatus.FOUND and result.name not in reporting and result.name != "":
+            result.status = CheckStatus.PASSED
+    return kept
+
+
+def _note_unreported(result: CheckResult, codes: list[str], why: str) -> None:
+    """A check whose finding is left out of the report says so beside its numbers, so that a status row
+    never reads "passed" next to a value that the check judged bad."""
+    if codes:
+        note = f"{', '.join(dict.fromkeys(codes))} not reported ({why})"
+        result.detail = f"{result.detail}; {note}" if result.detail else note
+
+
+def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
+    session = ctx.session
+    session.new_phase()
+    seed_everything(session.seed)
+    passes_before = session.forward_passes, session.backward_passes
+    started = time.perf_counter()
+    status = CheckStatus.PASSED
+    outcome = Outcome()
+    baseline = check.baseline_metrics(ctx)
+    caught: list[warnings.WarningMessage] = []
+    memory = PeakMemory(session.device)
+    try:
+        with _time_budget(session, timeout), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outcome = check.run(ctx)
+    except SkipCheck as exc:
+        status, outcome = CheckStatus.SKIPPED, Outcome(detail=str(exc))
+    except CheckTimeout:
+        status = CheckStatus.ERRORED
+        outcome = Outcome(detail=f"stopped after its {timeout:g} s time budget (raise check_timeout to allow more)")
+    except UserCodeError as exc:
+        if is_out_of_memory(exc.original):
+            ctx.findings.append(out_of_memory_finding(session, exc.original, check.name))
+        else:
+            ctx.findings.append(diagnose_crash(exc.stage, exc.original, check.name))
+        status = CheckStatus.FOUND
+        outcome = Outcome(
+            detail=f"the user's {exc.stage} raised {type(exc.original).__name__}: {first_line(exc.original)}"
+        )
+    except UnusableData as exc:
+        ctx.findings.append(unusable_data_finding(str(exc), check.name, exc.split))
+        status = CheckStatus.FOUND
+        outcome = Outcome(detail=str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the diagnosis
+        status = CheckStatus.ERRORED
+        outcome = Outcome(detail=f"internal error in check '{check.name}': {type(exc).__name__}: {first_line(exc)}")
+    if ctx.findings and status is CheckStatus.PASSED:
+        status = CheckStatus.FOUND
+    metrics = {**baseline, **outcome.metrics}
+    if caught:
+        # Warnings torch raised on the user's setup are evidence, not noise for the terminal.
+        metrics["warnings"] = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))[:5]
+    peak = memory.megabytes()
+    if peak is not None:
+        metrics["peak_memory_mb"] = round(peak, 1)
+    metrics.setdefault("forward_passes", session.forward_passes - passes_before[0])
+    metrics.setdefault("backward_passes", session.backward_passes - passes_before[1])
+    return CheckResult(check.name, status, time.perf_counter() - started, outcome.detail, metrics, check.cost)
+
+
+@contextlib.contextmanager
+def _time_budget(session: Session, seconds: float) -> Iterator[None]:
+    """Stop the check after ``seconds``: cooperatively at every pass, and by SIGALRM where available
+    (which also interrupts a loader stuck in Python code); disarmed before state is restored."""
+    session.deadline = time.monotonic() + seconds
+    try:
+        with alarm(seconds, CheckTimeout):
+            yield
+    finally:
+        session.deadline = None

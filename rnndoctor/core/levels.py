@@ -1,0 +1,41 @@
+"""The vocabulary every layer shares: severity levels, check statuses, the --fail-on thresholds and the exit
+codes (contract §1)."""
+
+from __future__ import annotations
+
+import enum
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_SETUP = 2
+EXIT_INTERRUPTED = 130
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``max()`` over findings gives the worst one."""
+
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class CheckStatus(str, enum.Enum):
+    PASSED = "passed"
+    FOUND = "found"
+    SKIPPED = "skipped"
+    ERRORED = "errored"
+
+
+class FailOn(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NEVER = "never"
+
+    def threshold(self) -> Severity | None:
+        if self is FailOn.NEVER:
+            return None
+        return Severity.ERROR if self is FailOn.ERROR else Severity.WARNING

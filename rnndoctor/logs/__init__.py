@@ -1,0 +1,1 @@
+"""Training logs: reading them (`training_logs`) and judging their curves (`curves`)."""
