@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.findings import Severity
+from rnndoctor.core.findings import Severity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "scripts"))
 import cases as corpus

@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 from rnndoctor import diagnose
 from rnndoctor.cli import cli
-from rnndoctor.errors import SetupError
-from rnndoctor.findings import Severity
+from rnndoctor.core.findings import Severity
+from rnndoctor.setup.errors import SetupError
 
 TOYS = Path(__file__).parent / "script_toys"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rnndoctor import diagnose
-from rnndoctor.findings import Report, Severity
+from rnndoctor.core.findings import Report, Severity
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 BOTH = sorted(p.parent.name for p in EXAMPLES.glob("*/train.py") if (p.parent / "config.yaml").is_file())
