@@ -87,6 +87,7 @@ def _loss_targets(program: StepProgram) -> list[Any]:
 class StepwiseAlignmentCheck(Check):
     name = "stepwise_alignment"
     cost = 1
+    script_only = True
     quick = True
     description = "a model called step by step in the script: is a step fed the token it must predict?"
 

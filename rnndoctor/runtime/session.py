@@ -160,6 +160,7 @@ class Session:
         self.forward_fn = loaded.forward_fn
         self.forward_unavailable = loaded.forward_unavailable
         self.targets_exact = loaded.targets_exact
+        self.script_mode = loaded.script_mode
         self._on_new_phase = loaded.on_new_phase
         self._captured_reference = loaded.reference
         self.train_step_fn = loaded.train_step_fn
@@ -308,11 +309,22 @@ class Session:
             recurrent_batch=self.recurrent_batch(),
         )
 
+    def _single_sequence_possible(self) -> bool:
+        """Whether the first batch's input has a size-1 axis among its first two (one sequence fed whole):
+        only then is the recurrent layers' own reading worth a forward pass."""
+        try:
+            inputs = self.unpack(self.sample("train").batches[0]).inputs
+        except (BatchFormatError, UnusableData, UserCodeError, LookupError):
+            return False
+        return isinstance(inputs, torch.Tensor) and inputs.dim() >= 2 and 1 in tuple(inputs.shape[:2])
+
     def recurrent_batch(self) -> int | None:
         """How many sequences the recurrent layers receive on the first batch (read from the shared reference
         forward; None without recurrent layers, or for a model that takes a hidden state from the config)."""
         if self._recurrent_batch_read or self.hidden is not None or not recurrent_modules(self.model):
             return self._recurrent_batch
+        if not self._single_sequence_possible():
+            return None
         self._recurrent_batch_read = True
         with contextlib.suppress(UserCodeError, SkipCheck, UnusableData, BatchFormatError, LookupError):
             self.reference()

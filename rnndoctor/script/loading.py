@@ -121,6 +121,7 @@ def _loaded(captured: Capture) -> Loaded:
         forward_unavailable=setup.forward_unavailable,
         reference=setup.reference,
         targets_exact=True,
+        script_mode=True,
         layout_hint=setup.layout_hint,
         on_new_phase=getattr(setup.train_step_fn, "new_phase", None),
     )

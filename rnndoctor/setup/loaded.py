@@ -37,6 +37,8 @@ class Loaded:
     """Called when a check or a shared measurement begins (a script is then run afresh for its steps)."""
     targets_exact: bool = False
     """The batches' targets are exactly what the loss receives (observed there), even with a forward_fn."""
+    script_mode: bool = False
+    """The objects come from a run of the user's training script (checks marked script_only run)."""
 
 
 def _as_found(data: Any, key: str, origin: str) -> Any:
