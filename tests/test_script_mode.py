@@ -388,3 +388,23 @@ def test_verbose_shows_what_the_script_printed(tmp_path: Path) -> None:
         check=False,
     )
     assert ("epoch 0 loss" in result.stderr, "epoch 0 loss" in result.stdout) == (True, False)
+
+
+def test_write_config_from_a_config_keeps_naming_the_same_files(tmp_path: Path) -> None:
+    from rnndoctor.setup.config import load_config
+    from rnndoctor.setup.config_writer import reproducing_config
+
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "train.py").write_text("print('training')\n", encoding="utf-8")
+    source = tmp_path / "project" / "rnndoctor.yaml"
+    source.write_text("script: train.py\nscript_args: [--lr, '1']\n", encoding="utf-8")
+    written = tmp_path / "ci" / "copy.yaml"
+    written.parent.mkdir()
+    written.write_text(reproducing_config(str(source), (), written, {"seed": 3}), encoding="utf-8")
+    config = load_config(written)
+    assert (config.script.path, config.script.folder, config.script.args, config.seed) == (  # type: ignore[union-attr]
+        (tmp_path / "project" / "train.py").resolve(),
+        (tmp_path / "project").resolve(),
+        ("--lr", "1"),
+        3,
+    )

@@ -50,18 +50,17 @@ def _relative(path: Path, folder: Path) -> str:
 
 
 def _rebased(data: dict[str, Any], source: Path, folder: Path) -> dict[str, Any]:
-    """File references of a config moved to another folder, so they still name the same files."""
+    """A config's file paths, written for another folder: ``script`` and ``cwd``, and every reference of the
+    form ``path/file.py:attr``, still name the same files (a script's working directory stays the source's)."""
     rebased = dict(data)
     for key, value in data.items():
-        if isinstance(value, str) and (key in ("script", "cwd") or ".py:" in value):
-            target, _, attr = value.partition(".py:") if ".py:" in value else (value, "", "")
-            suffix = ".py" if attr or (value.endswith(".py") and ".py:" in value) else ""
-            moved = (
-                _relative((source / (target + suffix)).resolve(), folder)
-                if key not in ("script", "cwd")
-                else (_relative((source / value).resolve(), folder))
-            )
-            rebased[key] = f"{moved}:{attr}" if attr else moved
-    if "cwd" not in data and "script" in data:
+        if not isinstance(value, str):
+            continue
+        if key in ("script", "cwd"):
+            rebased[key] = _relative((source / value).resolve(), folder)
+        elif ".py:" in value:
+            path, _, attribute = value.rpartition(":")
+            rebased[key] = f"{_relative((source / path).resolve(), folder)}:{attribute}"
+    if "script" in data and "cwd" not in data:
         rebased["cwd"] = _relative(source, folder)
     return rebased
