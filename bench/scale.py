@@ -3,7 +3,8 @@
     python bench/scale.py wordlm     # the upstream word LM (2x200 LSTM, 33 278 words, bptt 35, batch 20), both twins
     python bench/scale.py big        # a 2x1024 LSTM LM over 30 000 words, 32 x 200 tokens per batch
     python bench/scale.py scaling    # vocabulary 1k -> 50k, hidden 64 -> 1024, sequence 35 -> 400
-    python bench/scale.py all        # the three
+    python bench/scale.py sweep      # rnndoctor's LR sweep against torch-lr-finder on the Wikitext-2-sized LM
+    python bench/scale.py all        # the four
     python bench/scale.py all --smoke   # the same code paths at small sizes (CI)
 
 Every diagnosis runs as a whole process of its own (`python -m rnndoctor check` on a config, or this script
@@ -13,7 +14,9 @@ peak resident memory, the findings, the exit code and per check the status, seco
 steps. The machine's load average is recorded beside every row. Writes bench/results/scale.json.
 
 Targets (issue 27): the word LM <= 60 s full with the same findings as before on both twins; the 2x1024 LM
-<= 180 s with no check stopped by the safety net; the diagnosis as a share of one training epoch in the table.
+<= 180 s with no check stopped by the safety net; the diagnosis as a share of one training epoch in the table;
+the LR sweep no slower than torch-lr-finder's range test (its library, its defaults: 100 steps up to lr 10) on
+the same model, data and optimizer.
 """
 
 from __future__ import annotations
@@ -190,6 +193,92 @@ result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(result))
 """
 
+SWEEP = """
+import json, sys, time
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+finder, vocab, hidden, steps, batch = json.loads(sys.argv[1])
+torch.manual_seed(0)
+torch.set_num_threads(1)
+
+
+class WordLM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, hidden)
+        self.lstm = nn.LSTM(hidden, hidden, 2, batch_first=True)
+        self.decode = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens):
+        out, _ = self.lstm(self.embed(tokens))
+        return self.decode(out).reshape(-1, vocab)
+
+
+weights = (1.0 / (torch.arange(vocab, dtype=torch.float64) + 2.7) ** 1.1).float()
+generator = torch.Generator().manual_seed(1)
+stream = torch.multinomial(weights, batch * 16 * (steps + 1), replacement=True, generator=generator)
+stream = stream.reshape(batch * 16, steps + 1)
+loader = DataLoader(
+    TensorDataset(stream[:, :-1], stream[:, 1:]),
+    batch_size=batch,
+    collate_fn=lambda rows: (torch.stack([r[0] for r in rows]), torch.stack([r[1] for r in rows]).reshape(-1)),
+)
+model, loss = WordLM(), nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=1e-7)
+started = time.perf_counter()
+if finder == "torch-lr-finder":
+    from torch_lr_finder import LRFinder
+
+    lr_finder = LRFinder(model, optimizer, loss, device="cpu")
+    lr_finder.range_test(loader, end_lr=10, num_iter=100)
+    lr_finder.reset()
+    result = {"sweep_s": time.perf_counter() - started, "steps": len(lr_finder.history["lr"])}
+else:
+    from rnndoctor import diagnose
+
+    report = diagnose(model=model, train_data=loader, loss=loss, optimizer=optimizer, select=["RD501"])
+    sweep = next(c for c in report.checks if c.name == "lr_sweep")
+    result = {
+        "sweep_s": time.perf_counter() - started,
+        "check_s": sweep.seconds,
+        "steps": sweep.metrics.get("training_steps"),
+        "passes": [report.timing.forward_passes, report.timing.backward_passes],
+    }
+print(json.dumps(result))
+"""
+
+
+def sweep(smoke: bool) -> dict[str, Any]:
+    """rnndoctor's LR sweep (a diagnosis selecting RD501: the sweep and what it needs) against
+    torch-lr-finder's range test with its defaults, each in a fresh process, on a 2x200 LSTM LM over the
+    Wikitext-2-sized vocabulary (bptt 35, batch 20); best of three. Whole-process wall time includes the
+    interpreter, the imports and building the model and data."""
+    shape = [500, 32, 20, 8] if smoke else [33278, 200, 35, 20]
+    rows: dict[str, Any] = {}
+    for finder in ("rnndoctor", "torch-lr-finder"):
+        runs = []
+        for _ in range(1 if smoke else 3):
+            out = run_process([sys.executable, "-c", SWEEP, json.dumps([finder, *shape])])
+            try:
+                runs.append({**json.loads(out["stdout"].strip().splitlines()[-1]), "process_s": out["wall_s"]})
+            except (json.JSONDecodeError, IndexError):
+                runs.append({"error": out["stderr_tail"][-300:]})
+                break
+        ok = [r for r in runs if "sweep_s" in r]
+        rows[finder] = {
+            "runs": runs,
+            **({"sweep_s": min(r["sweep_s"] for r in ok), "process_s": min(r["process_s"] for r in ok)} if ok else {}),
+        }
+        print(finder, json.dumps(rows[finder]), flush=True)
+    mine, theirs = rows["rnndoctor"], rows["torch-lr-finder"]
+    if "sweep_s" in mine and "sweep_s" in theirs:
+        rows["ratio"] = round(mine["sweep_s"] / theirs["sweep_s"], 3)
+        rows["process_ratio"] = round(mine["process_s"] / theirs["process_s"], 3)
+    return rows
+
+
 EPOCH_TOKENS = 2_088_628
 """One training epoch in the table is Wikitext-2's training set: this many tokens."""
 
@@ -240,7 +329,7 @@ def big(smoke: bool) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("wordlm", "big", "scaling", "all"))
+    parser.add_argument("what", choices=("wordlm", "big", "scaling", "sweep", "all"))
     parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -260,6 +349,8 @@ def main() -> None:
             section["big"] = big(args.smoke)
         if args.what in ("scaling", "all"):
             section["scaling"] = scaling(args.smoke)
+        if args.what in ("sweep", "all"):
+            section["sweep"] = sweep(args.smoke)
     finally:
         for leftover in WORDLM.glob("smoke-*.yaml"):
             leftover.unlink()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import inspect
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class SetupTimeout(BaseException):
 def diagnose(
     config: str | Path | None = None,
     *,
+    script_args: tuple[str, ...] | list[str] = (),
     model: Any = None,
     train_data: Any = None,
     loss: Any = None,
@@ -54,7 +56,7 @@ def diagnose(
     layout: str | None = None,
     batch_keys: dict[str, str] | None = None,
     threads: int | None = None,
-    progress: ProgressListener | None = None,
+    progress: ProgressListener | bool | None = None,
     datamodule: Any = None,
     allow_incomplete: bool | None = None,
 ) -> Report:
@@ -65,10 +67,14 @@ def diagnose(
     ``verify=False`` skips trying the findings' fixes on the model (``--no-verify``).
     ``allow_incomplete=True`` (``--allow-incomplete``) leaves the exit code to the findings when the
     ``check_timeout`` safety net stops a check (else it is 3, INCOMPLETE).
+    ``progress``: a listener for the run's progress; by default a live bar in a Jupyter notebook and nothing
+    elsewhere (``True``: a bar on stderr anywhere, ``False``: none).
     ``threads`` sets torch's thread count for the run (default: chosen from the model's width and the
     machine's free cores; the caller's setting is given back afterwards).
     A LightningModule ``model`` needs no ``loss`` (its training_step computes it), ``optimizer``
     (configure_optimizers) or ``train_data`` (its own or ``datamodule``'s dataloaders).
+    A ``config`` path ending in ``.py`` is a training script, run with ``script_args`` as its arguments from
+    the current folder (script mode, contract §8); a YAML config may name one with ``script:``.
     Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
@@ -88,19 +94,25 @@ def diagnose(
     }
     if checks is not None:
         overrides["checks"] = checks
-    if config is not None:
+    loader: Loader | None = None
+    loaded: Loaded | None = None
+    if config is not None and str(config).endswith(".py"):
+        if model is not None or train_data is not None or loss is not None:
+            raise SetupError("give either a script or objects (model=, train_data=, loss=), not both")
+        cfg = script_config(config, script_args, overrides)
+    elif config is not None:
         if model is not None or train_data is not None or loss is not None:
             raise SetupError("give either a config path or objects (model=, train_data=, loss=), not both")
+        if script_args:
+            raise SetupError("script_args= is for a training script (a .py path), not a config file")
         cfg = load_config(config, overrides=overrides)
-        loader: Loader | None = Loader(cfg)
-        loaded: Loaded | None = None
+        loader = Loader(cfg) if cfg.script is None else None
     else:
         if model is None:
             raise SetupError("diagnose() needs a config path, or model=, train_data= and loss=")
         data = {k: v for k, v in overrides.items() if v is not None}
         data.update(model="<object>", train_data="<object>", loss="<object>")
         cfg = build_config(data, display="<objects>", base_dir=Path.cwd(), path=None)
-        loader = None
         loaded = _loaded_from_objects(
             model, train_data, loss, optimizer, val_data, forward, train_step, datamodule, cfg.batch_keys
         )
@@ -110,7 +122,41 @@ def diagnose(
         if missing:
             raise SetupError(f"{name}={missing!r} matches no code ({code_range()})")
     cfg = replace(cfg, select=tuple(select) or cfg.select, ignore=tuple(cfg.ignore) + tuple(ignore))
-    return _run(cfg, loader, loaded, quick=quick, verify=verify, threads=threads, progress=progress)
+    listener = shown_progress(progress)
+    return _run(cfg, loader, loaded, quick=quick, verify=verify, threads=threads, progress=listener)
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where a live progress bar renders under the cell)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def shown_progress(progress: ProgressListener | bool | None) -> ProgressListener | None:
+    """The listener ``diagnose(progress=...)`` reports to: the one given, a live bar (``True``, or by default
+    in a notebook), or none (``False``, or by default outside a notebook)."""
+    if progress is False or (progress is None and not in_notebook()):
+        return None
+    if progress is True or progress is None:
+        from rich.console import Console
+
+        from rnndoctor.render.progress import RichProgress
+
+        return RichProgress(Console() if progress is None else Console(stderr=True))
+    return progress
+
+
+def script_config(script: str | Path, script_args: Any, overrides: dict[str, Any]) -> Config:
+    """The config of ``rnndoctor check train.py -- ARGS``: the script run from the current folder."""
+    path = Path(script)
+    if not path.is_file():
+        raise SetupError("no such file", file=str(script))
+    data: dict[str, Any] = {"script": str(path.resolve()), "script_args": [str(a) for a in script_args]}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return build_config(data, display=str(script), base_dir=Path.cwd(), path=path)
 
 
 def _run(
@@ -139,8 +185,20 @@ def _run(
     original_device: torch.device | None = None
     loss_device: torch.device | None = None
     session: Session | None = None
+    scripted: Any = None
+    exits = contextlib.ExitStack()
     try:
         seed_everything(cfg.seed)
+        if cfg.script is not None:
+            from rnndoctor.script.loading import loaded_script
+
+            cpu_only = cfg.device == "cpu"
+            exits.enter_context(_cuda_hidden(cpu_only))
+            exits.enter_context(torch_threads(threads or 1))
+            scripted = exits.enter_context(loaded_script(cfg.script, steps=cfg.max_batches, display=cfg.display_path))
+            if scripted.loaded is None:
+                return _crash_report(cfg, scripted, started, started_at)
+            loaded = scripted.loaded
         if loader is not None:
             try:
                 with alarm(cfg.setup_timeout, SetupTimeout):
@@ -152,7 +210,7 @@ def _run(
                     file=cfg.display_path,
                 ) from None
         assert loaded is not None
-        device = resolve_device(cfg.device, cfg.display_path)
+        device = resolve_device(cfg.device, cfg.display_path) if scripted is None else _script_device(loaded.model)
         user_state = ModelState(loaded.model, loaded.optimizer)
         loader_states = [LoaderState(data) for data in (loaded.train_data, loaded.val_data) if data is not None]
         original_device = _model_device(loaded.model)
@@ -190,8 +248,10 @@ def _run(
             results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)
         costs = {r.name: r.cost for r in results}
         task = known(session, task_facts)
-        return Report(
-            config=str(cfg.path) if cfg.path else None,
+        if scripted is not None:
+            findings = [*scripted.findings, *findings]
+        report = Report(
+            config=str(cfg.path) if cfg.path else (cfg.display_path if cfg.script else None),
             device=str(device),
             findings=rank(escalate(findings), costs),
             checks=results,
@@ -214,9 +274,14 @@ def _run(
                 **({"scored_positions": session.scoring_used} if session.scoring_used else {}),
                 **({"work_cuts": session.work_cuts} if session.work_cuts else {}),
                 **({"lightning": loaded.lightning} if loaded.lightning else {}),
+                **({"script": scripted.meta()} if scripted is not None else {}),
             },
         )
+        if scripted is not None:
+            report.script_output = scripted.environment.output_text()
+        return report
     finally:
+        exits.close()
         if user_state is not None:
             if original_device is not None and loaded is not None:
                 loaded.model.to(original_device)
@@ -228,6 +293,51 @@ def _run(
         rng.restore()
         if loader is not None:
             loader.release_import_path()
+
+
+@contextlib.contextmanager
+def _cuda_hidden(hidden: bool) -> Iterator[None]:
+    """With ``device: cpu`` a script that picks CUDA when it is available runs on the CPU instead."""
+    import torch
+
+    if not hidden:
+        yield
+        return
+    original = torch.cuda.is_available
+    torch.cuda.is_available = lambda: False
+    try:
+        yield
+    finally:
+        torch.cuda.is_available = original
+
+
+def _script_device(model: Any) -> Any:
+    import torch
+
+    return _model_device(model) or torch.device("cpu")
+
+
+def _crash_report(cfg: Config, scripted: Any, started: float, started_at: str) -> Report:
+    """The report of a script that crashed inside its model or loss before any step finished."""
+    import torch
+
+    return Report(
+        config=cfg.display_path,
+        device="cpu",
+        findings=scripted.findings,
+        checks=[],
+        timing=Timing(time.perf_counter() - started, 1, 0, None),
+        fail_on=cfg.fail_on,
+        meta={
+            "rnndoctor": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "seed": cfg.seed,
+            "started": started_at,
+            "script": scripted.meta(),
+        },
+        script_output=scripted.environment.output_text(),
+    )
 
 
 def _peak(memory: Any, results: list[Any]) -> float | None:
@@ -266,6 +376,9 @@ def _model_device(model: Any) -> Any:
 
 
 def _loss_name(loss_fn: Any) -> str:
+    declared = getattr(loss_fn, "loss_name", None)
+    if isinstance(declared, str):
+        return declared
     name = type(loss_fn).__name__
     if name in ("function", "method", "partial"):
         return getattr(loss_fn, "__name__", name)

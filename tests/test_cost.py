@@ -101,6 +101,16 @@ def test_allow_incomplete_in_the_config(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "allow_incomplete" in bad.stderr
 
 
+def test_write_config_keeps_allow_incomplete(tmp_path: Path) -> None:
+    import yaml
+
+    from rnndoctor.setup.config_writer import reproducing_config
+
+    config = _slow_project(tmp_path)
+    text = reproducing_config(str(config), (), tmp_path / "ci" / "rnndoctor.yaml", {"allow_incomplete": True})
+    assert yaml.safe_load(text)["allow_incomplete"] is True
+
+
 def _timed_out(allow: bool = False, findings: bool = False) -> Report:
     from rnndoctor.core.findings import Finding, Severity
 
@@ -225,6 +235,25 @@ def test_progress_reports_steps_taken_and_planned() -> None:
     assert sweep[0][2:] == (0, 100), "the plan is announced before the first step"
     assert sweep[-1][2:] == (steps, steps), "a sweep that stops early takes its untaken steps out of the plan"
     assert all(done <= planned for _, _, done, planned in sweep)
+
+
+def test_the_api_shows_progress_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from rnndoctor.api import shown_progress
+    from rnndoctor.render.progress import RichProgress
+
+    recorder = Recorder()
+    assert shown_progress(None) is None, "a script or a test: nothing unless asked"
+    assert isinstance(shown_progress(True), RichProgress)
+    assert shown_progress(recorder) is recorder
+    ZMQInteractiveShell = type("ZMQInteractiveShell", (), {})
+    kernel = types.ModuleType("IPython")
+    kernel.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", kernel)
+    assert isinstance(shown_progress(None), RichProgress), "a Jupyter kernel gets a live bar by default"
+    assert shown_progress(False) is None
 
 
 # --- the output layer at a subset of the positions -----------------------------------------------------------

@@ -5,6 +5,7 @@ the pre-commit hook run by pre-commit itself, and the README's sample report kep
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import os
 import re
@@ -486,7 +487,10 @@ def test_pre_commit_runs_the_hook(tmp_path: Path) -> None:
     _git("add", ".", cwd=project, env=env)
 
     def run_hooks() -> subprocess.CompletedProcess[str]:
-        command = [pre_commit, "run", "--all-files", "--color", "never"]
+        # Through this interpreter where it has pre-commit: a version manager's shim (pyenv) would put its own
+        # bin folder, and any other rnndoctor installed there, ahead of this checkout's on PATH.
+        runner = [sys.executable, "-m", "pre_commit"] if importlib.util.find_spec("pre_commit") else [pre_commit]
+        command = [*runner, "run", "--all-files", "--color", "never"]
         return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
 
     passing = run_hooks()

@@ -152,6 +152,8 @@ class Report:
     task: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    script_output: str = field(default="", repr=False)
+    """What a diagnosed script printed (script mode; shown with --verbose, not part of any report format)."""
     """Who produced the report and how: tool versions, seed, threads, fail_on, start time (contract §7)."""
     allow_incomplete: bool = False
     """``--allow-incomplete``: a check stopped by the safety net no longer makes the exit code 3."""
@@ -242,6 +244,27 @@ class Report:
         allowed = " (allowed by --allow-incomplete)" if self.allow_incomplete else ""
         lines = [f"{c.name}: {c.remedy}" for c in stopped]
         return f"Incomplete{allowed}: stopped by the check_timeout safety net before a verdict. " + "; ".join(lines)
+
+    def script_note(self) -> str | None:
+        """What a diagnosed script was seen to train, and what its start-up and its redirected writes cost."""
+        script = self.meta.get("script")
+        if not script:
+            return None
+        modules = ", ".join(f"{name} ({kind})" for name, kind in (script.get("modules") or {}).items())
+        parts = [
+            f"The script trains {modules or 'its model'} with {script.get('optimizer')}, loss {script.get('loss')}"
+        ]
+        parts.append(
+            f"start-up {script.get('startup_s', 0):.1f} s, {script.get('steps_observed', 0)} steps observed, "
+            f"{script.get('steps_run', 0)} run"
+        )
+        if script.get("not_replayable"):
+            parts.append(f"its forward pass is not replayed ({script['not_replayable']})")
+        written = script.get("redirected_writes") or []
+        if written:
+            shown = ", ".join(written[:3]) + (f" and {len(written) - 3} more" if len(written) > 3 else "")
+            parts.append(f"its writes to {shown} went to a temporary folder")
+        return "; ".join(parts) + "."
 
     def summary(self) -> str:
         """``1 error · 2 warnings · 0 info``; says when findings do not fail the run and checks did not finish."""

@@ -28,6 +28,8 @@ def render(report: Report) -> str:
     incomplete = report.incomplete_note()
     if incomplete:
         lines += [f"> ⚠️ {markdown_safe(incomplete)}", ""]
+    if report.script_note():
+        lines += [f"> {report.script_note()}", ""]
     if report.step_note():
         lines += [f"> {report.step_note()}", ""]
     if not report.findings:

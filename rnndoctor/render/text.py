@@ -81,6 +81,9 @@ def print_report(console: Console, report: Report) -> None:
     incomplete = report.incomplete_note()
     if incomplete:
         console.print(Text(incomplete, style="bold yellow"))
+    script = report.script_note()
+    if script:
+        console.print(Text(script, style="dim"))
     note = report.step_note()
     if note:
         console.print(Text(note, style="dim"))
