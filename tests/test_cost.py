@@ -382,6 +382,28 @@ def test_the_step_budget_counts_the_output_layer_at_the_scored_positions() -> No
         session.scoring.remove()
 
 
+def test_an_evaluation_pass_reads_only_the_samples_the_scored_positions_need() -> None:
+    from rnndoctor.runtime.session import Session
+    from rnndoctor.runtime.subsets import evaluation_batch
+    from rnndoctor.setup.loaded import Loaded
+
+    parts = _lm()
+    loaded = Loaded(parts["model"], parts["train_data"], parts["loss"], parts["optimizer"])
+    session = Session(loaded, device=torch.device("cpu"), scored_positions=64)
+    raw = session.sample("train").batches[0]
+    assert evaluation_batch(session, raw) is raw, "every position scored: the whole batch"
+    for positions, samples in ((64, 2), (400, 10), (640, 16)):
+        plan = ScoringPlan(
+            parts["model"].decode, "decode", axis=1, positions=positions, batch_positions=640, classes=2000
+        )
+        session.scoring = PositionSubset(plan, parts["model"], seed=0)
+        try:
+            cut = evaluation_batch(session, raw)
+            assert (cut[0].shape[0], cut[1].shape[0]) == (samples, samples * 40), positions
+        finally:
+            session.scoring.remove()
+
+
 def test_the_check_work_budget_shortens_the_loops_and_says_so() -> None:
     from tests import setups
 
