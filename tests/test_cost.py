@@ -256,6 +256,21 @@ def test_the_api_shows_progress_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -
     assert shown_progress(False) is None
 
 
+def test_a_loop_that_stops_early_takes_its_untaken_steps_out_of_the_plan() -> None:
+    from rnndoctor.runtime.work import WorkMeter
+
+    meter, seen = WorkMeter(), []
+    meter.reset(lambda done, planned: seen.append((done, planned)))
+    with meter.phase(100):
+        for _ in range(30):
+            meter.step()
+    assert (seen[0], seen[-1]) == ((0, 100), (30, 30)), "a sweep that diverged at step 30 is done"
+    with pytest.raises(RuntimeError), meter.phase(50):
+        meter.step()
+        raise RuntimeError("stopped by the safety net")
+    assert (meter.done, meter.planned) == (31, 80), "a loop cut short keeps its plan: the report says how far"
+
+
 # --- the output layer at a subset of the positions -----------------------------------------------------------
 
 
