@@ -4,7 +4,8 @@
     python bench/scale.py big        # a 2x1024 LSTM LM over 30 000 words, 32 x 200 tokens per batch
     python bench/scale.py scaling    # vocabulary 1k -> 50k, hidden 64 -> 1024, sequence 35 -> 400
     python bench/scale.py sweep      # rnndoctor's LR sweep against torch-lr-finder on the Wikitext-2-sized LM
-    python bench/scale.py all        # the four
+    python bench/scale.py small      # overhead vs bare passes, the sweep on run.py's classifier, --quick, the floor
+    python bench/scale.py all        # the five
     python bench/scale.py all --smoke   # the same code paths at small sizes (CI)
 
 Every diagnosis runs as a whole process of its own (`python -m rnndoctor check` on a config, or this script
@@ -279,6 +280,38 @@ def sweep(smoke: bool) -> dict[str, Any]:
     return rows
 
 
+QUICK_EXAMPLES = ("healthy_lstm", "label_collapse", "stock_prices")
+
+
+def small(smoke: bool) -> dict[str, Any]:
+    """bench/run.py's overhead and sweep tables (its LSTM classifier, its repeats: best of them), and the
+    whole-process wall and CPU seconds of `--quick` on three examples beside the floor (importing torch and
+    building an optimizer), without run.py's slow scaling rows."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import run  # bench/run.py
+
+    repeats = 1 if smoke else 3
+    result: dict[str, Any] = {
+        "overhead": run.overhead(repeats, hidden=32 if smoke else 128, steps=16 if smoke else 32),
+        "anchors": run.anchors(20 if smoke else 100, repeats),
+    }
+    print("overhead", json.dumps(result["overhead"]["best"]), flush=True)
+    print("anchors", json.dumps(result["anchors"]), flush=True)
+    quick = {}
+    for name in QUICK_EXAMPLES[:1] if smoke else QUICK_EXAMPLES:
+        config = ROOT / "examples" / name / "config.yaml"
+        command = [sys.executable, "-m", "rnndoctor", "check", str(config), "--quick", "--no-progress"]
+        runs = [run_process([*command, "--format", "json"]) for _ in range(repeats)]
+        best = min(runs, key=lambda r: r["wall_s"])
+        quick[name] = {k: best[k] for k in ("wall_s", "cpu_s", "load", "exit_code")}
+    floors = [run_process([sys.executable, "-c", run.FLOOR]) for _ in range(repeats)]
+    floor = min(floors, key=lambda r: r["wall_s"])
+    result["quick"] = quick
+    result["floor"] = {k: floor[k] for k in ("wall_s", "cpu_s", "load")}
+    print("quick", json.dumps(quick), "floor", json.dumps(result["floor"]), flush=True)
+    return result
+
+
 EPOCH_TOKENS = 2_088_628
 """One training epoch in the table is Wikitext-2's training set: this many tokens."""
 
@@ -318,7 +351,15 @@ SMOKE_SCALING = {
 
 def scaling(smoke: bool) -> dict[str, Any]:
     table = SMOKE_SCALING if smoke else SCALING
-    return {dimension: [lm_row(**row) for row in rows] for dimension, rows in table.items()}
+    measured: dict[str, Any] = {}  # a shape that stands in two dimensions is measured once
+
+    def row(shape: dict[str, int]) -> dict[str, Any]:
+        key = json.dumps(shape, sort_keys=True)
+        if key not in measured:
+            measured[key] = lm_row(**shape)
+        return measured[key]
+
+    return {dimension: [row(shape) for shape in rows] for dimension, rows in table.items()}
 
 
 def big(smoke: bool) -> dict[str, Any]:
@@ -327,12 +368,67 @@ def big(smoke: bool) -> dict[str, Any]:
     return lm_row(vocab=30000, hidden=1024, layers=2, steps=200, batch=32, batches=4)
 
 
+def tables(results: dict[str, Any]) -> str:
+    """The markdown tables of RESULTS.md from a scale.json section."""
+    out = []
+    if "wordlm" in results:
+        out += [
+            "| twin | wall s | CPU s | load | findings | forward/backward passes | peak MB | exit |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for twin, row in results["wordlm"].items():
+            findings = ", ".join(row.get("findings", [])) or "none"
+            passes = "/".join(str(p) for p in row.get("passes", []))
+            out.append(
+                f"| {twin} | {row['wall_s']} | {row['cpu_s']} | {row['load'][0]}-{row['load'][1]} | {findings} | "
+                f"{passes} | {row['peak_rss_mb']} | {row['exit_code']} |"
+            )
+        out.append("")
+    rows = [("2x1024 LM", results["big"])] if "big" in results else []
+    for dimension, measured in results.get("scaling", {}).items():
+        rows += [(dimension, row) for row in measured]
+    if rows:
+        out += [
+            "| varied | vocab | hidden | seq | wall s | CPU s | load | passes (fwd/bwd) | peak MB | bare step CPU s "
+            "| epoch CPU s | share of an epoch | timed out |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for dimension, row in rows:
+            d, step = row.get("diagnose", {}), row.get("step", {})
+            if "seconds" not in d:
+                out.append(f"| {dimension} | {row['vocab']} | {row['hidden']} | {row['seq']} | failed |")
+                continue
+            timed_out = [name for name, c in d["checks"].items() if c.get("timed_out")]
+            out.append(
+                f"| {dimension} | {row['vocab']:,} | {row['hidden']} | {row['seq']} | {d['seconds']:.1f} | "
+                f"{d['cpu_s']:.1f} | {d['load'][0]}-{d['load'][1]} | {d['passes'][0]}/{d['passes'][1]} | "
+                f"{d['peak_rss_mb']} | {step.get('step_cpu_s', 0):.2f} | {row.get('epoch_cpu_s', '')} | "
+                f"{100 * row.get('share_of_epoch', 0):.1f} % | {', '.join(timed_out) or 'none'} |"
+            )
+        out += ["", "Passes per check (forward/backward, training steps):", ""]
+        for dimension, row in rows:
+            d = row.get("diagnose", {})
+            if "checks" not in d:
+                continue
+            per_check = ", ".join(
+                f"{name} {c['passes'][0]}/{c['passes'][1]}" + (f" ({c['steps']})" if c.get("steps") else "")
+                for name, c in d["checks"].items()
+                if c["passes"][0]
+            )
+            out.append(f"- {dimension} {row['vocab']:,}/{row['hidden']}/{row['seq']}: {per_check}")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("wordlm", "big", "scaling", "sweep", "all"))
+    parser.add_argument("what", choices=("wordlm", "big", "scaling", "sweep", "small", "all"))
     parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--tables", action="store_true", help="print RESULTS.md's tables from --output and stop")
     args = parser.parse_args()
+    if args.tables:
+        print(tables(json.loads(args.output.read_text())["smoke" if args.smoke else "full"]))
+        return
     output: Path = args.output
     results = json.loads(output.read_text()) if output.exists() else {}
     key = "smoke" if args.smoke else "full"
@@ -351,6 +447,8 @@ def main() -> None:
             section["scaling"] = scaling(args.smoke)
         if args.what in ("sweep", "all"):
             section["sweep"] = sweep(args.smoke)
+        if args.what in ("small", "all"):
+            section["small"] = small(args.smoke)
     finally:
         for leftover in WORDLM.glob("smoke-*.yaml"):
             leftover.unlink()
