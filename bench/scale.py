@@ -289,7 +289,9 @@ def small(smoke: bool) -> dict[str, Any]:
     building an optimizer), without run.py's slow scaling rows."""
     sys.path.insert(0, str(ROOT / "bench"))
     import run  # bench/run.py
+    import torch
 
+    torch.set_num_threads(1)  # as run.py's own main: the bare passes and the other finders on one thread too
     repeats = 1 if smoke else 3
     result: dict[str, Any] = {
         "overhead": run.overhead(repeats, hidden=32 if smoke else 128, steps=16 if smoke else 32),

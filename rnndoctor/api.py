@@ -141,11 +141,9 @@ def shown_progress(progress: ProgressListener | bool | None) -> ProgressListener
     if progress is False or (progress is None and not in_notebook()):
         return None
     if progress is True or progress is None:
-        from rich.console import Console
+        from rnndoctor.render.progress import live_bar
 
-        from rnndoctor.render.progress import RichProgress
-
-        return RichProgress(Console() if progress is None else Console(stderr=True))
+        return live_bar(notebook=progress is None)
     return progress
 
 

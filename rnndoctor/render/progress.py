@@ -74,6 +74,11 @@ class RichProgress:
         self.progress.stop()
 
 
+def live_bar(notebook: bool) -> RichProgress:
+    """The live bar of ``diagnose(progress=...)``: under the cell in a notebook, else on stderr."""
+    return RichProgress(Console() if notebook else Console(stderr=True))
+
+
 class LineProgress:
     """One line per check start and end on a stream that is not a terminal (a CI log)."""
 

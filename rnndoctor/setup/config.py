@@ -28,11 +28,7 @@ from rnndoctor.setup.errors import ConfigError
 MAX_CONFIG_BYTES = 1 << 20
 
 SAMPLING_OPTIONS = (
-    Option(
-        "max_batches",
-        16,
-        "batches a check may draw from a loader, however large or endless it is",
-    ),
+    Option("max_batches", 16, "batches a check may draw from a loader, however large or endless it is"),
     Option(
         "check_timeout",
         300,
@@ -66,11 +62,7 @@ SAMPLING_OPTIONS = (
             "over every step; 0 scores every position. The loss at the subset is checked against the full loss first",
         ),
     ),
-    Option(
-        "setup_timeout",
-        120,
-        "seconds importing and building model, data, loss and optimizer may take",
-    ),
+    Option("setup_timeout", 120, "seconds importing and building model, data, loss and optimizer may take"),
 )
 """Top-level keys that bound a run's work and time (the ``sampling:`` section of the packaged defaults)."""
 
@@ -300,9 +292,7 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
                 key, "is required (a reference such as 'models.py:build_model', or 'script: train.py' for a script)"
             )
 
-    references: dict[str, Reference | None] = {}
-    for key in REFERENCE_KEYS:
-        references[key] = _reference(data, key, error)
+    references = {key: _reference(data, key, error) for key in REFERENCE_KEYS}
     optimizer_given = references["optimizer"] is not None or data.get("optimizer_args") is not None
     if references["optimizer"] is None:
         references["optimizer"] = Reference("optimizer", "Adam", _optional_mapping(data, "optimizer_args", error))
