@@ -361,7 +361,23 @@ def scaling(smoke: bool) -> dict[str, Any]:
             measured[key] = lm_row(**shape)
         return measured[key]
 
-    return {dimension: [row(shape) for shape in rows] for dimension, rows in table.items()}
+    done: dict[str, Any] = {}
+    for dimension, rows in table.items():
+        done[dimension] = []
+        for shape in rows:
+            done[dimension].append(row(shape))
+            save_partial("scaling", done)  # a long table keeps what it measured if stopped
+    return done
+
+
+_partial: dict[str, Any] = {}
+
+
+def save_partial(key: str, value: Any) -> None:
+    """Write ``value`` under ``key`` of this run's section now (main() writes everything at the end)."""
+    if _partial:
+        _partial["section"][key] = value
+        _partial["output"].write_text(json.dumps(_partial["results"], indent=2) + "\n")
 
 
 def big(smoke: bool) -> dict[str, Any]:
@@ -437,6 +453,7 @@ def main() -> None:
     section = results.setdefault(key, {})
     section["machine"] = f"{platform.machine()}, {os.cpu_count()} CPU core(s), load {load():.2f} at start"
     section["date"] = time.strftime("%Y-%m-%d %H:%M")
+    _partial.update(results=results, section=section, output=output)
     section["commit"] = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False, cwd=ROOT
     ).stdout.strip()
