@@ -155,11 +155,13 @@ def check(
     debug: bool,
 ) -> None:
     """Diagnose the training setup described by CONFIG (a YAML file)."""
-    from rnndoctor.api import diagnose
-
     _prepare_reports(fmt, output, reports, debug)
 
     def run(progress: Any) -> Report:
+        # Imported here, inside the interrupt handling: importing torch takes seconds, and Ctrl-C during
+        # them is an interrupt (130) like any other, not click's "Aborted!" (1, the findings' code).
+        from rnndoctor.api import diagnose
+
         selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
         # The user's own print() calls must not end up inside a JSON or JUnit document on stdout.
         with contextlib.redirect_stdout(sys.stderr):
@@ -183,12 +185,12 @@ def check(
 def _produce(run: Callable[[Any], Report], interrupted: str, no_progress: bool, debug: bool) -> Report:
     """Run a diagnosis with progress on a terminal; a setup error, an interrupt or a bug ends the command
     with its exit code and one line (the traceback only with --debug)."""
-    progress = None
-    if not no_progress and sys.stderr.isatty():
-        from rnndoctor.render.progress import RichProgress
-
-        progress = RichProgress()
     try:
+        progress = None
+        if not no_progress and sys.stderr.isatty():
+            from rnndoctor.render.progress import RichProgress
+
+            progress = RichProgress()
         return run(progress)
     except SetupError as exc:
         _fail(str(exc), debug, exc)
@@ -296,11 +298,11 @@ def curves(
     """Diagnose an existing training history: a CSV (comma, semicolon or tab separated), a Lightning
     lightning_logs/version_N folder, or TensorBoard event files (a file or a folder; needs
     rnndoctor[tensorboard]). Reports overfitting, a flat loss, divergence, oscillation, NaN."""
-    from rnndoctor.logs.curves import diagnose_history
-
     _prepare_reports(fmt, output, reports, debug)
 
     def run(progress: Any) -> Report:
+        from rnndoctor.logs.curves import diagnose_history
+
         selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
         return diagnose_history(log, FailOn(fail_on), select=selected, ignore=ignored, progress=progress)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -509,6 +510,25 @@ def test_explain_unknown_code_exits_2() -> None:
     assert "RD999" in result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("command", "module"), [("check", "rnndoctor.api"), ("curves", "rnndoctor.logs.curves")])
+def test_ctrl_c_while_torch_is_imported_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, module: str
+) -> None:
+    """Issue 28 §4: the first seconds of a run import torch; Ctrl-C then is an interrupt (130), not click's
+    "Aborted!" with exit 1, the code of a diagnosis that found errors."""
+    real_import = builtins.__import__
+
+    def interrupted(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == module:
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    config = write_project(tmp_path)
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    result = invoke([command, str(config), "--no-progress"], expected_exit=130)
+    assert "interrupted" in result.stderr and "Aborted" not in result.output
 
 
 @pytest.mark.parametrize("where", ["factory", "import"])
