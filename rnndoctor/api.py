@@ -52,7 +52,7 @@ def diagnose(
     layout: str | None = None,
     batch_keys: dict[str, str] | None = None,
     threads: int | None = None,
-    progress: ProgressListener | None = None,
+    progress: ProgressListener | bool | None = None,
     datamodule: Any = None,
 ) -> Report:
     """Diagnose a training setup, from a config file or from live objects.
@@ -64,6 +64,8 @@ def diagnose(
     machine's free cores; the caller's setting is given back afterwards).
     A LightningModule ``model`` needs no ``loss`` (its training_step computes it), ``optimizer``
     (configure_optimizers) or ``train_data`` (its own or ``datamodule``'s dataloaders).
+    ``progress`` is a progress listener (`rnndoctor.core.progress`), or True / False for a tqdm bar on
+    stderr or none; by default a bar is shown in Jupyter notebooks when tqdm is installed.
     Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
@@ -102,6 +104,10 @@ def diagnose(
         if missing:
             raise SetupError(f"{name}={missing!r} matches no code ({code_range()})")
     cfg = replace(cfg, select=tuple(select) or cfg.select, ignore=tuple(cfg.ignore) + tuple(ignore))
+    if progress is None or isinstance(progress, bool):
+        from rnndoctor.render.progress import api_progress
+
+        progress = api_progress(progress)
     return _run(cfg, loader, loaded, quick=quick, verify=verify, threads=threads, progress=progress)
 
 

@@ -15,13 +15,15 @@ from typing import Any, NoReturn
 import click
 
 from rnndoctor import __version__
-from rnndoctor.core.catalogue import code_range, unmatched_code
+from rnndoctor.core.catalogue import code_range, codes_matching, unmatched_code
 from rnndoctor.core.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn, Report
 from rnndoctor.render import Format, ReportTarget, parse_report_target, prepare_targets
 from rnndoctor.setup.errors import SetupError
 
 _CODE_TOKEN = re.compile(r"^RD\d{0,3}(,RD\d{0,3})*$", re.IGNORECASE)
 _MULTI_VALUE_OPTIONS = ("--select", "--ignore")
+ANY_CHECK = "any check"
+"""Where `rnndoctor rules` says the setup codes come from: every check that runs the user's code or data."""
 
 
 def expand_code_lists(args: list[str]) -> list[str]:
@@ -278,6 +280,20 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     show_default=True,
     help="Lowest severity that makes the exit code 1.",
 )
+@click.option(
+    "--train",
+    "train_series",
+    metavar="NAME",
+    default=None,
+    help="The column or tag to read as the training loss (default: chosen by its name).",
+)
+@click.option(
+    "--val",
+    "val_series",
+    metavar="NAME",
+    default=None,
+    help="The column or tag to read as the validation loss (default: chosen by its name).",
+)
 @click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD5, RD601). Repeatable.")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
@@ -289,22 +305,33 @@ def curves(
     output: str | None,
     reports: tuple[ReportTarget, ...],
     fail_on: str,
+    train_series: str | None,
+    val_series: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     no_progress: bool,
     plots_dir: str | None,
     debug: bool,
 ) -> None:
-    """Diagnose an existing training history: a CSV (comma, semicolon or tab separated), a Lightning
-    lightning_logs/version_N folder, or TensorBoard event files (a file or a folder; needs
-    rnndoctor[tensorboard]). Reports overfitting, a flat loss, divergence, oscillation, NaN."""
+    """Diagnose an existing training history: a CSV (comma, semicolon or tab separated; a Weights & Biases
+    export), a Lightning lightning_logs/version_N folder, TensorBoard event files (a file or a folder; needs
+    rnndoctor[tensorboard]) or a Hugging Face trainer_state.json (or its output folder). Reports overfitting,
+    a flat loss, divergence, oscillation, NaN; lists every series it did not read."""
     _prepare_reports(fmt, output, reports, debug)
 
     def run(progress: Any) -> Report:
         from rnndoctor.logs.curves import diagnose_history
 
         selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
-        return diagnose_history(log, FailOn(fail_on), select=selected, ignore=ignored, progress=progress)
+        return diagnose_history(
+            log,
+            FailOn(fail_on),
+            select=selected,
+            ignore=ignored,
+            progress=progress,
+            train=train_series,
+            val=val_series,
+        )
 
     report = _produce(run, "while reading the training log", no_progress, debug)
     _emit(report, fmt, output, plots_dir, debug, reports)
@@ -347,7 +374,8 @@ def rules(fmt: str) -> None:
             "title": r.title,
             "severity": r.severity.label,
             "family": r.family,
-            "check": checked_by.get(r.code),
+            # RD001/RD002 come from whichever check meets the crash or the unusable batch.
+            "check": checked_by.get(r.code) or (ANY_CHECK if r.code in codes_matching(("RD0",)) else None),
         }
         for r in all_rules()
     ]

@@ -5,7 +5,8 @@
 
 Generated: rnndoctor/defaults.yaml (the packaged defaults, read at run time without importing torch), the
 per-check part of configs/template.yaml, the option tables of docs/config.md and
-configs/rnndoctor.schema.json (a JSON Schema editors use to complete and check config files).
+rnndoctor/rnndoctor.schema.json (a JSON Schema editors use to complete and check config files; shipped in the
+wheel, and linked from configs/rnndoctor.schema.json).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = ROOT / "rnndoctor" / "defaults.yaml"
 TEMPLATE = ROOT / "configs" / "template.yaml"
 DOCS = ROOT / "docs" / "config.md"
-SCHEMA = ROOT / "configs" / "rnndoctor.schema.json"
+SCHEMA = ROOT / "rnndoctor" / "rnndoctor.schema.json"
+"""Package data, so an installed rnndoctor carries it; configs/rnndoctor.schema.json links to it."""
 
 COMMENT_COLUMN = 36
 
@@ -158,7 +160,8 @@ def json_schema() -> dict[str, Any]:
                 },
             ],
         }
-    properties["checks"] = {"type": "object", "properties": checks, "additionalProperties": False}
+    # `checks:` with every entry commented out (the template's) is null in YAML, and means the defaults.
+    properties["checks"] = {"type": ["object", "null"], "properties": checks, "additionalProperties": False}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "rnndoctor config",

@@ -474,6 +474,16 @@ def test_rules_text_lists_every_contract_code() -> None:
         assert title in result.stdout, f"{code}: title {title!r} missing"
 
 
+def test_rules_says_which_check_reports_each_code() -> None:
+    """Issue 28 §7: RD001 and RD002 are reported by any check that meets the crash or the unusable data,
+    never listed as "(not yet checked)"."""
+    text = invoke(["rules"], 0).stdout
+    assert "not yet checked" not in text
+    assert all("any check" in line for line in text.splitlines() if line.split()[:1] in (["RD001"], ["RD002"]))
+    rows = json.loads(invoke(["rules", "--format", "json"], 0).stdout)
+    assert all(row["check"] for row in rows), [row["code"] for row in rows if not row["check"]]
+
+
 def test_rules_json_lists_every_contract_code_with_title_and_severity() -> None:
     result = invoke(["rules", "--format", "json"], 0)
     rows = json.loads(result.stdout)

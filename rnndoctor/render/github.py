@@ -64,6 +64,10 @@ def render(report: Report) -> str:
         props.append(f"title={_escape_property(f'{finding.code} {finding.title}')}")
         body = f"{finding.message}\n\nFix: {finding.fix}"
         lines.append(f"::{_LEVEL[finding.severity]} {','.join(props)}::{_escape_data(body)}")
+    lines += [f"::notice title=rnndoctor::{_escape_data(note)}" for note in report.notes]
+    if not report.ran_model:
+        # What a log's report read and left out (its series) is in its one check's line.
+        lines += [f"rnndoctor: {check.name}: {check.detail}" for check in report.checks]
     lines.append(f"rnndoctor: {report.verdict.lower()} ({report.summary()})")
     return "\n".join(lines) + "\n"
 
@@ -76,8 +80,8 @@ def location(report: Report, finding: Finding) -> tuple[str | None, int | None]:
         found = _find_user_file(match["name"], Path(report.config).parent if report.config else None)
         if found is not None:
             return _relative(found), int(match["line"])
-    if not report.config:
-        return None, None
+    if not report.config or Path(report.config).is_dir():
+        return None, None  # a folder (a log's, for `rnndoctor curves`) has no line to annotate
     stage = finding.evidence.get("stage")
     keys = _STAGE_KEYS.get(stage, ()) if isinstance(stage, str) else ()
     return _relative(Path(report.config)), _key_line(Path(report.config), keys + _FAMILY_KEYS.get(finding.code[:3], ()))

@@ -28,24 +28,29 @@ def render(report: Report) -> str:
         case = ET.SubElement(
             suite, "testcase", classname=f"rnndoctor.{check.name}", name=check.name, time=f"{check.seconds:.3f}"
         )
+        # One system-out per test case: the check's line, then the findings that do not fail it.
+        output = (
+            [check.detail + "\n"] if check.status in (CheckStatus.PASSED, CheckStatus.FOUND) and check.detail else []
+        )
         for finding in (f for f in report.findings if f.check == check.name):
-            tag = "failure" if id(finding) in failing else "system-out"
-            if tag == "failure":
+            text = f"{finding.message}\n\nEvidence: {evidence_line(finding.evidence)}\n\nFix: {finding.fix}\n"
+            if id(finding) in failing:
                 failures += 1
                 element = ET.SubElement(
                     case, "failure", message=f"{finding.code} {finding.title}", type=finding.severity.label
                 )
+                element.text = text
             else:
-                element = ET.SubElement(case, "system-out")
-                element.text = f"[{finding.severity.label}] {finding.code} {finding.title}\n"
-            element.text = (element.text or "") + (
-                f"{finding.message}\n\nEvidence: {evidence_line(finding.evidence)}\n\nFix: {finding.fix}\n"
-            )
+                output.append(f"[{finding.severity.label}] {finding.code} {finding.title}\n{text}")
+        if output:
+            ET.SubElement(case, "system-out").text = "\n".join(output)
         if check.status is CheckStatus.SKIPPED:
             ET.SubElement(case, "skipped", message=check.detail)
         elif check.status is CheckStatus.ERRORED:
             error = ET.SubElement(case, "error", message=check.detail)
             error.text = check.detail
+    if report.notes:
+        ET.SubElement(suite, "system-out").text = "\n".join(report.notes) + "\n"
     suite.set("failures", str(failures))
     suites = ET.Element("testsuites", name="rnndoctor", tests=suite.get("tests", "0"), failures=str(failures))
     suites.append(suite)

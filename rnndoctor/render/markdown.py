@@ -14,12 +14,13 @@ _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"
 
 
 def render(report: Report) -> str:
-    icon = {"FAIL": "❌", "PASS": "✅", "INCOMPLETE": "⚠️", "INTERRUPTED": "⚠️"}[report.verdict]
+    icon = {"FAIL": "❌", "PASS": "✅", "INCOMPLETE": "⚠️", "INTERRUPTED": "⚠️", "REPORT ONLY": "📋"}[report.verdict]
     lines = [
         "## rnndoctor diagnosis",
         "",
         f"{icon} **{report.verdict.lower()}** · {markdown_safe(report.summary())} · "
-        f"`{report.config or 'objects'}` on `{report.device}`"
+        f"`{report.config or 'objects'}`"
+        + (f" on `{report.device}`" if report.ran_model else "")
         + (f" · task: {report.task['kind']}" if report.task.get("kind") else ""),
         "",
     ]
@@ -27,8 +28,10 @@ def render(report: Report) -> str:
         lines += ["> Interrupted: this report is partial.", ""]
     if report.step_note():
         lines += [f"> {report.step_note()}", ""]
+    for note in report.notes:
+        lines += [f"> {markdown_safe(note)}", ""]
     if not report.findings:
-        lines += ["No problems found.", ""]
+        lines += ["No problems found" + ("." if report.ran_model else " in the series read."), ""]
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         lines += [
             f"### {rank}. {_ICON[finding.severity]} {finding.code} — {markdown_safe(finding.title)}",
@@ -57,7 +60,8 @@ def render(report: Report) -> str:
     timing = report.timing
     lines += [
         "",
-        f"{timing.forward_passes} forward / {timing.backward_passes} backward passes in {timing.total_seconds:.1f} s",
+        (f"{timing.forward_passes} forward / {timing.backward_passes} backward passes in " if report.ran_model else "")
+        + f"{timing.total_seconds:.1f} s",
         "",
         "</details>",
         "",

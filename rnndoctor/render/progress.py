@@ -1,8 +1,10 @@
-"""Progress on stderr while checks run, so stdout stays clean for the report."""
+"""Progress on stderr while checks run, so stdout stays clean for the report: rich's live bar on a terminal
+(the command line), a tqdm bar in notebooks (the Python API)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -42,3 +44,47 @@ class RichProgress:
 
     def finished(self) -> None:
         self.progress.stop()
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter (or Colab) kernel: an IPython shell that has a kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class BarProgress:
+    """A tqdm bar (``tqdm.auto``: a widget in notebooks, text elsewhere), one step per check. It draws on
+    stderr and needs no terminal, so a notebook shows it where rich's live display would show nothing."""
+
+    def __init__(self, tqdm: Any) -> None:
+        self.tqdm = tqdm
+        self.bar: Any = None
+
+    def started(self, total: int) -> None:
+        self.bar = self.tqdm(total=total, desc="rnndoctor", unit="check", leave=False)
+
+    def check_started(self, name: str, description: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name)
+
+    def check_finished(self, result: CheckResult) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def finished(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def api_progress(wanted: bool | None) -> BarProgress | None:
+    """The progress `rnndoctor.diagnose` shows by itself: a tqdm bar in a notebook (``wanted`` None) or
+    wherever asked (True), when tqdm is installed (it is not a dependency); nothing otherwise."""
+    if wanted is False or (wanted is None and not in_notebook()):
+        return None
+    try:
+        from tqdm.auto import tqdm  # type: ignore[import-untyped,import-not-found]
+    except ImportError:
+        return None
+    return BarProgress(tqdm)

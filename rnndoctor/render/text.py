@@ -68,10 +68,12 @@ def print_report(console: Console, report: Report) -> None:
         "INCOMPLETE": "bold black on yellow",
         "INTERRUPTED": "bold black on yellow",
         "PASS": "bold white on green",
+        "REPORT ONLY": "bold black on yellow",
     }
     verdict.append(f" {report.verdict} ", style=style[report.verdict])
     verdict.append(f"  {report.summary()}", style="bold")
-    header = Text(f"rnndoctor · {report.config or 'objects'} · {report.device}", style="dim")
+    where = f" · {report.device}" if report.ran_model else ""
+    header = Text(f"rnndoctor · {report.config or 'objects'}{where}", style="dim")
     if report.task.get("kind"):
         header.append(f" · task: {report.task['kind']}", style="dim")
     console.print(header)
@@ -81,9 +83,12 @@ def print_report(console: Console, report: Report) -> None:
     note = report.step_note()
     if note:
         console.print(Text(note, style="dim"))
+    for note in report.notes:
+        console.print(Text(note, style="yellow"))
     console.print()
     if not report.findings:
-        console.print(Text("No problems found by the checks that ran.", style="green"))
+        scope = "by the checks that ran" if report.ran_model else "in the series read"
+        console.print(Text(f"No problems found {scope}.", style="green"))
         console.print()
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         title = Text()
@@ -120,13 +125,8 @@ def print_report(console: Console, report: Report) -> None:
             for line in _plot_lines(figure, check.name):
                 console.print(line)
     t = report.timing
-    console.print(
-        Text(
-            f"{t.forward_passes} forward / {t.backward_passes} backward passes · {t.total_seconds:.2f} s · "
-            "`rnndoctor explain CODE` for details",
-            style="dim",
-        )
-    )
+    passes = f"{t.forward_passes} forward / {t.backward_passes} backward passes · " if report.ran_model else ""
+    console.print(Text(f"{passes}{t.total_seconds:.2f} s · `rnndoctor explain CODE` for details", style="dim"))
 
 
 def _plot_lines(figure: dict[str, Any], check: str) -> list[Text]:
