@@ -27,6 +27,7 @@ from rnndoctor.runtime.batches import (
     move_tensors,
     unpack,
 )
+from rnndoctor.runtime.calls import convention_problem, describe_call, keyword_arguments
 from rnndoctor.runtime.layout import (
     SINGLE,
     Layout,
@@ -441,9 +442,23 @@ class Session:
         args: tuple[Any, ...] = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
         if self.hidden is not None:
             args = (*args, self._initial_state(batch.inputs))
+        kwargs = keyword_arguments(self.model, batch_on_device, batch.slots, len(args))
         try:
-            result = self.model(*args)
+            result = self.model(*args, **kwargs)
         except (Exception, SystemExit) as exc:
+            problem = convention_problem(self.model, args, kwargs, exc)
+            if problem:
+                # rnndoctor's call convention failed, not the user's line: say how it called the model.
+                names = [str(batch.slots[0]) if isinstance(batch.slots[0], str) else "inputs"]
+                names += [str(batch.slots[2]) if isinstance(batch.slots[2], str) else "lengths"] * (
+                    batch.lengths is not None
+                )
+                call = describe_call(self.model, args, kwargs, [*names, "hidden"])
+                raise UnusableData(
+                    f"rnndoctor called the model as {call}, but {problem}; set batch_keys so the batch names "
+                    "what the forward takes, or give forward: steps.py:forward_batch calling the model as your "
+                    "training loop does"
+                ) from exc
             raise UserCodeError("forward", exc) from exc
         if self.hidden is not None and self.carry_state and isinstance(result, (tuple, list)) and len(result) > 1:
             self._carried = (self.batch_size(batch.inputs) or 0, detach_state(result[1]))
