@@ -127,6 +127,7 @@ def _run(
     from rnndoctor.runtime.resources import PeakMemory, choose_threads, torch_threads
     from rnndoctor.runtime.session import Session
     from rnndoctor.runtime.state import LoaderState, ModelState, RngState, seed_everything
+    from rnndoctor.runtime.summary import summarize
     from rnndoctor.runtime.targets import task_facts
 
     started = time.perf_counter()
@@ -186,6 +187,7 @@ def _run(
             results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)
         costs = {r.name: r.cost for r in results}
         task = known(session, task_facts)
+        model_summary = summarize(loaded.model, session.shapes.shapes)
         return Report(
             config=str(cfg.path) if cfg.path else None,
             device=str(device),
@@ -197,6 +199,7 @@ def _run(
             fail_on=cfg.fail_on,
             task=task.task.to_dict() if task is not None else {},
             interrupted=interrupted,
+            model=model_summary,
             meta={
                 "rnndoctor": __version__,
                 "torch": torch.__version__,

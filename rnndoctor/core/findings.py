@@ -149,6 +149,9 @@ class Report:
     """Who produced the report and how: tool versions, seed, threads, fail_on, start time (contract §7)."""
     notes: list[str] = field(default_factory=list)
     """Said under the verdict in every format: what the verdict does not cover (series of a log not read)."""
+    model: dict[str, Any] = field(default_factory=dict)
+    """The model summary: class, source file and line, parameter counts, and per layer its type, parameters
+    and the shapes it saw on a real batch (`rnndoctor.runtime.summary`)."""
 
     @property
     def ran_model(self) -> bool:
@@ -260,6 +263,8 @@ class Report:
             "timing": self.timing.to_dict(),
             "task": to_jsonable(self.task),
         }
+        if self.model:
+            doc["model"] = to_jsonable(self.model)
         if self.notes:
             doc["notes"] = list(self.notes)
         if self.interrupted:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from rnndoctor.core.levels import REPORT_ONLY
 from rnndoctor.core.version import VERSION as __version__
-from rnndoctor.render.common import evidence_line, verification_line
-from rnndoctor.render.plots import plots_of, svg
+from rnndoctor.render.common import MODEL_COLUMNS, evidence_line, model_headline, model_rows, verification_line
+from rnndoctor.render.plots import MIN_WIDTH_REM, plots_of, svg
 
 if TYPE_CHECKING:
     from rnndoctor.core.findings import Report
@@ -29,8 +29,9 @@ _STYLE: tuple[tuple[str, str], ...] = (
     (".finding.info", "border-color:#2962ff"),
     ("code, pre", "background:#f0f0f0;border-radius:3px"),
     ("pre", "padding:.6rem;overflow-x:auto"),
-    ("table", "border-collapse:collapse;display:block;overflow-x:auto"),
-    ("td, th", "border:1px solid #ddd;padding:.2rem .5rem;text-align:left"),
+    ("table", "border-collapse:collapse;width:100%"),
+    ("td, th", "border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere"),
+    ("tr > td:nth-child(-n+3), th", "white-space:nowrap"),
     (".evidence", "color:#555;font-size:.9rem"),
     (".note", "color:#b45f00"),
     (".status", "font-weight:600"),
@@ -38,7 +39,8 @@ _STYLE: tuple[tuple[str, str], ...] = (
     (".status-found .status", "color:#b45f00"),
     (".status-skipped .status", "color:#777"),
     (".status-errored .status", "color:#b00020"),
-    ("svg", "max-width:100%;height:auto"),
+    ("figure", "margin:1rem 0;overflow-x:auto"),
+    ("svg", f"display:block;width:100%;height:auto;min-width:{MIN_WIDTH_REM}rem"),
     (".tick", "fill:#555"),
     ("footer", "color:#777;font-size:.85rem"),
 )
@@ -136,6 +138,13 @@ def _body(report: Report) -> list[str]:
     if any(figures):
         body.append("<h2>Plots</h2>" + "".join(figures))
     body.append(f"<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>s</th><th>detail</th></tr>{rows}</table>")
+    headline = model_headline(report)
+    if headline is not None:
+        head = "".join(f"<th>{column}</th>" for column in MODEL_COLUMNS)
+        layers = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in model_rows(report)
+        )
+        body.append(f'<h2>Model</h2><p>{html.escape(headline)}</p><table class="model"><tr>{head}</tr>{layers}</table>')
     t = report.timing
     body.append(
         "<footer><p>"

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from rnndoctor.core.levels import CheckStatus
-from rnndoctor.render.common import evidence_line
+from rnndoctor.render.common import evidence_line, model_headline, model_rows
 
 if TYPE_CHECKING:
     from rnndoctor.core.findings import Report
@@ -49,6 +49,15 @@ def render(report: Report) -> str:
         elif check.status is CheckStatus.ERRORED:
             error = ET.SubElement(case, "error", message=check.detail)
             error.text = check.detail
+    headline = model_headline(report)
+    if headline is not None:
+        properties = ET.Element("properties")
+        ET.SubElement(properties, "property", name="model", value=headline)
+        for name, kind, count, seen_in, seen_out in model_rows(report):
+            ET.SubElement(
+                properties, "property", name=f"model.{name}", value=f"{kind} · {count} · {seen_in} -> {seen_out}"
+            )
+        suite.insert(0, properties)
     if report.notes:
         ET.SubElement(suite, "system-out").text = "\n".join(report.notes) + "\n"
     suite.set("failures", str(failures))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rnndoctor.core.levels import Severity
-from rnndoctor.render.common import evidence_line, markdown_safe, verification_line
+from rnndoctor.render.common import (
+    MODEL_COLUMNS,
+    evidence_line,
+    markdown_safe,
+    model_headline,
+    model_rows,
+    verification_line,
+)
 
 if TYPE_CHECKING:
     from rnndoctor.core.findings import Report
@@ -57,6 +64,13 @@ def render(report: Report) -> str:
     for check in report.checks:
         detail = markdown_safe(check.detail).replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {check.name} | {check.status.value} | {check.seconds:.2f} | {detail} |")
+    headline = model_headline(report)
+    if headline is not None:
+        lines += ["", f"**Model** {markdown_safe(headline)}", "", "| " + " | ".join(MODEL_COLUMNS) + " |"]
+        lines += [
+            "|---|---|---:|---|---|",
+            *("| " + " | ".join(markdown_safe(c) for c in row) + " |" for row in model_rows(report)),
+        ]
     timing = report.timing
     lines += [
         "",

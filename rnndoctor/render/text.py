@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnndoctor.core.levels import CheckStatus, Severity
-from rnndoctor.render.common import markdown_safe, verification_line
+from rnndoctor.render.common import MODEL_COLUMNS, markdown_safe, model_headline, model_rows, verification_line
 from rnndoctor.render.plots import has_series, lines_of, plots_of, sparklines
 
 if TYPE_CHECKING:
@@ -120,6 +120,9 @@ def print_report(console: Console, report: Report) -> None:
                 console.print(line)
         console.print()
     console.print(_checks_table(report))
+    model = _model_table(report)
+    if model is not None:
+        console.print(model)
     for check in report.checks:
         for figure in plots_of(check.metrics):
             for line in _plot_lines(figure, check.name):
@@ -180,6 +183,18 @@ def _format_value(value: object) -> str:
         shown = ", ".join(_format_value(v) for v in list(value)[:10])
         return "[" + shown + (", ..." if len(value) > 10 else "") + "]"
     return str(value)
+
+
+def _model_table(report: Report) -> Group | None:
+    headline = model_headline(report)
+    if headline is None:
+        return None
+    table = Table(title=None, show_edge=False, box=None, padding=(0, 1), header_style="bold")
+    for column in MODEL_COLUMNS:
+        table.add_column(column, justify="right" if column == "parameters" else "left")
+    for row in model_rows(report):
+        table.add_row(*row)
+    return Group(Text.assemble(("Model ", "bold"), (headline, "dim")), table)
 
 
 def _checks_table(report: Report) -> Group:

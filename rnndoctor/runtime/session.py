@@ -48,6 +48,7 @@ from rnndoctor.runtime.recurrence import (
     unwrap,
     zero_state,
 )
+from rnndoctor.runtime.summary import ShapeRecorder
 from rnndoctor.setup.config import AUTO
 from rnndoctor.setup.loaded import Loaded
 
@@ -194,6 +195,8 @@ class Session:
         self.step_cut: dict[str, Any] | None = None
         """Set when a batch was cut to the step budget: the batch's samples, those kept, the work per sample."""
         self._dense_parameters: int | None = None
+        self.shapes = ShapeRecorder()
+        """The input and output shape of each layer in the reference forward pass (the report's model summary)."""
         self._token_ids_outside: bool | None = None
 
     # -- time budget ---------------------------------------------------------------------------
@@ -550,7 +553,8 @@ class Session:
             was_training = self.model.training
             self.model.eval()
             try:
-                self._reference = self.forward(raw, grad=False)
+                with self.shapes.recording(self.model):
+                    self._reference = self.forward(raw, grad=False)
             finally:
                 self.model.train(was_training)
         return self._reference
