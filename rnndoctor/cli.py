@@ -251,7 +251,7 @@ def _write_plots(report: Report, folder: str, debug: bool) -> None:
         _fail(f"--plots {folder}: cannot write: {exc.strerror or exc}", debug, exc)
         return
     if written is None:
-        click.echo("rnndoctor: --plots needs matplotlib: pip install 'rnndoctor[plots]'", err=True)
+        click.echo("rnndoctor: --plots needs matplotlib: pip install matplotlib", err=True)
     else:
         click.echo(f"rnndoctor: {len(written)} plot(s) written to {folder}", err=True)
 

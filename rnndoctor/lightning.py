@@ -10,7 +10,7 @@ The diagnosis runs at ``on_fit_start``, on the Trainer's device, through the mod
 optimizer ``configure_optimizers`` gave the Trainer and the Trainer's gradient clipping. Afterwards the model,
 the optimizer and the random number generators are as they were, so the fit starts exactly as it would have.
 
-Needs the ``lightning`` extra: ``pip install 'rnndoctor[lightning]'``.
+Needs Lightning (the ``lightning`` extra, or ``pip install lightning``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ try:
     import lightning.pytorch as pl
     from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 except ImportError as exc:  # pragma: no cover - exercised only where lightning is missing
-    raise ImportError(
-        "rnndoctor.lightning needs Lightning; install it with: pip install 'rnndoctor[lightning]'"
-    ) from exc
+    raise ImportError("rnndoctor.lightning needs Lightning; install it with: pip install lightning") from exc
 
 from rnndoctor.api import diagnose
 from rnndoctor.core.findings import FailOn, Report

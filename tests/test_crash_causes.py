@@ -60,6 +60,11 @@ def test_crashes_are_filed_under_the_check_of_their_stage() -> None:
         finding.from_crash = True
         return finding
 
-    findings = file_crashes([crash("forward"), crash("loss"), crash("backward")], {"structure", "loss", "labels"})
-    assert [f.check for f in findings] == ["structure", "loss", "labels"]  # gradients did not run: left as is
+    details = {
+        "structure": "the user's forward raised RuntimeError: ...",
+        "loss": "CrossEntropyLoss on outputs [8, 2]: loss 0.69",  # passed: the crash came later, elsewhere
+        "labels": "the user's forward raised RuntimeError: ...",
+    }
+    findings = file_crashes([crash("forward"), crash("loss"), crash("backward")], details)
+    assert [f.check for f in findings] == ["structure", "labels", "labels"]  # gradients did not run
     assert set(CRASH_HOMES) >= {"forward", "loss", "backward", "train_data"}

@@ -86,11 +86,13 @@ CRASH_HOMES = {
 pass, and the first to do so (the labels check, reading the output size) is not what it is about."""
 
 
-def file_crashes(findings: list[Finding], ran: set[str]) -> list[Finding]:
-    """Crash findings moved to the check of their stage (`CRASH_HOMES`) where that check ran."""
+def file_crashes(findings: list[Finding], details: dict[str, str]) -> list[Finding]:
+    """Crash findings moved to the check of their stage (`CRASH_HOMES`) where that check met the same crash
+    (its detail, by check name in ``details``, says the user's code raised at that stage)."""
     for finding in findings:
-        home = CRASH_HOMES.get(str(finding.evidence.get("stage")))
-        if finding.from_crash and home in ran:
+        stage = str(finding.evidence.get("stage"))
+        home = CRASH_HOMES.get(stage)
+        if finding.from_crash and home is not None and details.get(home, "").startswith(f"the user's {stage} raised"):
             finding.check = home
     return findings
 

@@ -131,7 +131,7 @@ def run_plan(
     finally:
         listener.finished()
     kept = _drop_superseded(plan, results, findings)
-    return results, file_crashes(kept, {r.name for r in results}), interrupted
+    return results, file_crashes(kept, {r.name: r.detail for r in results}), interrupted
 
 
 def _drop_superseded(plan: Plan, results: list[CheckResult], findings: list[Finding]) -> list[Finding]:

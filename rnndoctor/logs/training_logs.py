@@ -324,7 +324,7 @@ def _event_series(files: list[Path], root: Path, display: str) -> Series:
         from tensorboard.util import tensor_util  # type: ignore[import-untyped]
     except ImportError:
         raise SetupError(
-            "reading TensorBoard event files needs the tensorboard package: pip install 'rnndoctor[tensorboard]'",
+            "reading TensorBoard event files needs the tensorboard package: pip install tensorboard",
             file=display,
         ) from None
     by_step: dict[str, dict[float, float]] = {}
