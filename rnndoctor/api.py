@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import inspect
 import platform
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class SetupTimeout(BaseException):
 def diagnose(
     config: str | Path | None = None,
     *,
+    script_args: tuple[str, ...] | list[str] = (),
     model: Any = None,
     train_data: Any = None,
     loss: Any = None,
@@ -66,6 +68,8 @@ def diagnose(
     (configure_optimizers) or ``train_data`` (its own or ``datamodule``'s dataloaders).
     ``progress`` is a progress listener (`rnndoctor.core.progress`), or True / False for a tqdm bar on
     stderr or none; by default a bar is shown in Jupyter notebooks when tqdm is installed.
+    A ``config`` path ending in ``.py`` is a training script, run with ``script_args`` as its arguments from
+    the current folder (script mode, contract §8); a YAML config may name one with ``script:``.
     Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
     """
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
@@ -82,19 +86,25 @@ def diagnose(
     }
     if checks is not None:
         overrides["checks"] = checks
-    if config is not None:
+    loader: Loader | None = None
+    loaded: Loaded | None = None
+    if config is not None and str(config).endswith(".py"):
+        if model is not None or train_data is not None or loss is not None:
+            raise SetupError("give either a script or objects (model=, train_data=, loss=), not both")
+        cfg = script_config(config, script_args, overrides)
+    elif config is not None:
         if model is not None or train_data is not None or loss is not None:
             raise SetupError("give either a config path or objects (model=, train_data=, loss=), not both")
+        if script_args:
+            raise SetupError("script_args= is for a training script (a .py path), not a config file")
         cfg = load_config(config, overrides=overrides)
-        loader: Loader | None = Loader(cfg)
-        loaded: Loaded | None = None
+        loader = Loader(cfg) if cfg.script is None else None
     else:
         if model is None:
             raise SetupError("diagnose() needs a config path, or model=, train_data= and loss=")
         data = {k: v for k, v in overrides.items() if v is not None}
         data.update(model="<object>", train_data="<object>", loss="<object>")
         cfg = build_config(data, display="<objects>", base_dir=Path.cwd(), path=None)
-        loader = None
         loaded = _loaded_from_objects(
             model, train_data, loss, optimizer, val_data, forward, train_step, datamodule, cfg.batch_keys
         )
@@ -109,6 +119,16 @@ def diagnose(
 
         progress = api_progress(progress)
     return _run(cfg, loader, loaded, quick=quick, verify=verify, threads=threads, progress=progress)
+
+
+def script_config(script: str | Path, script_args: Any, overrides: dict[str, Any]) -> Config:
+    """The config of ``rnndoctor check train.py -- ARGS``: the script run from the current folder."""
+    path = Path(script)
+    if not path.is_file():
+        raise SetupError("no such file", file=str(script))
+    data: dict[str, Any] = {"script": str(path.resolve()), "script_args": [str(a) for a in script_args]}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return build_config(data, display=str(script), base_dir=Path.cwd(), path=path)
 
 
 def _run(
@@ -138,8 +158,20 @@ def _run(
     original_device: torch.device | None = None
     loss_device: torch.device | None = None
     session: Session | None = None
+    scripted: Any = None
+    exits = contextlib.ExitStack()
     try:
         seed_everything(cfg.seed)
+        if cfg.script is not None:
+            from rnndoctor.script.loading import loaded_script
+
+            cpu_only = cfg.device == "cpu"
+            exits.enter_context(_cuda_hidden(cpu_only))
+            exits.enter_context(torch_threads(threads or 1))
+            scripted = exits.enter_context(loaded_script(cfg.script, steps=cfg.max_batches, display=cfg.display_path))
+            if scripted.loaded is None:
+                return _crash_report(cfg, scripted, started, started_at)
+            loaded = scripted.loaded
         if loader is not None:
             try:
                 with alarm(cfg.setup_timeout, SetupTimeout):
@@ -151,7 +183,7 @@ def _run(
                     file=cfg.display_path,
                 ) from None
         assert loaded is not None
-        device = resolve_device(cfg.device, cfg.display_path)
+        device = resolve_device(cfg.device, cfg.display_path) if scripted is None else _script_device(loaded.model)
         user_state = ModelState(loaded.model, loaded.optimizer)
         loader_states = [LoaderState(data) for data in (loaded.train_data, loaded.val_data) if data is not None]
         original_device = _model_device(loaded.model)
@@ -188,8 +220,10 @@ def _run(
         costs = {r.name: r.cost for r in results}
         task = known(session, task_facts)
         model_summary = summarize(loaded.model, session.shapes.shapes)
-        return Report(
-            config=str(cfg.path) if cfg.path else None,
+        if scripted is not None:
+            findings = [*scripted.findings, *findings]
+        report = Report(
+            config=str(cfg.path) if cfg.path else (cfg.display_path if cfg.script else None),
             device=str(device),
             findings=rank(escalate(findings), costs),
             checks=results,
@@ -210,9 +244,14 @@ def _run(
                 "started": started_at,
                 **({"step_samples": session.step_cut} if session.step_cut else {}),
                 **({"lightning": loaded.lightning} if loaded.lightning else {}),
+                **({"script": scripted.meta()} if scripted is not None else {}),
             },
         )
+        if scripted is not None:
+            report.script_output = scripted.environment.output_text()
+        return report
     finally:
+        exits.close()
         if user_state is not None:
             if original_device is not None and loaded is not None:
                 loaded.model.to(original_device)
@@ -224,6 +263,51 @@ def _run(
         rng.restore()
         if loader is not None:
             loader.release_import_path()
+
+
+@contextlib.contextmanager
+def _cuda_hidden(hidden: bool) -> Iterator[None]:
+    """With ``device: cpu`` a script that picks CUDA when it is available runs on the CPU instead."""
+    import torch
+
+    if not hidden:
+        yield
+        return
+    original = torch.cuda.is_available
+    torch.cuda.is_available = lambda: False
+    try:
+        yield
+    finally:
+        torch.cuda.is_available = original
+
+
+def _script_device(model: Any) -> Any:
+    import torch
+
+    return _model_device(model) or torch.device("cpu")
+
+
+def _crash_report(cfg: Config, scripted: Any, started: float, started_at: str) -> Report:
+    """The report of a script that crashed inside its model or loss before any step finished."""
+    import torch
+
+    return Report(
+        config=cfg.display_path,
+        device="cpu",
+        findings=scripted.findings,
+        checks=[],
+        timing=Timing(time.perf_counter() - started, 1, 0, None),
+        fail_on=cfg.fail_on,
+        meta={
+            "rnndoctor": __version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "seed": cfg.seed,
+            "started": started_at,
+            "script": scripted.meta(),
+        },
+        script_output=scripted.environment.output_text(),
+    )
 
 
 def _peak(memory: Any, results: list[Any]) -> float | None:
@@ -262,6 +346,9 @@ def _model_device(model: Any) -> Any:
 
 
 def _loss_name(loss_fn: Any) -> str:
+    declared = getattr(loss_fn, "loss_name", None)
+    if isinstance(declared, str):
+        return declared
     name = type(loss_fn).__name__
     if name in ("function", "method", "partial"):
         return getattr(loss_fn, "__name__", name)

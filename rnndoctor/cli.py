@@ -30,7 +30,10 @@ def expand_code_lists(args: list[str]) -> list[str]:
     """Let ``--select RD101 RD102`` and ``--select RD101,RD102`` mean two ``--select`` options."""
     out: list[str] = []
     current: str | None = None
-    for arg in args:
+    for index, arg in enumerate(args):
+        if arg == "--":
+            out.extend(args[index:])  # a script's own arguments are left as they are
+            break
         if arg in _MULTI_VALUE_OPTIONS:
             current = arg
             out.append(arg)
@@ -110,6 +113,7 @@ def cli() -> None:
 
 @cli.command(cls=_CheckCommand)
 @click.argument("config", type=click.Path(path_type=str))
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
 @_format_option
 @_output_option
 @_report_option
@@ -137,10 +141,19 @@ def cli() -> None:
     metavar="N",
     help="Torch threads for the run (default: 1, more only for wide layers on idle cores).",
 )
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    metavar="PATH",
+    help="Also write the YAML config that reproduces this run (for CI and pre-commit), then diagnose.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Also show what a diagnosed script printed (script mode).")
 @_plots_option
 @_debug_option
 def check(
     config: str,
+    script_args: tuple[str, ...],
     fmt: str,
     output: str | None,
     reports: tuple[ReportTarget, ...],
@@ -153,11 +166,31 @@ def check(
     ignore: tuple[str, ...],
     no_progress: bool,
     threads: int | None,
+    write_config: str | None,
+    verbose: bool,
     plots_dir: str | None,
     debug: bool,
 ) -> None:
-    """Diagnose the training setup described by CONFIG (a YAML file)."""
+    """Diagnose the training setup described by CONFIG: a YAML file, or a training script (train.py) that is
+    run as it is, with everything after -- as its arguments:
+
+        rnndoctor check train.py -- --lr 0.1 --epochs 2
+    """
+    if script_args and not config.endswith(".py"):
+        _fail(f"extra arguments {' '.join(script_args)!r}: only a training script (a .py file) takes arguments", debug)
     _prepare_reports(fmt, output, reports, debug)
+    if write_config:
+        _write_config(
+            config,
+            script_args,
+            write_config,
+            debug,
+            device=device,
+            seed=seed,
+            fail_on=fail_on,
+            select=select,
+            ignore=ignore,
+        )
 
     def run(progress: Any) -> Report:
         # Imported here, inside the interrupt handling: importing torch takes seconds, and Ctrl-C during
@@ -169,6 +202,7 @@ def check(
         with contextlib.redirect_stdout(sys.stderr):
             return diagnose(
                 config,
+                script_args=script_args,
                 device=device,
                 seed=seed,
                 fail_on=fail_on,
@@ -181,7 +215,24 @@ def check(
             )
 
     report = _produce(run, "before any check ran", no_progress, debug)
+    if verbose and report.script_output:
+        click.echo("rnndoctor: the script's output during the diagnosis:", err=True)
+        click.echo(report.script_output.rstrip(), err=True)
     _emit(report, fmt, output, plots_dir, debug, reports)
+
+
+def _write_config(config: str, script_args: tuple[str, ...], path: str, debug: bool, **options: Any) -> None:
+    from rnndoctor.setup.config_writer import reproducing_config
+
+    try:
+        text = reproducing_config(config, script_args, Path(path), options)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except SetupError as exc:
+        _fail(str(exc), debug, exc)
+    except OSError as exc:
+        _fail(f"--write-config {path}: cannot write: {exc.strerror or exc}", debug, exc)
+    click.echo(f"rnndoctor: config written to {path} (rnndoctor check {path} reproduces this run)", err=True)
 
 
 def _produce(run: Callable[[Any], Report], interrupted: str, no_progress: bool, debug: bool) -> Report:
@@ -396,4 +447,15 @@ def rules(fmt: str) -> None:
 
 
 def main() -> None:
-    cli()
+    """The console script. Ctrl-C at any moment (imports and a script's start-up included) exits 130, the
+    interrupt's code, never click's "Aborted!" with 1, the code for findings."""
+    try:
+        cli.main(standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("rnndoctor: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

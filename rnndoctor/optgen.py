@@ -20,6 +20,7 @@ from typing import Any
 
 from rnndoctor.core.options import Option, yaml_number
 from rnndoctor.core.registry import Check, registered_checks
+from rnndoctor.script.spec import DEFAULT_SCRIPT_TIMEOUT
 from rnndoctor.setup.config import LAYOUT_CHOICES, REFERENCE_KEYS, SAMPLING_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +145,20 @@ def json_schema() -> dict[str, Any]:
             "properties": {key: {"type": "string"} for key in ("inputs", "targets", "lengths")},
             "additionalProperties": False,
         },
+        script={"type": "string", "description": "a training script (train.py) run as it is: script mode"},
+        script_args={"type": "array", "items": {"type": "string"}, "description": "the script's arguments"},
+        cwd={"type": "string", "description": "the folder the script runs in (default: the config's folder)"},
+        env={
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "environment variables set for the script",
+        },
+        script_timeout={
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": DEFAULT_SCRIPT_TIMEOUT,
+            "description": "Seconds the script may take to finish its first training step (imports included).",
+        },
     )
     for option in SAMPLING_OPTIONS:
         properties[option.name] = _option_schema(option)
@@ -166,7 +181,7 @@ def json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "rnndoctor config",
         "type": "object",
-        "required": ["model"],
+        "anyOf": [{"required": ["model"]}, {"required": ["script"]}],
         "properties": properties,
         "additionalProperties": False,
     }

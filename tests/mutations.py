@@ -3,21 +3,28 @@
     python tests/mutations.py            # every mutation; exit 1 unless at least 95 % are killed and all apply
     python tests/mutations.py RD402 lr   # only mutations whose name contains one of these words
 
-Each mutation replaces one snippet of a source file, runs the tests that guard it, and puts the file
-back. A mutation the tests do not catch ("survived") means a threshold, a rule or a promise that nothing
-checks. CI runs this after the test suite.
+Each mutation replaces one snippet of a source file in a private copy of the repository, runs the tests that
+guard it there, and puts the file back. A mutation the tests do not catch ("survived") means a threshold, a rule
+or a promise that nothing checks. CI runs this after the test suite.
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMUM = 30
+WORKERS = min(2, os.cpu_count() or 1)
+"""Mutations tested side by side, each in its own copy of the repository (CI has two cores)."""
 """Mutations the full run must hold (judges, ranking, restore, verification, layout inference, exit codes)."""
 
 
@@ -307,16 +314,35 @@ MUTATIONS = (
 )
 
 
-def run(mutation: Mutation) -> str:
-    path = ROOT / mutation.path
+COPIED = ("rnndoctor", "tests", "examples", "docs", "configs", "bench", ".ci", "README.md", "pyproject.toml")
+"""What a worker's copy of the repository holds: enough for any test a mutation names."""
+
+
+def copy_tree(target: Path) -> Path:
+    """A private copy of the repository for one worker, so that mutations run side by side without seeing each
+    other's changes (the copy comes first on the import path of its test runs)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "results")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, symlinks=True, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, target / name)
+    return target
+
+
+def run(mutation: Mutation, root: Path = ROOT) -> str:
+    path = root / mutation.path
     original = path.read_text(encoding="utf-8")
     if original.count(mutation.old) != 1:
         return "stale (snippet not found once)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     try:
         path.write_text(original.replace(mutation.old, mutation.new), encoding="utf-8")
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *mutation.tests],
-            cwd=ROOT,
+            cwd=root,
+            env=env,
             capture_output=True,
             text=True,
             check=False,
@@ -335,12 +361,25 @@ def stale() -> list[str]:
 
 def main(words: list[str]) -> int:
     chosen = [m for m in MUTATIONS if not words or any(w.lower() in m.name.lower() for w in words)]
-    failures = 0
-    for mutation in chosen:
-        started = time.perf_counter()
-        verdict = run(mutation)
-        failures += verdict != "killed"
-        print(f"{verdict:>9}  {mutation.name}  ({time.perf_counter() - started:.1f} s)", flush=True)
+    workers = max(1, min(WORKERS, len(chosen)))
+    with tempfile.TemporaryDirectory(prefix="rnndoctor-mutations-") as scratch:
+        roots: queue.Queue[Path] = queue.Queue()
+        for index in range(workers):
+            roots.put(copy_tree(Path(scratch) / f"worker{index}"))
+
+        def attempt(mutation: Mutation) -> str:
+            root = roots.get()
+            started = time.perf_counter()
+            try:
+                outcome = run(mutation, root)
+            finally:
+                roots.put(root)
+            print(f"{outcome:>9}  {mutation.name}  ({time.perf_counter() - started:.1f} s)", flush=True)
+            return outcome
+
+        with ThreadPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(attempt, chosen))
+    failures = sum(outcome != "killed" for outcome in outcomes)
     killed = len(chosen) - failures
     print(f"{killed}/{len(chosen)} mutations killed")
     # At least 95 % killed, none stale, and (for the full run) at least 30 of them: a survivor names a promise

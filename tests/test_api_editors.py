@@ -139,3 +139,13 @@ def test_the_template_and_a_written_config_are_valid_against_the_schema(tmp_path
     assert [error.message for error in validator.iter_errors(written)] == []
     wrong = {**template, "checks": {"lr_sweep": {"max_lr": "ten"}}}
     assert list(validator.iter_errors(wrong))
+
+
+def test_a_script_config_is_valid_against_the_schema_and_a_config_with_neither_is_not() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    script = {"script": "train.py", "script_args": ["--lr", "0.1"], "cwd": ".", "env": {"A": "1"}, "script_timeout": 60}
+    assert [error.message for error in validator.iter_errors(script)] == []
+    assert list(validator.iter_errors({"seed": 1}))
+    assert list(validator.iter_errors({**script, "script_timeout": 0}))

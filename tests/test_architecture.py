@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "rnndoctor"
 MAX_LINES = 600
-SUBPACKAGES = {"setup", "runtime", "core", "measurements", "checks", "rules", "render", "logs"}
+SUBPACKAGES = {"setup", "runtime", "core", "measurements", "checks", "rules", "render", "logs", "script"}
 TOP_LEVEL = {"__init__", "__main__", "cli", "api", "lightning", "docgen", "optgen"}
 """The entry points: the public API, the command line, the Lightning callback and the two generators."""
 

@@ -57,9 +57,14 @@ def _matching(patterns: Sequence[str]) -> set[str]:
 
 
 def expected_checks(select: Sequence[str] = (), ignore: Sequence[str] = (), quick: bool = False) -> set[str]:
-    """Contract §4: a check runs only if at least one code it can report is selected and not ignored."""
+    """Contract §4: a check runs only if at least one code it can report is selected and not ignored; checks that
+    observe a training script's own steps run only in script mode."""
     allowed = (_matching(select) if select else set(CONTRACT_CODES)) - _matching(ignore)
-    return {c.name for c in registered_checks() if (c.quick or not quick) and allowed.intersection(c.codes)}
+    return {
+        c.name
+        for c in registered_checks()
+        if (c.quick or not quick) and not c.script_only and allowed.intersection(c.codes)
+    }
 
 
 # -- exit codes -------------------------------------------------------------------------------------

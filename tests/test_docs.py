@@ -14,7 +14,7 @@ import pytest
 from rnndoctor import docgen
 from rnndoctor.core.catalogue import Rule, all_rules, get_rule
 from rnndoctor.docgen import INDEX_NAME, main, write_rule_pages
-from rnndoctor.setup.config import VALID_KEYS, load_config, load_defaults, read_yaml
+from rnndoctor.setup.config import SCRIPT_KEYS, VALID_KEYS, load_config, load_defaults, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "configs" / "template.yaml"
@@ -74,13 +74,28 @@ def test_template_lists_every_valid_key() -> None:
 def test_template_is_valid_with_every_key_uncommented(tmp_path: Path) -> None:
     """Uncommenting an example must give a valid config, and the commented check options are the defaults."""
     path = tmp_path / "template.yaml"
-    path.write_text(_uncommented(_template_text()), encoding="utf-8")
+    script_lines = re.compile(rf"^# ({'|'.join(SCRIPT_KEYS)}):", re.M)
+    path.write_text(_uncommented(script_lines.sub(r"## \1:", _template_text())), encoding="utf-8")
     active, commented = _top_level_keys(path.read_text(encoding="utf-8"))
-    assert active == set(VALID_KEYS) and not commented
+    assert active == set(VALID_KEYS) - set(SCRIPT_KEYS) and not commented
     config = load_config(path)
     assert config.forward is not None and config.train_step is not None and config.val_data is not None
     data = read_yaml(path, str(path))
     assert data["checks"] == load_defaults()["checks"]
+
+
+def test_the_templates_script_section_is_valid_alone(tmp_path: Path) -> None:
+    """Script mode's keys, uncommented in place of the reference keys, give a valid config."""
+    (tmp_path / "train.py").write_text("print('training')\n", encoding="utf-8")
+    lines = []
+    for line in _template_text().split("\n# --- How a batch goes")[0].splitlines():
+        key = re.match(r"^(# )?(\w+):", line)
+        if key and key.group(2) in SCRIPT_KEYS:
+            lines.append(line.removeprefix("# "))
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "script.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert load_config(path).script is not None
 
 
 def test_template_explains_every_key() -> None:

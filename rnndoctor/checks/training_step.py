@@ -99,6 +99,12 @@ class StepRecorder:
             setattr(owner, name, original)
         self.patched = []
 
+    def include_observed(self, observed: list[str]) -> None:
+        """Add what a step that reports its own events saw (a script's hand-written update, which no hook
+        catches): its update counts as the step."""
+        if "update" in observed and "step" not in self.events:
+            self.events = [("step" if event == "update" else event) for event in observed]
+
     def clipping_after_step(self, norm_after: float) -> bool:
         """Clipping only after the call's last optimizer step: by the call order, or by the gradients
         shrinking after that step with no zero_grad between."""
@@ -134,6 +140,7 @@ def measure_step(session: Session) -> StepStats:
     recorder = StepRecorder(model, optimizer)
     try:
         call_step(session, raw)
+        recorder.include_observed(list(getattr(session.train_step_fn, "observed_events", [])))
         first = gradient_norm(model)
         clipped_late = recorder.clipping_after_step(first)
         clip_calls = recorder.events.count("clip")

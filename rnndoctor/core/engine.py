@@ -89,9 +89,13 @@ def run_plan(
     baseline = ModelState(session.model, session.optimizer)
     session.baseline = baseline
     layers = tuple(named_layers(session.model))
-    listener.started(len(plan.checks))
-    # A check that amends the others' findings runs once they are all in.
-    ordered = sorted(plan.checks, key=lambda entry: entry[0].amends)
+    # A check that amends the others' findings runs once they are all in; one that measures what only a
+    # run of the user's script shows is left out of other runs.
+    ordered = sorted(
+        (entry for entry in plan.checks if session.script_mode or not entry[0].script_only),
+        key=lambda entry: entry[0].amends,
+    )
+    listener.started(len(ordered))
     try:
         for check_cls, options in ordered:
             if check_cls.amends:
@@ -158,6 +162,7 @@ def _note_unreported(result: CheckResult, codes: list[str], why: str) -> None:
 
 def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
     session = ctx.session
+    session.new_phase()
     seed_everything(session.seed)
     passes_before = session.forward_passes, session.backward_passes
     started = time.perf_counter()

@@ -146,6 +146,8 @@ class Report:
     task: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    script_output: str = field(default="", repr=False)
+    """What a diagnosed script printed (script mode; shown with --verbose, not part of any report format)."""
     """Who produced the report and how: tool versions, seed, threads, fail_on, start time (contract §7)."""
     notes: list[str] = field(default_factory=list)
     """Said under the verdict in every format: what the verdict does not cover (series of a log not read)."""
@@ -217,6 +219,27 @@ class Report:
             f"The sweep, fits and short run trained on {cut['used_samples']} of each batch's {cut['batch_samples']} "
             f"samples per step (a step on all of them costs more than max_step_work)."
         )
+
+    def script_note(self) -> str | None:
+        """What a diagnosed script was seen to train, and what its start-up and its redirected writes cost."""
+        script = self.meta.get("script")
+        if not script:
+            return None
+        modules = ", ".join(f"{name} ({kind})" for name, kind in (script.get("modules") or {}).items())
+        parts = [
+            f"The script trains {modules or 'its model'} with {script.get('optimizer')}, loss {script.get('loss')}"
+        ]
+        parts.append(
+            f"start-up {script.get('startup_s', 0):.1f} s, {script.get('steps_observed', 0)} steps observed, "
+            f"{script.get('steps_run', 0)} run"
+        )
+        if script.get("not_replayable"):
+            parts.append(f"its forward pass is not replayed ({script['not_replayable']})")
+        written = script.get("redirected_writes") or []
+        if written:
+            shown = ", ".join(written[:3]) + (f" and {len(written) - 3} more" if len(written) > 3 else "")
+            parts.append(f"its writes to {shown} went to a temporary folder")
+        return "; ".join(parts) + "."
 
     def summary(self) -> str:
         """``1 error · 2 warnings · 0 info``; says when findings do not fail the run and checks did not finish."""

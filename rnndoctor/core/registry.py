@@ -66,6 +66,8 @@ class Check:
     """The check's options with their defaults (`rnndoctor.optgen` writes the defaults file and docs from them)."""
     amends: ClassVar[bool] = False
     """Runs after every other check and adds to their findings (``ctx.prior``) instead of reporting codes."""
+    script_only: ClassVar[bool] = False
+    """Measures what only a run of the user's training script shows (script mode): left out of other runs."""
     amended: ClassVar[tuple[str, ...]] = ()
     """For a check that ``amends``: the codes whose findings it adds to (it runs only when one is selected)."""
     supersedes: ClassVar[tuple[str, ...]] = ()

@@ -44,3 +44,20 @@ class TransposedTargets:
     next_token_share: float
     other_order_share: float
     layout: str
+
+
+@dataclass
+class StepwiseFeeding:
+    """How often a module called step by step is fed, at a step, the very target its output is scored on
+    there (a leak), or the previous step's target (teacher forcing as it should be)."""
+
+    module: str
+    steps: int
+    """Training steps (script iterations) in which the module's calls could be compared with their targets."""
+    leaking_steps: int
+    """Of those, the steps in which (nearly) every call was fed its own target."""
+    fed_own_target: float
+    """Share of all compared calls fed the target of their own loss."""
+    fed_previous_target: float
+    """Share of compared calls fed the target of the previous call's loss."""
+    calls: int

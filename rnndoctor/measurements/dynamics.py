@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from rnndoctor.logs.training_logs import History
 
+MIN_FINITE_BEFORE_DIVERGENCE = 5
+"""Range-test steps with a finite loss before a divergence counts against the configured rate."""
+
 
 @dataclass
 class Sweep:
@@ -21,6 +24,17 @@ class Sweep:
     optimizer: str
     diverged_at: float | None = None
     """The learning rate at which the smoothed loss blew past the divergence bound (None if it never did)."""
+    diverged_in_refinement: float | None = None
+    """Where the second range test (run when this one gave no suggestion) diverged, if it did."""
+
+    @property
+    def divergence(self) -> float | None:
+        """The lowest rate at which either range test diverged after training on finite losses for a while
+        (a loss that is not finite from the start says nothing about the rate: the data or the model is)."""
+        if sum(1 for loss in self.smoothed if math.isfinite(loss)) < MIN_FINITE_BEFORE_DIVERGENCE:
+            return None
+        rates = [rate for rate in (self.diverged_at, self.diverged_in_refinement) if rate is not None]
+        return min(rates) if rates else None
 
     @property
     def initial(self) -> float:

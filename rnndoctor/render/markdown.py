@@ -33,6 +33,8 @@ def render(report: Report) -> str:
     ]
     if report.interrupted:
         lines += ["> Interrupted: this report is partial.", ""]
+    if report.script_note():
+        lines += [f"> {report.script_note()}", ""]
     if report.step_note():
         lines += [f"> {report.step_note()}", ""]
     for note in report.notes:

@@ -80,6 +80,9 @@ def print_report(console: Console, report: Report) -> None:
     console.print(verdict)
     if report.interrupted:
         console.print(Text("Interrupted: the report below is partial.", style="bold yellow"))
+    script = report.script_note()
+    if script:
+        console.print(Text(script, style="dim"))
     note = report.step_note()
     if note:
         console.print(Text(note, style="dim"))

@@ -33,6 +33,7 @@ def fact(session: Session, provider: Callable[[Session], T]) -> T:
         if session.baseline is not None:
             session.baseline.restore()  # from the user's setup, not from what the asking check trained
         seed_everything(session.seed)
+        session.new_phase()
         try:
             cache[provider] = provider(session)
         except CheckTimeout:
@@ -43,6 +44,7 @@ def fact(session: Session, provider: Callable[[Session], T]) -> T:
         finally:
             state.restore()
             rng.restore()
+            session.new_phase()
     value = cache[provider]
     if isinstance(value, _Failure):
         raise value.error

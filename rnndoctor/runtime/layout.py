@@ -200,10 +200,14 @@ def infer_layout(
     loader_batch_first: bool = False,
     pad_id: int | None = None,
     sequential: bool = True,
+    recurrent_batch: int | None = None,
 ) -> Layout | None:
     """Decide the layout of ``inputs`` (None when they are not one tensor).
 
     ``sequential`` is False for models without recurrent layers: a 2-D float input is then (N, features).
+    ``recurrent_batch`` is how many sequences the model's recurrent layers received on this batch: one
+    sequence fed whole (a tutorial's name or sentence at a time) is one sample, however many per-step targets
+    it has.
     """
     if isinstance(inputs, torch.nn.utils.rnn.PackedSequence):
         sizes = inputs.batch_sizes
@@ -219,6 +223,7 @@ def infer_layout(
         return _layout(inputs, 0 if declared == BATCH_FIRST else 1, "layout: in the config", has_time)
     for evidence in (
         _from_lengths(inputs, lengths),
+        _from_single_sequence(inputs, recurrent_batch),
         _from_targets(inputs, targets),
         _from_padding(inputs, pad_id),
         _from_next_token(inputs, targets),
@@ -257,6 +262,15 @@ def _one_of(inputs: torch.Tensor, size: int | None) -> int | None:
 def _from_lengths(inputs: torch.Tensor, lengths: Any) -> tuple[int, str] | None:
     axis = _one_of(inputs, _size(lengths))
     return None if axis is None else (axis, "the lengths' size")
+
+
+def _from_single_sequence(inputs: torch.Tensor, recurrent_batch: int | None) -> tuple[int, str] | None:
+    """The recurrent layers saw one sequence and one of the input's first two axes has size 1: that one.
+    (A larger batch the layers saw is no evidence: a layer fed the wrong axis, RD202, sees the wrong size.)"""
+    if recurrent_batch != 1:
+        return None
+    axis = _one_of(inputs, 1)
+    return None if axis is None else (axis, "the recurrent layers receive one sequence")
 
 
 def _from_targets(inputs: torch.Tensor, targets: Any) -> tuple[int, str] | None:

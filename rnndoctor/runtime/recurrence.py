@@ -94,3 +94,19 @@ def detach_state(state: Any) -> Any:
     if isinstance(state, dict):
         return {k: detach_state(v) for k, v in state.items()}
     return state
+
+
+def batch_seen(module: nn.Module, args: tuple[Any, ...]) -> int | None:
+    """How many sequences a recurrent layer or cell receives in a call (its own reading of its input)."""
+    if not args:
+        return None
+    x = args[0]
+    if isinstance(x, nn.utils.rnn.PackedSequence):
+        return int(x.batch_sizes[0])
+    if not isinstance(x, torch.Tensor):
+        return None
+    if isinstance(module, nn.RNNBase):
+        if x.dim() == 2:
+            return 1
+        return int(x.shape[0 if module.batch_first else 1]) if x.dim() == 3 else None
+    return 1 if x.dim() == 1 else int(x.shape[0])

@@ -42,6 +42,7 @@ from rnndoctor.runtime.layout import (
 )
 from rnndoctor.runtime.recurrence import (
     ZEROS,
+    batch_seen,
     declared_batch_first,
     detach_state,
     recurrent_modules,
@@ -159,6 +160,11 @@ class Session:
         self.optimizer: torch.optim.Optimizer = loaded.optimizer
         self.loss_fn: Callable[..., Any] = loaded.loss_fn
         self.forward_fn = loaded.forward_fn
+        self.forward_unavailable = loaded.forward_unavailable
+        self.targets_exact = loaded.targets_exact
+        self.script_mode = loaded.script_mode
+        self._on_new_phase = loaded.on_new_phase
+        self._captured_reference = loaded.reference
         self.train_step_fn = loaded.train_step_fn
         self.train_data = loaded.train_data
         self.val_data = loaded.val_data
@@ -168,7 +174,7 @@ class Session:
         self.loss_name = loss_name or type(self.loss_fn).__name__
         self.hidden = hidden
         """How to make the initial state of a model called as ``model(inputs, hidden)``: a method name or 'zeros'."""
-        self.layout_choice = layout
+        self.layout_choice = loaded.layout_hint if layout == AUTO and loaded.layout_hint else layout
         self.batch_keys = batch_keys
         self.carry_state = False
         """Set by runs over consecutive batches: the hidden state flows (detached) from one batch to the next."""
@@ -197,7 +203,14 @@ class Session:
         self._dense_parameters: int | None = None
         self.shapes = ShapeRecorder()
         """The input and output shape of each layer in the reference forward pass (the report's model summary)."""
+        self._recurrent_batch: int | None = None
+        self._recurrent_batch_read = False
         self._token_ids_outside: bool | None = None
+
+    def new_phase(self) -> None:
+        """A check or a shared measurement begins: the setup may start its own state afresh (a script's run)."""
+        if self._on_new_phase is not None:
+            self._on_new_phase()
 
     # -- time budget ---------------------------------------------------------------------------
     def checkpoint(self) -> None:
@@ -297,7 +310,29 @@ class Session:
             loader_batch_first=stacked,
             pad_id=padding_id(self.model),
             sequential=bool(recurrent_modules(self.model)),
+            recurrent_batch=self.recurrent_batch(),
         )
+
+    def _single_sequence_possible(self) -> bool:
+        """Whether the first batch's input has a size-1 axis among its first two (one sequence fed whole):
+        only then is the recurrent layers' own reading worth a forward pass."""
+        try:
+            inputs = self.unpack(self.sample("train").batches[0]).inputs
+        except (BatchFormatError, UnusableData, UserCodeError, LookupError):
+            return False
+        return isinstance(inputs, torch.Tensor) and inputs.dim() >= 2 and 1 in tuple(inputs.shape[:2])
+
+    def recurrent_batch(self) -> int | None:
+        """How many sequences the recurrent layers receive on the first batch (read from the shared reference
+        forward; None without recurrent layers, or for a model that takes a hidden state from the config)."""
+        if self._recurrent_batch_read or self.hidden is not None or not recurrent_modules(self.model):
+            return self._recurrent_batch
+        if not self._single_sequence_possible():
+            return None
+        self._recurrent_batch_read = True
+        with contextlib.suppress(UserCodeError, SkipCheck, UnusableData, BatchFormatError, LookupError):
+            self.reference()
+        return self._recurrent_batch
 
     def views(self, forward: Forward) -> tuple[SampleView | None, SampleView | None]:
         """How the targets and the outputs of a forward map to the samples of the model's input."""
@@ -411,6 +446,8 @@ class Session:
         ``edit_input`` replaces the tensor the model receives first (probes perturb the real input there).
         """
         self.checkpoint()
+        if self.forward_unavailable:
+            raise SkipCheck(self.forward_unavailable)
         if self.unsafe_token_ids():
             raise SkipCheck("token ids outside the embedding table (RD109) would crash the forward pass")
         lengths_key = self.batch_keys.get("lengths", "lengths") if self.batch_keys else "lengths"
@@ -428,6 +465,8 @@ class Session:
         if self.forward_fn is not None:
             try:
                 result = self.forward_fn(self.model, batch_on_device)
+            except SkipCheck:
+                raise
             except (Exception, SystemExit) as exc:
                 raise UserCodeError("forward", exc) from exc
             if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -548,13 +587,27 @@ class Session:
 
     def reference(self) -> Forward:
         """One forward pass on the first training batch in eval mode, shared by every check."""
+        if self._reference is None and self.forward_unavailable and self._captured_reference is not None:
+            outputs, targets = self._captured_reference
+            self._reference = Forward(outputs, targets, None, None)
         if self._reference is None:
             raw = self.sample("train").batches[0]
             was_training = self.model.training
             self.model.eval()
+            seen: list[int] = []
+
+            def record(module: Any, args: tuple[Any, ...]) -> None:
+                size = batch_seen(module, args)
+                if size is not None and not seen:
+                    seen.append(size)
+
+            handles = [module.register_forward_pre_hook(record) for _, module in recurrent_modules(self.model)]
             try:
                 with self.shapes.recording(self.model):
                     self._reference = self.forward(raw, grad=False)
             finally:
+                for handle in handles:
+                    handle.remove()
                 self.model.train(was_training)
+            self._recurrent_batch = seen[0] if seen else None
         return self._reference

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from rnndoctor.core.errors import UserCodeError
+from rnndoctor.core.errors import SkipCheck, UserCodeError
 from rnndoctor.runtime.batches import move_batch
 from rnndoctor.runtime.facts import fact
 from rnndoctor.runtime.session import Forward, Session
@@ -122,6 +122,8 @@ def user_step(session: Session, raw: Any) -> Step:
     handle = session.model.register_forward_pre_hook(count)
     try:
         returned = session.train_step_fn(session.model, move_batch(raw, session.device), session.optimizer, recorder)
+    except SkipCheck:
+        raise
     except (Exception, SystemExit) as exc:
         raise UserCodeError("train_step", exc) from exc
     finally:

@@ -197,4 +197,6 @@ def learning_rate_sweep(session: Session) -> SweepOutcome | None:
         low, high = refinement_window(sweep, max_lr, float(options["refine_decades"]))
         refined = range_test(session, low, high, steps, float(options["divergence"]), smoothing, warmup)
         refined.suggested_lr = refined_suggestion(refined)
+    if refined is not None:
+        sweep.diverged_in_refinement = refined.diverged_at
     return SweepOutcome(sweep, None, refined)

@@ -22,7 +22,7 @@ def targets_of(session: Session, split: str) -> list[torch.Tensor]:
     With a custom ``forward`` the targets are what it returns (it may flatten or cast them), which
     costs a forward pass per batch, so fewer batches are read.
     """
-    if session.forward_fn is None:
+    if session.forward_fn is None or session.targets_exact:
         return [t.detach().cpu() for t in (b.targets for b in session.batches(split)) if isinstance(t, torch.Tensor)]
     targets = []
     for raw in session.sample(split).batches[:MAX_TARGET_BATCHES_VIA_FORWARD]:

@@ -22,6 +22,7 @@ import yaml
 from rnndoctor.core.catalogue import code_range, unmatched_code
 from rnndoctor.core.findings import FailOn
 from rnndoctor.core.options import Option
+from rnndoctor.script.spec import DEFAULT_SCRIPT_TIMEOUT, ScriptSpec
 from rnndoctor.setup.errors import ConfigError
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -82,7 +83,12 @@ SCALAR_KEYS = (
     "layout",
     "batch_keys",
 )
-VALID_KEYS = tuple([k for ref in REFERENCE_KEYS for k in (ref, f"{ref}_args")] + list(SCALAR_KEYS))
+SCRIPT_KEYS = ("script", "script_args", "cwd", "env", "script_timeout")
+"""Script mode (contract §8): the script that is the setup, its arguments, working directory and environment."""
+EXCLUDED_BY_SCRIPT = ("model", "train_data", "loss", "optimizer", "forward", "train_step")
+"""What a script brings itself: these keys (and their ``_args``) cannot stand beside ``script``."""
+SCRIPT_PLACEHOLDER = "<script>"
+VALID_KEYS = tuple([k for ref in REFERENCE_KEYS for k in (ref, f"{ref}_args")] + list(SCALAR_KEYS) + list(SCRIPT_KEYS))
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 CODE_PATTERN = re.compile(r"^RD\d{0,3}$")
@@ -177,6 +183,8 @@ class Config:
     """auto, batch_first or time_first: which axis of the model's input holds the samples."""
     batch_keys: dict[str, str] | None = None
     """Dict batches: the keys holding inputs, targets and lengths."""
+    script: ScriptSpec | None = None
+    """Script mode: the training script whose own run is the setup (``model`` is then a placeholder)."""
 
     @property
     def display_path(self) -> str:
@@ -256,9 +264,14 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
             hint = difflib.get_close_matches(key, VALID_KEYS, n=1, cutoff=0.5)
             suggestion = f"; did you mean '{hint[0]}'?" if hint else f"; valid keys: {', '.join(VALID_KEYS)}"
             raise error(key, f"unknown key{suggestion}")
+    script = _script(data, base_dir, error)
+    if script is not None:
+        data = {**data, "model": SCRIPT_PLACEHOLDER}
     for key in REQUIRED_KEYS:
         if data.get(key) is None:
-            raise error(key, "is required (a reference such as 'models.py:build_model')")
+            raise error(
+                key, "is required (a reference such as 'models.py:build_model', or 'script: train.py' for a script)"
+            )
 
     references: dict[str, Reference | None] = {}
     for key in REFERENCE_KEYS:
@@ -298,7 +311,64 @@ def build_config(data: dict[Any, Any], *, display: str, base_dir: Path, path: Pa
         hidden=_hidden(data.get("hidden"), error),
         layout=_layout(data.get("layout", AUTO), error),
         batch_keys=_batch_keys(data.get("batch_keys"), error),
+        script=script,
     )
+
+
+def _script(data: dict[str, Any], base_dir: Path, error: Any) -> ScriptSpec | None:
+    """The ``script`` keys, checked: the script exists, its arguments are words, its folder exists."""
+    value = data.get("script")
+    if value is None:
+        for key in SCRIPT_KEYS[1:]:
+            if data.get(key) is not None:
+                raise error(key, "is given but 'script' is not")
+        return None
+    for key in EXCLUDED_BY_SCRIPT:
+        for given in (key, f"{key}_args"):
+            if data.get(given) is not None:
+                raise error(
+                    given, f"cannot be combined with 'script': the script builds its own {key.replace('_', ' ')}"
+                )
+    if not isinstance(value, str) or not value.strip():
+        raise error("script", f"expected the path of a Python training script, got {_kind(value)}")
+    path = (base_dir / value.strip()).resolve()
+    if not path.is_file():
+        raise error("script", f"no such file: {path}")
+    if path.suffix != ".py":
+        raise error("script", f"expected a Python file (.py), got {path.name}")
+    args = data.get("script_args") or []
+    if isinstance(args, str):
+        raise error("script_args", "expected a list of arguments such as [--lr, '0.1'], got a single text")
+    if not isinstance(args, (list, tuple)) or any(isinstance(a, (dict, list, tuple)) or a is None for a in args):
+        raise error("script_args", f"expected a list of arguments such as [--lr, '0.1'], got {_kind(args)}")
+    cwd_value = data.get("cwd")
+    cwd = base_dir
+    if cwd_value is not None:
+        if not isinstance(cwd_value, str) or not cwd_value.strip():
+            raise error("cwd", f"expected a folder, got {_kind(cwd_value)}")
+        cwd = (base_dir / cwd_value.strip()).resolve()
+        if not cwd.is_dir():
+            raise error("cwd", f"no such folder: {cwd}")
+    env = data.get("env") or {}
+    if not isinstance(env, dict):
+        raise error("env", f"expected a mapping of environment variables, got {_kind(env)}")
+    for name, setting in env.items():
+        if not isinstance(name, str) or not name or isinstance(setting, (dict, list, tuple)) or setting is None:
+            raise error(f"env.{name}", "expected NAME: value with a text or number value")
+    timeout = _positive_number(data.get("script_timeout", DEFAULT_SCRIPT_TIMEOUT), "script_timeout", error)
+    return ScriptSpec(
+        path=path,
+        args=tuple(_argument_text(a) for a in args),
+        cwd=cwd,
+        env={str(k): _argument_text(v) for k, v in env.items()},
+        timeout=timeout,
+    )
+
+
+def _argument_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def _hidden(value: Any, error: Any) -> str | None:

@@ -25,6 +25,20 @@ class Loaded:
     train_step_fn: Callable[..., Any] | None = None
     lightning: dict[str, Any] | None = None
     """For a LightningModule or a datamodule: where each part came from (the report's ``meta.lightning``)."""
+    forward_unavailable: str | None = None
+    """Why the model cannot be run on a batch outside the user's own loop (a script whose model is called
+    piecewise): checks that need a forward pass are skipped with this reason."""
+    reference: tuple[Any, Any] | None = None
+    """(outputs, targets) as the loss saw them on the first batch, where no forward pass can produce them."""
+    layout_hint: str | None = None
+    """The layout the setup itself implies (a script that stacks per-step inputs on a new time axis), used
+    unless the config sets ``layout``."""
+    on_new_phase: Callable[[], None] | None = None
+    """Called when a check or a shared measurement begins (a script is then run afresh for its steps)."""
+    targets_exact: bool = False
+    """The batches' targets are exactly what the loss receives (observed there), even with a forward_fn."""
+    script_mode: bool = False
+    """The objects come from a run of the user's training script (checks marked script_only run)."""
 
 
 def _as_found(data: Any, key: str, origin: str) -> Any:

@@ -113,15 +113,19 @@ RULE = Rule(
 @judges(RULE, Sweep)
 def too_high(sweep: Sweep, options: Mapping[str, Any]) -> list[Finding]:
     """The configured rate is at or beyond divergence, or more than ``too_high_factor`` above the rate with
-    the lowest loss (and not too low, RD501's verdict). No verdict when the sweep shows no learning."""
+    the lowest loss (and not too low, RD501's verdict). No verdict when the sweep shows no learning, unless the
+    configured rate is at or beyond a rate where either range test diverged: training there blows up whatever
+    else is wrong."""
+    lr = sweep.configured_lr
+    divergence = sweep.divergence
+    beyond_divergence = divergence is not None and lr >= divergence
+    if beyond_divergence:
+        evidence = {**sweep_evidence(sweep, options), "diverged_at": divergence}
+        return [RULE.finding(evidence, sweep_words(sweep), confidence=0.9)]
     if not sweep.shows_learning(MIN_RELATIVE_DROP) or decades_too_low(sweep, options) is not None:
         return []
-    lr = sweep.configured_lr
     lr_min = sweep.lowest[0]
-    beyond_divergence = sweep.diverged_at is not None and lr >= sweep.diverged_at
     past_minimum = math.isfinite(lr_min) and lr > lr_min * float(options["too_high_factor"])
-    if beyond_divergence:
-        return [RULE.finding(sweep_evidence(sweep, options), sweep_words(sweep), confidence=0.9)]
     if past_minimum:
         words = {**sweep_words(sweep), "decades": math.log10(lr / lr_min)}
         return [RULE.finding(sweep_evidence(sweep, options), words, variant="past_minimum", confidence=0.7)]

@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from rnndoctor.core.catalogue import Rule, snippet
+from rnndoctor.core.catalogue import Rule, Wording, snippet
 from rnndoctor.core.findings import Finding, Severity
 from rnndoctor.core.judging import judges
 from rnndoctor.core.remedies import Trial, remedy
-from rnndoctor.measurements.alignment import TargetLeak
+from rnndoctor.measurements.alignment import StepwiseFeeding, TargetLeak
 from rnndoctor.runtime.patches import argument_edited
 from rnndoctor.runtime.session import ArgumentKey, Session
 
@@ -23,7 +23,7 @@ PROBE = (
 
 RULE = Rule(
     code="RD214",
-    checks=("alignment",),
+    checks=("alignment", "stepwise_alignment"),
     message=(
         "The model's argument {argument} (a decoder input) equals the targets at {equal_share:.0%} of "
         "positions, and " + PROBE + ": the decoder is given the very token it must predict. Teacher forcing "
@@ -35,6 +35,24 @@ RULE = Rule(
         "tgt_in = torch.cat([torch.full_like(tgt[:, :1], SOS), tgt[:, :-1]], dim=1)\n"
         "logits = model(src, tgt_in)\n```"
     ),
+    variants={
+        "stepwise": Wording(
+            message=(
+                "{module} is called step by step, and in {leaking_steps} of {steps} training steps it was fed, "
+                "at (nearly) every call, the very token its output is scored against at that call "
+                "({equal_share:.0%} of {calls} calls; the previous step's token, as teacher forcing feeds it: "
+                "{previous_target_share:.0%}). The decoder learns to copy its input, the training loss falls "
+                "fast, and at inference, where the answer is not available, it fails."
+            ),
+            remedy=(
+                "Compute the step's output and loss first, then feed the current target as the next input:"
+                "\n\n```python\nfor di in range(target_length):\n"
+                "    decoder_output, decoder_hidden = decoder(decoder_input, decoder_hidden)\n"
+                "    loss += criterion(decoder_output, target_tensor[di])\n"
+                "    decoder_input = target_tensor[di]   # the next step's input, after this step\n```"
+            ),
+        ),
+    },
     title="the decoder sees the token it must predict (teacher forcing not shifted)",
     severity=Severity.ERROR,
     what=(
@@ -68,6 +86,33 @@ RULE = Rule(
     ),
     explains=("RD307", "RD601"),
 )
+
+
+MIN_LEAKING_STEPS = 2
+LEAKING_STEP_SHARE = 0.25
+"""A leak fed in a quarter of the steps is a leak: teacher forcing may be drawn at random per step."""
+
+
+@judges(RULE, StepwiseFeeding)
+def stepped_decoder_sees_target(feeding: StepwiseFeeding, options: Mapping[str, Any]) -> list[Finding]:
+    """A decoder stepped by hand (script mode) fed its own target at the same call, in at least
+    `MIN_LEAKING_STEPS` training steps and a `LEAKING_STEP_SHARE` of them, more often than the previous one."""
+    if feeding.steps == 0 or feeding.leaking_steps < MIN_LEAKING_STEPS:
+        return []
+    if (
+        feeding.leaking_steps < LEAKING_STEP_SHARE * feeding.steps
+        or feeding.fed_own_target <= feeding.fed_previous_target
+    ):
+        return []
+    evidence = {
+        "module": feeding.module,
+        "leaking_steps": feeding.leaking_steps,
+        "steps": feeding.steps,
+        "equal_share": feeding.fed_own_target,
+        "previous_target_share": feeding.fed_previous_target,
+        "calls": feeding.calls,
+    }
+    return [RULE.finding(evidence, variant="stepwise")]
 
 
 @judges(RULE, TargetLeak)
