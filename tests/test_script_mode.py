@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,15 @@ def test_checkpoints_the_script_writes_are_redirected_and_listed(tmp_path: Path)
     report = run_in(script.parent, script)
     written = report.meta["script"]["redirected_writes"]  # type: ignore[attr-defined]
     assert (checkpoint.read_bytes(), written) == (b"the user's checkpoint", [str(checkpoint)])
+
+
+def test_the_redirected_writes_are_removed_after_the_diagnosis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = toy(tmp_path, "classifier.py")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    report = run_in(script.parent, script)
+    assert (len(report.meta["script"]["redirected_writes"]), list(scratch.iterdir())) == (1, [])  # type: ignore[attr-defined]
 
 
 def test_the_callers_process_state_is_given_back(tmp_path: Path) -> None:

@@ -101,7 +101,7 @@ class ScriptEnvironment:
             yield self
         finally:
             self.router.uninstall()
-            self.sandbox.uninstall()
+            self.sandbox.close()
             sys.stdout, sys.stderr = saved_streams
             os.chdir(saved_cwd)
             for key, value in saved_env.items():
