@@ -107,6 +107,29 @@ def convention_problem(model: nn.Module, args: Sequence[Any], kwargs: Mapping[st
     return ""
 
 
+def convention_failure(
+    model: nn.Module,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    error: BaseException,
+    slots: Sequence[Any],
+    with_lengths: bool,
+) -> str:
+    """What to tell the user when rnndoctor's way of calling the model failed, not their code ("" otherwise).
+    ``slots`` are the batch's names for its inputs, targets and lengths (keys, or positions)."""
+    problem = convention_problem(model, args, kwargs, error)
+    if not problem:
+        return ""
+    names = [str(slots[0]) if isinstance(slots[0], str) else "inputs"]
+    if with_lengths:
+        names.append(str(slots[2]) if isinstance(slots[2], str) else "lengths")
+    call = describe_call(model, args, kwargs, [*names, "hidden"])
+    return (
+        f"rnndoctor called the model as {call}, but {problem}; set batch_keys so the batch names what the forward "
+        "takes, or give forward: steps.py:forward_batch calling the model as your training loop does"
+    )
+
+
 def _none_used_at_the_crash(error: BaseException, names: Sequence[str]) -> str | None:
     """The parameter, among ``names``, that is None in a frame of the traceback whose failing line uses it."""
     traceback = error.__traceback__

@@ -27,13 +27,14 @@ from rnndoctor.runtime.batches import (
     move_tensors,
     unpack,
 )
-from rnndoctor.runtime.calls import convention_problem, describe_call, keyword_arguments
+from rnndoctor.runtime.calls import convention_failure, keyword_arguments
 from rnndoctor.runtime.layout import (
     SINGLE,
     Layout,
     SampleView,
     embedding_rows,
     embedding_tables,
+    ids_outside_table,
     infer_layout,
     loader_stacks_batch_first,
     multiplied_parameters,
@@ -421,17 +422,7 @@ class Session:
             inputs = [self.unpack(raw).inputs for raw in raws]
         except (BatchFormatError, UnusableData, UserCodeError, LookupError):
             return False
-        for ids in inputs:
-            if (
-                not isinstance(ids, torch.Tensor)
-                or not ids.numel()
-                or ids.is_floating_point()
-                or ids.dtype == torch.bool
-            ):
-                continue
-            if int(ids.min()) < 0 or int(ids.max()) >= rows:
-                return True
-        return False
+        return any(ids_outside_table(ids, rows) for ids in inputs)
 
     def dense_parameters(self) -> int:
         """Weights a token passes through (embedding tables are looked up, not multiplied)."""
@@ -488,19 +479,9 @@ class Session:
         try:
             result = self.model(*args, **kwargs)
         except (Exception, SystemExit) as exc:
-            problem = convention_problem(self.model, args, kwargs, exc)
-            if problem:
-                # rnndoctor's call convention failed, not the user's line: say how it called the model.
-                names = [str(batch.slots[0]) if isinstance(batch.slots[0], str) else "inputs"]
-                names += [str(batch.slots[2]) if isinstance(batch.slots[2], str) else "lengths"] * (
-                    batch.lengths is not None
-                )
-                call = describe_call(self.model, args, kwargs, [*names, "hidden"])
-                raise UnusableData(
-                    f"rnndoctor called the model as {call}, but {problem}; set batch_keys so the batch names "
-                    "what the forward takes, or give forward: steps.py:forward_batch calling the model as your "
-                    "training loop does"
-                ) from exc
+            failure = convention_failure(self.model, args, kwargs, exc, batch.slots, batch.lengths is not None)
+            if failure:
+                raise UnusableData(failure) from exc
             raise UserCodeError("forward", exc) from exc
         if self.hidden is not None and self.carry_state and isinstance(result, (tuple, list)) and len(result) > 1:
             self._carried = (self.batch_size(batch.inputs) or 0, detach_state(result[1]))
