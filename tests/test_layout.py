@@ -144,3 +144,19 @@ def test_lengths_decide_the_layout_before_the_layers_flag() -> None:
     layout = infer_layout(data, lengths=torch.full((16,), 20), recurrent_batch_first=True)
     assert layout is not None
     assert (layout.kind, layout.samples, layout.steps) == (TIME_FIRST, 16, 20)
+
+
+@pytest.mark.parametrize("layer_batch_first", [True, False])
+def test_a_size_one_axis_is_one_sequence_whatever_the_layer_reads(layer_batch_first: bool) -> None:
+    """A (1, T, F) batch of per-step targets is one sequence of T steps: a layer built with the other
+    batch_first must not make it T one-step sequences (that is RD202 to find, not a layout to adopt)."""
+    x = torch.randn(1, 10, 1)
+    layout = infer_layout(x, targets=torch.randn(1, 10, 1), recurrent_batch_first=layer_batch_first)
+    assert layout is not None and (layout.kind, layout.samples, layout.steps) == (BATCH_FIRST, 1, 10)
+    time_major = infer_layout(x.transpose(0, 1), targets=torch.randn(10, 1, 1), recurrent_batch_first=True)
+    assert time_major is not None and (time_major.kind, time_major.samples, time_major.steps) == (TIME_FIRST, 1, 10)
+
+
+def test_one_step_of_a_batch_is_read_from_the_targets() -> None:
+    layout = infer_layout(torch.randn(1, 10, 4), targets=torch.zeros(10), recurrent_batch_first=False)
+    assert layout is not None and (layout.kind, layout.samples, layout.steps) == (TIME_FIRST, 10, 1)

@@ -232,6 +232,9 @@ def infer_layout(
             return _layout(inputs, *evidence, has_time)
     if loader_batch_first:
         return _layout(inputs, 0, "the DataLoader stacks samples on axis 0", has_time)
+    unit = _from_unit_axis(inputs) if sequential else None
+    if unit is not None:
+        return _layout(inputs, *unit, has_time)
     if recurrent_batch_first is not None:
         flag = f"{DECLARED_BY_LAYER}={recurrent_batch_first}"
         return _layout(inputs, 0 if recurrent_batch_first else 1, flag, has_time)
@@ -271,6 +274,16 @@ def _from_single_sequence(inputs: torch.Tensor, recurrent_batch: int | None) -> 
         return None
     axis = _one_of(inputs, 1)
     return None if axis is None else (axis, "the recurrent layers receive one sequence")
+
+
+def _from_unit_axis(inputs: torch.Tensor) -> tuple[int, str] | None:
+    """A sequence batch whose first two axes are 1 and N is one sequence of N steps: data pipelines make
+    batches of sequences longer than one step, and a batch of N one-step sequences gives a recurrent layer
+    nothing to recur over. (Checked after the targets, which tell a batch of N one-step samples apart.)"""
+    if inputs.dim() < 3 or not inputs.is_floating_point():
+        return None
+    axis = _one_of(inputs, 1)
+    return None if axis is None else (axis, "one sequence per batch (its other axis has size 1)")
 
 
 def _from_targets(inputs: torch.Tensor, targets: Any) -> tuple[int, str] | None:
