@@ -7,13 +7,17 @@ from typing import TYPE_CHECKING, Any
 from rnndoctor.core.version import VERSION as __version__
 
 if TYPE_CHECKING:
-    from rnndoctor.core.findings import Report
+    from rnndoctor.api import diagnose
 
 __all__ = ["__version__", "diagnose"]
 
 
-def diagnose(*args: Any, **kwargs: Any) -> Report:
-    """Diagnose a training setup; see `rnndoctor.api.diagnose`. Imported lazily to keep start-up fast."""
-    from rnndoctor.api import diagnose as _diagnose
+def __getattr__(name: str) -> Any:
+    """``rnndoctor.diagnose`` is `rnndoctor.api.diagnose` itself, with its signature and docstring for editors
+    and ``help()``; it is imported on first use, so ``import rnndoctor`` (and the command line) stays fast."""
+    if name == "diagnose":
+        from rnndoctor.api import diagnose
 
-    return _diagnose(*args, **kwargs)
+        globals()["diagnose"] = diagnose
+        return diagnose
+    raise AttributeError(f"module 'rnndoctor' has no attribute {name!r}")

@@ -73,6 +73,8 @@ def diagnose(
     machine's free cores; the caller's setting is given back afterwards).
     A LightningModule ``model`` needs no ``loss`` (its training_step computes it), ``optimizer``
     (configure_optimizers) or ``train_data`` (its own or ``datamodule``'s dataloaders).
+    ``progress`` is a progress listener (`rnndoctor.core.progress`), or True / False for a tqdm bar on
+    stderr or none; by default a bar is shown in Jupyter notebooks when tqdm is installed.
     A ``config`` path ending in ``.py`` is a training script, run with ``script_args`` as its arguments from
     the current folder (script mode, contract §8); a YAML config may name one with ``script:``.
     Raises `SetupError` when the setup itself is invalid (the CLI's exit code 2).
@@ -122,29 +124,11 @@ def diagnose(
         if missing:
             raise SetupError(f"{name}={missing!r} matches no code ({code_range()})")
     cfg = replace(cfg, select=tuple(select) or cfg.select, ignore=tuple(cfg.ignore) + tuple(ignore))
-    listener = shown_progress(progress)
-    return _run(cfg, loader, loaded, quick=quick, verify=verify, threads=threads, progress=listener)
+    if progress is None or isinstance(progress, bool):
+        from rnndoctor.render.progress import api_progress
 
-
-def in_notebook() -> bool:
-    """Whether this runs in a Jupyter kernel (where a live progress bar renders under the cell)."""
-    import sys
-
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def shown_progress(progress: ProgressListener | bool | None) -> ProgressListener | None:
-    """The listener ``diagnose(progress=...)`` reports to: the one given, a live bar (``True``, or by default
-    in a notebook), or none (``False``, or by default outside a notebook)."""
-    if progress is False or (progress is None and not in_notebook()):
-        return None
-    if progress is True or progress is None:
-        from rnndoctor.render.progress import live_bar
-
-        return live_bar(notebook=progress is None)
-    return progress
+        progress = api_progress(progress)
+    return _run(cfg, loader, loaded, quick=quick, verify=verify, threads=threads, progress=progress)
 
 
 def script_config(script: str | Path, script_args: Any, overrides: dict[str, Any]) -> Config:
@@ -173,6 +157,7 @@ def _run(
     from rnndoctor.runtime.resources import PeakMemory, choose_threads, torch_threads
     from rnndoctor.runtime.session import Session
     from rnndoctor.runtime.state import LoaderState, ModelState, RngState, seed_everything
+    from rnndoctor.runtime.summary import summarize
     from rnndoctor.runtime.targets import task_facts
 
     started = time.perf_counter()
@@ -246,6 +231,7 @@ def _run(
             results, findings, interrupted = run_plan(session, plan, timeout=cfg.check_timeout, progress=progress)
         costs = {r.name: r.cost for r in results}
         task = known(session, task_facts)
+        model_summary = summarize(loaded.model, session.shapes.shapes)
         if scripted is not None:
             findings = [*scripted.findings, *findings]
         report = Report(
@@ -260,6 +246,7 @@ def _run(
             task=task.task.to_dict() if task is not None else {},
             interrupted=interrupted,
             allow_incomplete=cfg.allow_incomplete,
+            model=model_summary,
             meta={
                 "rnndoctor": __version__,
                 "torch": torch.__version__,

@@ -15,13 +15,15 @@ from typing import Any, NoReturn
 import click
 
 from rnndoctor import __version__
-from rnndoctor.core.catalogue import code_range, unmatched_code
+from rnndoctor.core.catalogue import code_range, codes_matching, unmatched_code
 from rnndoctor.core.findings import EXIT_INTERRUPTED, EXIT_SETUP, FailOn, Report
 from rnndoctor.render import Format, ReportTarget, parse_report_target, prepare_targets
 from rnndoctor.setup.errors import SetupError
 
 _CODE_TOKEN = re.compile(r"^RD\d{0,3}(,RD\d{0,3})*$", re.IGNORECASE)
 _MULTI_VALUE_OPTIONS = ("--select", "--ignore")
+ANY_CHECK = "any check"
+"""Where `rnndoctor rules` says the setup codes come from: every check that runs the user's code or data."""
 
 
 def expand_code_lists(args: list[str]) -> list[str]:
@@ -180,8 +182,6 @@ def check(
 
         rnndoctor check train.py -- --lr 0.1 --epochs 2
     """
-    from rnndoctor.api import diagnose
-
     if script_args and not config.endswith(".py"):
         _fail(f"extra arguments {' '.join(script_args)!r}: only a training script (a .py file) takes arguments", debug)
     _prepare_reports(fmt, output, reports, debug)
@@ -200,6 +200,10 @@ def check(
         )
 
     def run(progress: Any) -> Report:
+        # Imported here, inside the interrupt handling: importing torch takes seconds, and Ctrl-C during
+        # them is an interrupt (130) like any other, not click's "Aborted!" (1, the findings' code).
+        from rnndoctor.api import diagnose
+
         selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
         # The user's own print() calls must not end up inside a JSON or JUnit document on stdout.
         with contextlib.redirect_stdout(sys.stderr):
@@ -245,16 +249,16 @@ def _produce(
     """Run a diagnosis with progress on stderr (a live bar in a terminal; with ``lines``, one line per check
     start and end elsewhere, as in a CI log); a setup error, an interrupt or a bug ends the command with its
     exit code and one line (the traceback only with --debug)."""
-    progress: Any = None
-    if not no_progress and sys.stderr.isatty():
-        from rnndoctor.render.progress import RichProgress
-
-        progress = RichProgress()
-    elif not no_progress and lines:
-        from rnndoctor.render.progress import LineProgress
-
-        progress = LineProgress(sys.stderr)
     try:
+        progress: Any = None
+        if not no_progress and sys.stderr.isatty():
+            from rnndoctor.render.progress import RichProgress
+
+            progress = RichProgress()
+        elif not no_progress and lines:
+            from rnndoctor.render.progress import LineProgress
+
+            progress = LineProgress(sys.stderr)
         return run(progress)
     except SetupError as exc:
         _fail(str(exc), debug, exc)
@@ -313,7 +317,7 @@ def _write_plots(report: Report, folder: str, debug: bool) -> None:
         _fail(f"--plots {folder}: cannot write: {exc.strerror or exc}", debug, exc)
         return
     if written is None:
-        click.echo("rnndoctor: --plots needs matplotlib: pip install 'rnndoctor[plots]'", err=True)
+        click.echo("rnndoctor: --plots needs matplotlib: pip install matplotlib", err=True)
     else:
         click.echo(f"rnndoctor: {len(written)} plot(s) written to {folder}", err=True)
 
@@ -342,6 +346,20 @@ def _codes(values: tuple[str, ...], option: str) -> tuple[str, ...]:
     show_default=True,
     help="Lowest severity that makes the exit code 1.",
 )
+@click.option(
+    "--train",
+    "train_series",
+    metavar="NAME",
+    default=None,
+    help="The column or tag to read as the training loss (default: chosen by its name).",
+)
+@click.option(
+    "--val",
+    "val_series",
+    metavar="NAME",
+    default=None,
+    help="The column or tag to read as the validation loss (default: chosen by its name).",
+)
 @click.option("--select", multiple=True, metavar="CODE", help="Only these codes or prefixes (RD5, RD601). Repeatable.")
 @click.option("--ignore", multiple=True, metavar="CODE", help="Never report these codes or prefixes. Repeatable.")
 @click.option("--no-progress", is_flag=True, help="Do not show progress on stderr.")
@@ -353,22 +371,33 @@ def curves(
     output: str | None,
     reports: tuple[ReportTarget, ...],
     fail_on: str,
+    train_series: str | None,
+    val_series: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     no_progress: bool,
     plots_dir: str | None,
     debug: bool,
 ) -> None:
-    """Diagnose an existing training history: a CSV (comma, semicolon or tab separated), a Lightning
-    lightning_logs/version_N folder, or TensorBoard event files (a file or a folder; needs
-    rnndoctor[tensorboard]). Reports overfitting, a flat loss, divergence, oscillation, NaN."""
-    from rnndoctor.logs.curves import diagnose_history
-
+    """Diagnose an existing training history: a CSV (comma, semicolon or tab separated; a Weights & Biases
+    export), a Lightning lightning_logs/version_N folder, TensorBoard event files (a file or a folder; needs
+    rnndoctor[tensorboard]) or a Hugging Face trainer_state.json (or its output folder). Reports overfitting,
+    a flat loss, divergence, oscillation, NaN; lists every series it did not read."""
     _prepare_reports(fmt, output, reports, debug)
 
     def run(progress: Any) -> Report:
+        from rnndoctor.logs.curves import diagnose_history
+
         selected, ignored = _codes(select, "--select"), _codes(ignore, "--ignore")
-        return diagnose_history(log, FailOn(fail_on), select=selected, ignore=ignored, progress=progress)
+        return diagnose_history(
+            log,
+            FailOn(fail_on),
+            select=selected,
+            ignore=ignored,
+            progress=progress,
+            train=train_series,
+            val=val_series,
+        )
 
     report = _produce(run, "while reading the training log", no_progress, debug)
     _emit(report, fmt, output, plots_dir, debug, reports)
@@ -411,7 +440,8 @@ def rules(fmt: str) -> None:
             "title": r.title,
             "severity": r.severity.label,
             "family": r.family,
-            "check": checked_by.get(r.code),
+            # RD001/RD002 come from whichever check meets the crash or the unusable batch.
+            "check": checked_by.get(r.code) or (ANY_CHECK if r.code in codes_matching(("RD0",)) else None),
         }
         for r in all_rules()
     ]

@@ -10,7 +10,7 @@ The diagnosis runs at ``on_fit_start``, on the Trainer's device, through the mod
 optimizer ``configure_optimizers`` gave the Trainer and the Trainer's gradient clipping. Afterwards the model,
 the optimizer and the random number generators are as they were, so the fit starts exactly as it would have.
 
-Needs the ``lightning`` extra: ``pip install 'rnndoctor[lightning]'``.
+Needs Lightning (the ``lightning`` extra, or ``pip install lightning``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ try:
     import lightning.pytorch as pl
     from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 except ImportError as exc:  # pragma: no cover - exercised only where lightning is missing
-    raise ImportError(
-        "rnndoctor.lightning needs Lightning; install it with: pip install 'rnndoctor[lightning]'"
-    ) from exc
+    raise ImportError("rnndoctor.lightning needs Lightning; install it with: pip install lightning") from exc
 
 from rnndoctor.api import diagnose
 from rnndoctor.core.findings import FailOn, Report
@@ -36,11 +34,16 @@ ON_FAILURE = ("raise", "stop")
 
 
 class DiagnosisFailed(Exception):
-    """The diagnosis before the fit found problems at or above ``fail_on`` (or could not run at all)."""
+    """The diagnosis before the fit found problems at or above ``fail_on`` (or could not run at all).
 
-    def __init__(self, message: str, report: Report | None = None) -> None:
+    ``code`` and ``fix`` are the first failing finding's (its message says where to read more:
+    ``rnndoctor explain CODE``); ``report`` is the whole report (None when the setup could not be read)."""
+
+    def __init__(self, message: str, report: Report | None = None, *, code: str | None = None, fix: str = "") -> None:
         super().__init__(message)
         self.report = report
+        self.code = code
+        self.fix = fix
 
 
 class DiagnosisCallback(pl.Callback):
@@ -52,7 +55,9 @@ class DiagnosisCallback(pl.Callback):
     (``on_failure="stop"``), so the fit ends before its first step. ``loss``, ``forward``, ``batch_keys``,
     ``hidden`` and ``layout`` are the config keys of the same names, for steps rnndoctor cannot read by itself.
     ``report_path`` writes the report in ``report_format`` (json, markdown, html, junit, text). The report is
-    kept in ``self.report``.
+    kept in ``self.report`` and written to the Trainer's loggers (`log_report`): the counts as metrics, the
+    report as text where the logger takes text (TensorBoard, Weights & Biases), and ``rnndoctor.json`` in the
+    logger's ``log_dir`` (CSVLogger, TensorBoardLogger).
     """
 
     def __init__(
@@ -103,9 +108,10 @@ class DiagnosisCallback(pl.Callback):
         try:
             report = self._diagnose(trainer, pl_module)
         except (SetupError, LightningSetupError) as exc:
-            self._fail(trainer, f"rnndoctor could not diagnose this fit: {exc}", None)
+            self._fail(trainer, f"rnndoctor could not diagnose this fit: {exc}", None, fix=str(exc))
             return
         self.report = report
+        log_report(trainer, report)
         if self.report_path is not None:
             from rnndoctor.render import render
 
@@ -116,8 +122,15 @@ class DiagnosisCallback(pl.Callback):
         rank_zero_info(f"rnndoctor: {report.verdict}: {report.summary()}")
         if report.exit_code != 0 and self.fail_on is not FailOn.NEVER:
             first = report.failing_findings[0] if report.failing_findings else None
-            cause = f"{first.code} {first.title}: {first.message}" if first else report.summary()
-            self._fail(trainer, f"rnndoctor: {report.verdict} before training: {cause}", report)
+            if first is None:
+                self._fail(trainer, f"rnndoctor: {report.verdict} before training: {report.summary()}", report)
+                return
+            message = (
+                f"rnndoctor: {report.verdict} before training: {first.code} {first.title}: {first.message}\n\n"
+                f"Fix: {first.fix}\n\nDetails: `rnndoctor explain {first.code}`; the whole report is the "
+                "exception's .report (or the callback's .report)."
+            )
+            self._fail(trainer, message, report, code=first.code, fix=first.fix)
 
     def _diagnose(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Report:
         fit_loop = trainer.fit_loop
@@ -154,14 +167,45 @@ class DiagnosisCallback(pl.Callback):
             notes["gradient_clipping"] = f"{trainer.gradient_clip_algorithm or 'norm'} {trainer.gradient_clip_val}"
         return report
 
-    def _fail(self, trainer: pl.Trainer, message: str, report: Report | None) -> None:
+    def _fail(
+        self, trainer: pl.Trainer, message: str, report: Report | None, *, code: str | None = None, fix: str = ""
+    ) -> None:
         if self.fail_on is FailOn.NEVER:
             rank_zero_warn(message)
             return
         if self.on_failure == "raise":
-            raise DiagnosisFailed(message, report)
+            raise DiagnosisFailed(message, report, code=code, fix=fix)
         rank_zero_warn(f"{message} (stopping the fit)")
         trainer.should_stop = True
+
+
+def log_report(trainer: pl.Trainer, report: Report) -> None:
+    """Write the report to each of the Trainer's loggers, beside the fit's own curves: the number of errors,
+    warnings and info findings and the exit code as metrics (``rnndoctor/errors``, ...), the markdown report
+    as text where the logger takes text (TensorBoard's ``add_text``, Weights & Biases' ``log_text``), and the
+    JSON report as ``rnndoctor.json`` in the logger's ``log_dir``. A logger that refuses is warned about; the
+    fit goes on."""
+    from rnndoctor.render import render
+
+    counts = report.counts()
+    metrics = {f"rnndoctor/{label}s" if label != "info" else "rnndoctor/info": float(n) for label, n in counts.items()}
+    metrics["rnndoctor/exit_code"] = float(report.exit_code)
+    for logger in trainer.loggers:
+        try:
+            logger.log_metrics(metrics, step=trainer.global_step)
+            add_text = getattr(getattr(logger, "experiment", None), "add_text", None)
+            log_text = getattr(logger, "log_text", None)
+            if callable(add_text):
+                add_text("rnndoctor", render(report, "markdown"), trainer.global_step)
+            elif callable(log_text):
+                rows = [[f.code, f.severity.label, f.title, f.message, f.fix] for f in report.findings]
+                log_text(key="rnndoctor", columns=["code", "severity", "title", "message", "fix"], data=rows)
+            log_dir = getattr(logger, "log_dir", None)
+            if log_dir:
+                Path(log_dir).mkdir(parents=True, exist_ok=True)
+                (Path(log_dir) / "rnndoctor.json").write_text(report.to_json(), encoding="utf-8")
+        except Exception as exc:  # noqa: BLE001 - a logger's failure must not end the fit the report is about
+            rank_zero_warn(f"rnndoctor: could not write the report to {type(logger).__name__}: {exc}")
 
 
 def _loop_data(loop: Any) -> Any:

@@ -5,7 +5,8 @@
 
 Generated: rnndoctor/defaults.yaml (the packaged defaults, read at run time without importing torch), the
 per-check part of configs/template.yaml, the option tables of docs/config.md and
-configs/rnndoctor.schema.json (a JSON Schema editors use to complete and check config files).
+rnndoctor/rnndoctor.schema.json (a JSON Schema editors use to complete and check config files; shipped in the
+wheel, and linked from configs/rnndoctor.schema.json).
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from typing import Any
 
 from rnndoctor.core.options import Option, yaml_number
 from rnndoctor.core.registry import Check, registered_checks
+from rnndoctor.script.spec import DEFAULT_SCRIPT_TIMEOUT
 from rnndoctor.setup.config import LAYOUT_CHOICES, REFERENCE_KEYS, SAMPLING_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = ROOT / "rnndoctor" / "defaults.yaml"
 TEMPLATE = ROOT / "configs" / "template.yaml"
 DOCS = ROOT / "docs" / "config.md"
-SCHEMA = ROOT / "configs" / "rnndoctor.schema.json"
+SCHEMA = ROOT / "rnndoctor" / "rnndoctor.schema.json"
+"""Package data, so an installed rnndoctor carries it; configs/rnndoctor.schema.json links to it."""
 
 COMMENT_COLUMN = 36
 
@@ -147,6 +150,20 @@ def json_schema() -> dict[str, Any]:
             "properties": {key: {"type": "string"} for key in ("inputs", "targets", "lengths")},
             "additionalProperties": False,
         },
+        script={"type": "string", "description": "a training script (train.py) run as it is: script mode"},
+        script_args={"type": "array", "items": {"type": "string"}, "description": "the script's arguments"},
+        cwd={"type": "string", "description": "the folder the script runs in (default: the config's folder)"},
+        env={
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "environment variables set for the script",
+        },
+        script_timeout={
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": DEFAULT_SCRIPT_TIMEOUT,
+            "description": "Seconds the script may take to finish its first training step (imports included).",
+        },
     )
     for option in SAMPLING_OPTIONS:
         properties[option.name] = _option_schema(option)
@@ -163,12 +180,13 @@ def json_schema() -> dict[str, Any]:
                 },
             ],
         }
-    properties["checks"] = {"type": "object", "properties": checks, "additionalProperties": False}
+    # `checks:` with every entry commented out (the template's) is null in YAML, and means the defaults.
+    properties["checks"] = {"type": ["object", "null"], "properties": checks, "additionalProperties": False}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "rnndoctor config",
         "type": "object",
-        "required": ["model"],
+        "anyOf": [{"required": ["model"]}, {"required": ["script"]}],
         "properties": properties,
         "additionalProperties": False,
     }

@@ -354,13 +354,6 @@ MUTATIONS = (
         ("tests/test_cost.py", "-k", "steps_taken_and_planned or untaken_steps"),
     ),
     Mutation(
-        "a notebook gets no progress bar",
-        "rnndoctor/api.py",
-        'return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"',
-        "return False",
-        ("tests/test_cost.py", "-k", "notebook"),
-    ),
-    Mutation(
         "the timeout remedy leaves out the time the planned steps need",
         "rnndoctor/core/engine.py",
         "    if 0 < done < planned:",

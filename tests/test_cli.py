@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -478,6 +479,16 @@ def test_rules_text_lists_every_contract_code() -> None:
         assert title in result.stdout, f"{code}: title {title!r} missing"
 
 
+def test_rules_says_which_check_reports_each_code() -> None:
+    """Issue 28 §7: RD001 and RD002 are reported by any check that meets the crash or the unusable data,
+    never listed as "(not yet checked)"."""
+    text = invoke(["rules"], 0).stdout
+    assert "not yet checked" not in text
+    assert all("any check" in line for line in text.splitlines() if line.split()[:1] in (["RD001"], ["RD002"]))
+    rows = json.loads(invoke(["rules", "--format", "json"], 0).stdout)
+    assert all(row["check"] for row in rows), [row["code"] for row in rows if not row["check"]]
+
+
 def test_rules_json_lists_every_contract_code_with_title_and_severity() -> None:
     result = invoke(["rules", "--format", "json"], 0)
     rows = json.loads(result.stdout)
@@ -514,6 +525,25 @@ def test_explain_unknown_code_exits_2() -> None:
     assert "RD999" in result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("command", "module"), [("check", "rnndoctor.api"), ("curves", "rnndoctor.logs.curves")])
+def test_ctrl_c_while_torch_is_imported_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, module: str
+) -> None:
+    """Issue 28 §4: the first seconds of a run import torch; Ctrl-C then is an interrupt (130), not click's
+    "Aborted!" with exit 1, the code of a diagnosis that found errors."""
+    real_import = builtins.__import__
+
+    def interrupted(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == module:
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    config = write_project(tmp_path)
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    result = invoke([command, str(config), "--no-progress"], expected_exit=130)
+    assert "interrupted" in result.stderr and "Aborted" not in result.output
 
 
 @pytest.mark.parametrize("where", ["factory", "import"])

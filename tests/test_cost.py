@@ -237,25 +237,6 @@ def test_progress_reports_steps_taken_and_planned() -> None:
     assert all(done <= planned for _, _, done, planned in sweep)
 
 
-def test_the_api_shows_progress_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
-
-    from rnndoctor.api import shown_progress
-    from rnndoctor.render.progress import RichProgress
-
-    recorder = Recorder()
-    assert shown_progress(None) is None, "a script or a test: nothing unless asked"
-    assert isinstance(shown_progress(True), RichProgress)
-    assert shown_progress(recorder) is recorder
-    ZMQInteractiveShell = type("ZMQInteractiveShell", (), {})
-    kernel = types.ModuleType("IPython")
-    kernel.get_ipython = ZMQInteractiveShell  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "IPython", kernel)
-    assert isinstance(shown_progress(None), RichProgress), "a Jupyter kernel gets a live bar by default"
-    assert shown_progress(False) is None
-
-
 def test_a_loop_that_stops_early_takes_its_untaken_steps_out_of_the_plan() -> None:
     from rnndoctor.runtime.work import WorkMeter
 

@@ -72,4 +72,5 @@ def test_schema_describes_every_check_option() -> None:
         if check.__module__.startswith("rnndoctor.checks."):
             properties = checks[check.name]["oneOf"][1]["properties"]
             assert set(properties) == {o.name for o in check.options}
-    assert set(schema["required"]) == {"model"}  # train_data and loss may come from a LightningModule
+    # train_data and loss may come from a LightningModule; a script brings everything itself
+    assert schema["anyOf"] == [{"required": ["model"]}, {"required": ["script"]}]

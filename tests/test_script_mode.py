@@ -150,6 +150,35 @@ def test_a_character_rnn_stepped_by_hand_is_replayed_and_its_rate_read(tmp_path:
     assert (meta["optimizer"], meta["replayable"], codes(report)) == ("hand-written update (lr=0.005)", True, set())
 
 
+def test_a_small_hand_written_rate_is_read_through_float_rounding(tmp_path: Path) -> None:
+    """At 5e-4 (the generation tutorial's rate) a float32 weight moves by a few units of its precision."""
+    script = toy(tmp_path, "char_rnn.py", ("learning_rate = 0.005", "learning_rate = 0.0005"))
+    report = run_in(script.parent, script)
+    meta = report.meta["script"]  # type: ignore[attr-defined]
+    assert (meta["optimizer"], {"RD502", "RD503"} & codes(report)) == ("hand-written update (lr=0.0005)", set())
+
+
+@pytest.mark.parametrize("rate", [1e-5, 5e-4, 0.1])
+def test_measured_rate_reads_plain_sgd_and_refuses_adam(rate: float) -> None:
+    from rnndoctor.script.optimizers import measured_rate
+
+    torch.manual_seed(0)
+    params = [torch.nn.Parameter(torch.randn(64, 32) * 0.3), torch.nn.Parameter(torch.randn(64) * 0.1)]
+    grads = {id(p): torch.randn_like(p) * 0.01 for p in params}
+    before = {id(p): p.detach().clone() for p in params}
+    with torch.no_grad():
+        for p in params:
+            p.add_(grads[id(p)], alpha=-rate)
+    measured = measured_rate(before, params, grads)
+    assert measured is not None and abs(measured - rate) <= 0.01 * rate
+    adam = torch.optim.Adam(params, lr=rate)
+    before = {id(p): p.detach().clone() for p in params}
+    for p in params:
+        p.grad = grads[id(p)].clone()
+    adam.step()
+    assert measured_rate(before, params, grads) is None
+
+
 def test_a_character_rnn_with_a_rate_far_too_high_is_rd502(tmp_path: Path) -> None:
     script = toy(tmp_path, "char_rnn.py", ("learning_rate = 0.005", "learning_rate = 50.0"))
     report = run_in(script.parent, script)
@@ -381,6 +410,8 @@ def test_ctrl_c_during_the_scripts_start_up_exits_130(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell that starts its jobs in the background hands them SIGINT ignored; the user's terminal does not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(4)
     process.send_signal(signal.SIGINT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -229,8 +230,15 @@ def test_fail_on_never_says_the_errors_do_not_fail() -> None:
     )
     assert report.exit_code == 0
     assert report.summary() == "1 error · 0 warnings · 0 info (not failing: --fail-on never)"
+    assert report.verdict == "REPORT ONLY" and report.status == "pass"
     for fmt in ("text", "markdown", "html", "github"):
-        assert "not failing: --fail-on never" in render(report, fmt), fmt
+        rendered = re.sub(r"<style>.*?</style>|<[^>]+>", " ", render(report, fmt), flags=re.S)
+        assert "not failing: --fail-on never" in rendered, fmt
+        # Issue 28 §7: no PASS (green in the terminal) beside "1 error".
+        assert not re.search(r"\bpass\b", rendered, re.IGNORECASE), fmt
+    report.findings[0].severity = Severity.INFO
+    assert report.verdict == "PASS"
+    report.findings[0].severity = Severity.ERROR
     report.fail_on = FailOn.ERROR
     assert report.exit_code == 1 and "not failing" not in report.summary()
 

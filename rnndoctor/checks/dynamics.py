@@ -146,7 +146,12 @@ class LrSweepCheck(Check):
                     x_label="learning rate",
                     y_label="smoothed loss",
                     log_x=True,
-                    marks={"suggested": refined.suggested_lr} if refined.suggested_lr else {},
+                    # The same marks as the first plot's, and where the first sweep diverged.
+                    marks={
+                        "configured": sweep.configured_lr,
+                        **({"first sweep diverged": sweep.diverged_at} if sweep.diverged_at else {}),
+                        **({"suggested": refined.suggested_lr} if refined.suggested_lr else {}),
+                    },
                 )
             )
         suggested = f"{outcome.reported_lr:.2g}" if outcome.reported_lr is not None else "none"

@@ -21,6 +21,7 @@ from rnndoctor.runtime.budget import within_step_budget
 from rnndoctor.runtime.heads import HeadRecorder, summed_over
 from rnndoctor.runtime.recurrence import cell_kind, recurrent_modules
 from rnndoctor.runtime.session import Session
+from rnndoctor.runtime.summary import first_non_finite, first_non_finite_backward
 
 
 def backward_on(session: Session, raw: Any) -> tuple[float, HeadRecorder]:
@@ -90,7 +91,19 @@ def gradient_stats(session: Session) -> GradientStats:
     head_weight = f"{head}.weight" if head else "weight"
     if head_weight in norms and not (recurrent and head == recurrent[0][0]):
         stats.last_layer = head_weight
+    if not math.isfinite(total) or not math.isfinite(loss):
+        stats.non_finite_from, stats.non_finite_in = non_finite_origin(session, batches[0])
     return stats
+
+
+def non_finite_origin(session: Session, raw: Any) -> tuple[str | None, str | None]:
+    """The module where NaN or Inf first appear on ``raw``: in the forward pass, else in the backward pass."""
+    module = first_non_finite(session.model, lambda: session.forward(raw, grad=False))
+    if module is not None:
+        return module, "forward"
+    session.model.zero_grad(set_to_none=True)
+    module = first_non_finite_backward(session.model, lambda: backward_on(session, raw))
+    return (module, "backward") if module is not None else (None, None)
 
 
 ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta", "SparseAdam")

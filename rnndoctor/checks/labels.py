@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnndoctor.core.crashes import diagnose_crash
+from rnndoctor.core.crashes import crash_finding
 from rnndoctor.core.errors import UserCodeError
 from rnndoctor.core.options import Option
 from rnndoctor.core.registry import Check, CheckContext, Outcome, register
@@ -39,7 +39,7 @@ def reference_forward(ctx: CheckContext) -> Forward | None:
     except UserCodeError as exc:
         if not session.reference_crash_reported:
             session.reference_crash_reported = True
-            ctx.findings.append(diagnose_crash(exc.stage, exc.original, ctx.check_name))
+            ctx.findings.append(crash_finding(session, exc.stage, exc.original, ctx.check_name))
         return None
 
 

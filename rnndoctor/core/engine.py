@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnndoctor.core.catalogue import codes_matching
-from rnndoctor.core.crashes import diagnose_crash, out_of_memory_finding, unusable_data_finding
+from rnndoctor.core.crashes import crash_finding, file_crashes, out_of_memory_finding, unusable_data_finding
 from rnndoctor.core.errors import CheckTimeout, SkipCheck, UnusableData, UserCodeError
 from rnndoctor.core.findings import CheckResult, CheckStatus, Finding
 from rnndoctor.core.progress import ProgressListener, SilentProgress
 from rnndoctor.core.registry import Check, CheckContext, Outcome, registered_checks
+from rnndoctor.core.snippets import personalize
 from rnndoctor.runtime.memory import is_out_of_memory
+from rnndoctor.runtime.recurrence import named_layers
 from rnndoctor.runtime.resources import PeakMemory
 from rnndoctor.runtime.session import Session
 from rnndoctor.runtime.state import ModelState, seed_everything
@@ -87,6 +89,7 @@ def run_plan(
     interrupted = False
     baseline = ModelState(session.model, session.optimizer)
     session.baseline = baseline
+    layers = tuple(named_layers(session.model))
     # A check that amends the others' findings runs once they are all in; one that measures what only a
     # run of the user's script shows is left out of other runs.
     ordered = sorted(
@@ -108,6 +111,7 @@ def run_plan(
                 check_name=check_cls.name,
                 prior=list(findings),
                 codes=check_cls.codes,
+                layers=layers,
             )
             try:
                 result = _run_one(check_cls(), ctx, timeout)
@@ -120,6 +124,7 @@ def run_plan(
             finally:
                 session.work.reset()
                 baseline.restore()
+            personalize(ctx.findings, layers)  # the crash findings (the judges' are filled already)
             kept = [f for f in ctx.findings if f.code in plan.allowed]
             for finding in kept:
                 finding.check = finding.check or check_cls.name
@@ -132,7 +137,8 @@ def run_plan(
             listener.check_finished(result)
     finally:
         listener.finished()
-    return results, _drop_superseded(plan, results, findings), interrupted
+    kept = _drop_superseded(plan, results, findings)
+    return results, file_crashes(kept, {r.name: r.detail for r in results}), interrupted
 
 
 def _drop_superseded(plan: Plan, results: list[CheckResult], findings: list[Finding]) -> list[Finding]:
@@ -187,7 +193,7 @@ def _run_one(check: Check, ctx: CheckContext, timeout: float) -> CheckResult:
         if is_out_of_memory(exc.original):
             ctx.findings.append(out_of_memory_finding(session, exc.original, check.name))
         else:
-            ctx.findings.append(diagnose_crash(exc.stage, exc.original, check.name))
+            ctx.findings.append(crash_finding(session, exc.stage, exc.original, check.name))
         status = CheckStatus.FOUND
         outcome = Outcome(
             detail=f"the user's {exc.stage} raised {type(exc.original).__name__}: {first_line(exc.original)}"

@@ -17,6 +17,8 @@ from rnndoctor.core.levels import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SETUP,
+    NO_DEVICE,
+    REPORT_ONLY,
     CheckStatus,
     FailOn,
     Severity,
@@ -28,6 +30,8 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_SETUP",
+    "NO_DEVICE",
+    "REPORT_ONLY",
     "REPORT_SCHEMA",
     "CheckResult",
     "CheckStatus",
@@ -157,6 +161,17 @@ class Report:
     """Who produced the report and how: tool versions, seed, threads, fail_on, start time (contract §7)."""
     allow_incomplete: bool = False
     """``--allow-incomplete``: a check stopped by the safety net no longer makes the exit code 3."""
+    notes: list[str] = field(default_factory=list)
+    """Said under the verdict in every format: what the verdict does not cover (series of a log not read)."""
+    model: dict[str, Any] = field(default_factory=dict)
+    """The model summary: class, source file and line, parameter counts, and per layer its type, parameters
+    and the shapes it saw on a real batch (`rnndoctor.runtime.summary`)."""
+
+    @property
+    def ran_model(self) -> bool:
+        """Whether the report comes from runs of a model (``check``), not from a training log (``curves``):
+        only then do a device and counts of forward and backward passes mean anything."""
+        return self.device != NO_DEVICE
 
     @property
     def failing_findings(self) -> list[Finding]:
@@ -200,14 +215,20 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """PASS, FAIL, INTERRUPTED, or INCOMPLETE when no verdict could be reached (no check completed,
-        unusable data) or a check was stopped by the safety net (``--allow-incomplete``: the findings' word)."""
+        """PASS, FAIL, INTERRUPTED, INCOMPLETE when no verdict could be reached (no check completed, unusable
+        data) or a check was stopped by the safety net (``--allow-incomplete``: the findings' word), or REPORT
+        ONLY when ``--fail-on never`` keeps errors or warnings from failing the run: a green PASS beside "1 error"
+        would say the opposite of the report."""
         code = self.exit_code
         if code == EXIT_INTERRUPTED:
             return "INTERRUPTED"
         if code in (EXIT_SETUP, EXIT_INCOMPLETE):
             return "INCOMPLETE"
-        return "FAIL" if code != EXIT_OK else "PASS"
+        if code != EXIT_OK:
+            return "FAIL"
+        if self.fail_on is FailOn.NEVER and any(f.severity >= Severity.WARNING for f in self.findings):
+            return REPORT_ONLY
+        return "PASS"
 
     def step_note(self) -> str | None:
         """Said when the training checks stepped on fewer samples than a batch holds (``max_step_work``), or
@@ -312,6 +333,10 @@ class Report:
             "timing": self.timing.to_dict(),
             "task": to_jsonable(self.task),
         }
+        if self.model:
+            doc["model"] = to_jsonable(self.model)
+        if self.notes:
+            doc["notes"] = list(self.notes)
         if self.interrupted:
             doc["interrupted"] = True
         if self.unfinished_checks or (self.checks and not self.completed_checks):

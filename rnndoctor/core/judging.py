@@ -8,12 +8,13 @@ fast unit test, and a new rule over a measurement already published needs its ow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from rnndoctor.core.catalogue import Rule, all_rules
 from rnndoctor.core.findings import Finding
+from rnndoctor.core.snippets import RecurrentLayer, personalize
 
 M = TypeVar("M")
 Judge = Callable[[M, Mapping[str, Any]], list[Finding]]
@@ -45,9 +46,15 @@ def judges(rule: Rule, measurement: type[M], *, alone: bool = False) -> Callable
     return register
 
 
-def judge(measurement: object, options: Mapping[str, Any], codes: Collection[str]) -> list[Finding]:
+def judge(
+    measurement: object,
+    options: Mapping[str, Any],
+    codes: Collection[str],
+    layers: Sequence[RecurrentLayer] = (),
+) -> list[Finding]:
     """Every finding the judges of ``codes`` make of ``measurement``, in rule order; ``alone`` judges last and
-    only when the others found nothing."""
+    only when the others found nothing. Their fix snippets name the model's recurrent ``layers`` (the generic
+    ``self.rnn`` without them: `rnndoctor.core.snippets`)."""
     all_rules()  # importing the rule modules registers their judges
     wanted = sorted(
         (e for e in _JUDGES if e.code in codes and isinstance(measurement, e.measurement)), key=lambda e: e.code
@@ -55,6 +62,7 @@ def judge(measurement: object, options: Mapping[str, Any], codes: Collection[str
     found = [f for e in wanted if not e.alone for f in e.function(measurement, options)]
     if not found:
         found = [f for e in wanted if e.alone for f in e.function(measurement, options)]
+    personalize(found, layers)
     return found
 
 

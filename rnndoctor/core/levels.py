@@ -42,3 +42,9 @@ class FailOn(str, enum.Enum):
         if self is FailOn.NEVER:
             return None
         return Severity.ERROR if self is FailOn.ERROR else Severity.WARNING
+
+
+NO_DEVICE = "none"
+"""The device of a report that ran no model (`rnndoctor curves` judges a log)."""
+REPORT_ONLY = "REPORT ONLY"
+"""The verdict of a run whose findings do not count (``--fail-on never``): exit 0, but not a pass."""

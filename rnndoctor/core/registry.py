@@ -13,6 +13,7 @@ from rnndoctor.core.catalogue import get_rule, rules_of
 from rnndoctor.core.findings import Finding
 from rnndoctor.core.judging import judge
 from rnndoctor.core.options import Option
+from rnndoctor.core.snippets import RecurrentLayer
 
 if TYPE_CHECKING:
     from rnndoctor.runtime.session import Session
@@ -28,11 +29,13 @@ class CheckContext:
     """What the other checks found (for a check that ``amends`` their findings, empty for the rest)."""
     codes: tuple[str, ...] = ()
     """The codes the check reports: the judges of these rules see what it publishes."""
+    layers: tuple[RecurrentLayer, ...] = ()
+    """The model's recurrent layers, which the findings' fix snippets name (`rnndoctor.core.snippets`)."""
 
     def publish(self, measurement: object) -> list[Finding]:
         """Hand a measurement to every judge registered for its type (`rnndoctor.core.judging`) and keep their
         findings; returns them, for a check that measures more only where nothing is found yet."""
-        found = judge(measurement, self.options, self.codes)
+        found = judge(measurement, self.options, self.codes, self.layers)
         for finding in found:
             finding.check = finding.check or self.check_name
         self.findings.extend(found)

@@ -1,3 +1,3 @@
 """The package version (pyproject.toml's, kept equal by tests/test_project.py)."""
 
-VERSION = "0.1.0"
+VERSION = "0.3.0"

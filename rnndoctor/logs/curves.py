@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from rnndoctor.core.catalogue import code_range, codes_matching, unmatched_code
-from rnndoctor.core.findings import CheckResult, CheckStatus, FailOn, Finding, Report, Timing
+from rnndoctor.core.findings import NO_DEVICE, CheckResult, CheckStatus, FailOn, Finding, Report, Timing
 from rnndoctor.core.judging import judge
 from rnndoctor.core.progress import ProgressListener, SilentProgress
 from rnndoctor.core.ranking import rank
-from rnndoctor.logs.training_logs import METRIC_LABELS, History, read_history
+from rnndoctor.logs.names import looks_like
+from rnndoctor.logs.training_logs import METRIC_LABELS, SUMMARY, History, read_history
 from rnndoctor.logs.trends import CurveThresholds, present
 from rnndoctor.setup.errors import SetupError
 
@@ -41,16 +42,20 @@ def diagnose_history(
     select: tuple[str, ...] | list[str] = (),
     ignore: tuple[str, ...] | list[str] = (),
     progress: ProgressListener | None = None,
+    train: str | None = None,
+    val: str | None = None,
 ) -> Report:
     """The report of `rnndoctor curves`: findings from one training log. ``select``/``ignore`` take codes
-    or prefixes as `rnndoctor check` does; ``progress`` is a progress listener (see `rnndoctor.core.progress`)."""
+    or prefixes as `rnndoctor check` does; ``progress`` is a progress listener (see `rnndoctor.core.progress`);
+    ``train`` and ``val`` name the series to read as the training and validation loss (``--train``,
+    ``--val``), where the log's names do not say it."""
     started = time.perf_counter()
     allowed = _allowed_codes(tuple(select), tuple(ignore), str(path))
     listener: ProgressListener = progress or SilentProgress()
     listener.started(1)
     try:
         listener.check_started("curves", f"reading {Path(path).name}")
-        history = read_history(path)
+        history = read_history(path, train=train, val=val)
         found = judge_history(history, limits)
         for finding in found:
             finding.check = "curves"
@@ -64,6 +69,8 @@ def diagnose_history(
                 "points": len(history.epochs),
                 "axis": history.axis,
                 "read": dict(history.read),
+                "series_read": list(history.read.values()),
+                "series_not_read": list(history.unread),
                 "plots": history_plots(history),
             },
         )
@@ -75,12 +82,25 @@ def diagnose_history(
         listener.finished()
     return Report(
         config=str(path),
-        device="none",
+        device=NO_DEVICE,
         findings=rank(findings),
         checks=[result],
         timing=Timing(total_seconds=time.perf_counter() - started),
         fail_on=fail_on,
+        notes=_unread_notes(history),
     )
+
+
+def _unread_notes(history: History) -> list[str]:
+    """Said beside the verdict when the log holds a loss or accuracy that was not judged: a verdict on some of
+    the series must not read as one on all of them."""
+    missed = [name for name in history.unread if not name.endswith(SUMMARY) and looks_like(name)]
+    if not missed:
+        return []
+    return [
+        f"Judged {', '.join(history.read.values())} only; not read: {', '.join(missed)}. "
+        "Name the series to judge with --train NAME and --val NAME."
+    ]
 
 
 def _allowed_codes(select: tuple[str, ...], ignore: tuple[str, ...], display: str) -> set[str]:
@@ -104,8 +124,9 @@ def _describe(history: History, path: str | Path) -> str:
     """The check's detail line: how much was read, from where, under which names."""
     unit = "epochs" if history.axis == "epoch" else "steps"
     read = ", ".join(f"{name} ({METRIC_LABELS[metric]})" for metric, name in history.read.items())
+    unread = f"not read: {', '.join(history.unread_described())}" if history.unread else f"no other {history.kind}s"
     return "; ".join(
-        [f"{len(history.epochs)} {unit} from {Path(path).name}", *history.notes, f"{history.kind}s {read}"]
+        [f"{len(history.epochs)} {unit} from {Path(path).name}", *history.notes, f"{history.kind}s {read}", unread]
     )
 
 

@@ -1,99 +1,59 @@
 """Read a training history from the logs people already have.
 
 `rnndoctor curves` accepts a CSV (comma, semicolon or tab separated: Lightning's CSVLogger ``metrics.csv``,
-Keras's CSVLogger, a spreadsheet export), a Lightning ``lightning_logs`` folder (the latest ``version_N``),
-TensorBoard event files or a folder of them (Lightning's and Hugging Face's default loggers, Keras's
-``TensorBoard`` callback, ``torch.utils.tensorboard.SummaryWriter``).
+Keras's CSVLogger, a Weights & Biases export, a spreadsheet export), a Lightning ``lightning_logs`` folder
+(the latest ``version_N``), TensorBoard event files or a folder of them (Lightning's and Hugging Face's
+default loggers, Keras's ``TensorBoard`` callback, ``torch.utils.tensorboard.SummaryWriter``), and Hugging
+Face's ``trainer_state.json`` (or its output folder, the latest ``checkpoint-N``).
 
 Every reader turns its log into named series of points (step, epoch, value); one merge then picks the
-train/validation series by name and lines them up per epoch (or per step when the log has no epochs), so
-the judges in `rnndoctor.logs.curves` never see a log format.
+train/validation series by name (`rnndoctor.logs.names`) and lines them up per epoch (or per step when the
+log has no epochs), so the judges in `rnndoctor.logs.curves` never see a log format. Every numeric series
+the merge does not read is kept in ``History.unread``, so the report can name it.
 """
 
 from __future__ import annotations
 
 import bisect
 import csv
+import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnndoctor.logs.names import (
+    EPOCH_NAMES,
+    METRIC_LABELS,
+    METRIC_NAMES,
+    STEP_NAMES,
+    Choice,
+    looks_like,
+    pick_series,
+)
 from rnndoctor.setup.errors import SetupError
 
-METRIC_NAMES: dict[str, tuple[str, ...]] = {
-    "train_loss": (
-        "train_loss_epoch",
-        "train/loss_epoch",
-        "train/epoch_loss",
-        "train_loss",
-        "train/loss",
-        "loss/train",
-        "loss_train/loss",
-        "training_loss",
-        "training/loss",
-        "loss/training",
-        "trn_loss",
-        "loss",
-    ),
-    "val_loss": (
-        "val_loss_epoch",
-        "val/loss_epoch",
-        "validation/epoch_loss",
-        "val_loss",
-        "val/loss",
-        "loss/val",
-        "loss_val/loss",
-        "validation_loss",
-        "validation/loss",
-        "loss/validation",
-        "loss_validation/loss",
-        "valid_loss",
-        "valid/loss",
-        "loss/valid",
-        "eval_loss",
-        "eval/loss",
-    ),
-    "train_acc": (
-        "train_acc_epoch",
-        "train/acc_epoch",
-        "train/epoch_accuracy",
-        "train_acc",
-        "train/acc",
-        "train_accuracy",
-        "train/accuracy",
-        "accuracy/train",
-        "acc/train",
-        "accuracy",
-        "acc",
-    ),
-    "val_acc": (
-        "val_acc_epoch",
-        "val/acc_epoch",
-        "validation/epoch_accuracy",
-        "val_acc",
-        "val/acc",
-        "val_accuracy",
-        "val/accuracy",
-        "accuracy/val",
-        "acc/val",
-        "validation_accuracy",
-        "validation/accuracy",
-        "valid_acc",
-        "eval_accuracy",
-        "eval/accuracy",
-    ),
-}
-"""The names a metric goes by in logs, lower-cased, most specific first: an epoch-level series beats the
-per-step one it summarizes, and a bare ``loss`` (Keras) is the training loss only when nothing says more."""
+__all__ = [
+    "EPOCH_NAMES",
+    "MAX_POINTS",
+    "METRIC_LABELS",
+    "METRIC_NAMES",
+    "STEP_NAMES",
+    "SUMMARY",
+    "History",
+    "Point",
+    "choose_run",
+    "is_event_file",
+    "lightning_versions",
+    "read_history",
+    "sniff_separator",
+]
 
-EPOCH_NAMES = ("epoch", "epochs", "train/epoch")
-"""Series or columns that give the epoch of each logged step (Lightning logs ``epoch`` beside every metric,
-Hugging Face ``train/epoch`` as a fraction)."""
-
-STEP_NAMES = ("step", "global_step", "steps")
+TRAINER_STATE = "trainer_state.json"
+SUMMARY = " (the run's summary)"
+"""Marks the keys of a trainer_state.json's closing entry among the series not read."""
 
 SPLIT_FOLDERS = frozenset({"train", "training", "validation", "val", "valid", "eval"})
 """Sub-folders that hold one split of the same run (Keras's TensorBoard callback), not separate runs."""
@@ -101,13 +61,6 @@ SPLIT_FOLDERS = frozenset({"train", "training", "validation", "val", "valid", "e
 MAX_POINTS = 100
 """A per-step training loss longer than this, with nothing to group it by, is averaged in this many bins:
 batch-to-batch noise is not what the judges look at."""
-
-METRIC_LABELS = {
-    "train_loss": "train loss",
-    "val_loss": "validation loss",
-    "train_acc": "train accuracy",
-    "val_acc": "validation accuracy",
-}
 
 
 @dataclass
@@ -125,9 +78,18 @@ class History:
     read: dict[str, str] = field(default_factory=dict)
     """Which column or tag of the log each metric came from, by metric key (``train_loss``)."""
     kind: str = "column"
-    """What the log calls its series: ``column`` (CSV) or ``tag`` (TensorBoard)."""
+    """What the log calls its series: ``column`` (CSV), ``tag`` (TensorBoard) or ``key`` (JSON)."""
     notes: list[str] = field(default_factory=list)
     """How the log was found and shaped (the version picked, per-step values averaged), for the report."""
+    unread: list[str] = field(default_factory=list)
+    """Every numeric series of the log that was not read, in the log's order."""
+
+    def unread_described(self) -> list[str]:
+        """The unread series, each with what it seems to be when its name says (``Loss/test (a loss)``)."""
+        return [
+            f"{name} ({looks_like(name)})" if looks_like(name) and not name.endswith(SUMMARY) else name
+            for name in self.unread
+        ]
 
 
 @dataclass(frozen=True)
@@ -142,24 +104,37 @@ Series = dict[str, list[Point]]
 """Points by the name the log gives them (a column header, a TensorBoard tag)."""
 
 
-def read_history(path: str | Path) -> History:
-    """The training history in a CSV file, an event file, or a folder holding either."""
+@dataclass(frozen=True)
+class Wanted:
+    """The series the user named (``--train``, ``--val``); None leaves the choice to the names."""
+
+    train: str | None = None
+    val: str | None = None
+
+
+def read_history(path: str | Path, train: str | None = None, val: str | None = None) -> History:
+    """The training history in a CSV file, an event file, a ``trainer_state.json``, or a folder holding
+    one; ``train`` and ``val`` name the series to read as the training and validation loss."""
     target = Path(path)
     display = str(path)
+    wanted = Wanted(train, val)
     if not target.exists():
         raise SetupError("cannot read the training log: no such file or folder", file=display)
     if target.is_dir():
-        return _read_folder(target, display)
+        return _read_folder(target, display, wanted)
     if is_event_file(target):
-        return _from_series(_event_series([target], target.parent, display), display, [], kind="tag")
-    return _from_series(_csv_series(target, display), display, [], kind="column")
+        return _from_series(_event_series([target], target.parent, display), display, [], "tag", wanted)
+    if _is_json(target):
+        series, summary = _trainer_state_series(target, display)
+        return _from_series(series, display, [], "key", wanted, summary)
+    return _from_series(_csv_series(target, display), display, [], "column", wanted)
 
 
 def is_event_file(path: Path) -> bool:
     return "tfevents" in path.name
 
 
-def _read_folder(folder: Path, display: str) -> History:
+def _read_folder(folder: Path, display: str, wanted: Wanted) -> History:
     notes: list[str] = []
     run = folder
     if (run / "lightning_logs").is_dir() and not (run / "metrics.csv").is_file():
@@ -170,18 +145,36 @@ def _read_folder(folder: Path, display: str) -> History:
         notes.append(f"{run.name} (the latest of {len(versions)} versions)" if len(versions) > 1 else run.name)
     metrics = run / "metrics.csv"
     if metrics.is_file():
-        return _from_series(_csv_series(metrics, display), display, notes, kind="column")
+        return _from_series(_csv_series(metrics, display), display, notes, "column", wanted)
+    state = trainer_state(run)
+    if state is not None:
+        if state.parent != run:
+            notes.append(f"{state.parent.name}/{state.name}")
+        series, summary = _trainer_state_series(state, display)
+        return _from_series(series, display, notes, "key", wanted, summary)
     events = sorted(p for p in run.rglob("*tfevents*") if p.is_file())
     if not events:
         raise SetupError(
             "no training log in this folder: expected metrics.csv (Lightning's CSVLogger), TensorBoard event files "
-            "(events.out.tfevents.*) or lightning_logs/version_N folders",
+            "(events.out.tfevents.*), trainer_state.json (Hugging Face) or lightning_logs/version_N folders",
             file=display,
         )
     root, events, note = choose_run(run, events)
     if note:
         notes.append(note)
-    return _from_series(_event_series(events, root, display), display, notes, kind="tag")
+    return _from_series(_event_series(events, root, display), display, notes, "tag", wanted)
+
+
+def trainer_state(folder: Path) -> Path | None:
+    """Hugging Face's ``trainer_state.json`` in the folder, else in its latest ``checkpoint-N`` (by N)."""
+    if (folder / TRAINER_STATE).is_file():
+        return folder / TRAINER_STATE
+    found = [
+        (int(m.group(1)), p / TRAINER_STATE)
+        for p in folder.iterdir()
+        if p.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", p.name)) and (p / TRAINER_STATE).is_file()
+    ]
+    return max(found)[1] if found else None
 
 
 def lightning_versions(folder: Path) -> list[Path]:
@@ -274,6 +267,50 @@ def _cell(row: list[str], column: int | None, decimal_comma: bool) -> float | No
         return None
 
 
+# --- Hugging Face trainer_state.json ------------------------------------------------------------------
+
+
+def _is_json(path: Path) -> bool:
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with path.open("rb") as handle:
+            return handle.read(64).lstrip().startswith(b"{")
+    except OSError:
+        return False
+
+
+def _trainer_state_series(path: Path, display: str) -> tuple[Series, list[str]]:
+    """Series from a ``trainer_state.json``: every numeric key of ``log_history`` at its ``step`` and
+    (fractional) ``epoch``. The closing entry (``train_runtime``, and a ``train_loss`` averaged over the whole
+    run) summarizes the run rather than logging a point of it: its keys come back separately, as not read."""
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SetupError(f"not a readable JSON file ({exc})", file=display) from None
+    history = state.get("log_history") if isinstance(state, dict) else None
+    if not isinstance(history, list):
+        raise SetupError("a JSON log must be a Hugging Face trainer_state.json, with a log_history list", file=display)
+    series: Series = {}
+    summary: list[str] = []
+    for number, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            continue
+        numbers = {key: float(value) for key, value in entry.items() if _number(value)}
+        if "train_runtime" in numbers:
+            summary += [f"{key}{SUMMARY}" for key in numbers if key not in ("step", "epoch")]
+            continue
+        step = numbers.pop("step", float(number))
+        epoch = numbers.pop("epoch", None)
+        for key, value in numbers.items():
+            series.setdefault(key, []).append(Point(step, value, epoch))
+    return series, summary
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 # --- TensorBoard --------------------------------------------------------------------------------------
 
 
@@ -287,7 +324,7 @@ def _event_series(files: list[Path], root: Path, display: str) -> Series:
         from tensorboard.util import tensor_util  # type: ignore[import-untyped]
     except ImportError:
         raise SetupError(
-            "reading TensorBoard event files needs the tensorboard package: pip install 'rnndoctor[tensorboard]'",
+            "reading TensorBoard event files needs the tensorboard package: pip install tensorboard",
             file=display,
         ) from None
     by_step: dict[str, dict[float, float]] = {}
@@ -343,25 +380,22 @@ def _with_epochs(steps: dict[str, list[tuple[float, float]]]) -> Series:
 # --- merge ---------------------------------------------------------------------------------------------
 
 
-def pick_series(series: Series) -> dict[str, str]:
-    """The log's name for each metric found, by metric key."""
-    lowered = {name.lower(): name for name in series}
-    chosen = {}
-    for metric, candidates in METRIC_NAMES.items():
-        name = next((lowered[c] for c in candidates if c in lowered), None)
-        if name is not None:
-            chosen[metric] = name
-    return chosen
-
-
-def _from_series(series: Series, display: str, notes: list[str], kind: str) -> History:
-    chosen = pick_series(series)
+def _from_series(
+    series: Series, display: str, notes: list[str], kind: str, wanted: Wanted, summary: Sequence[str] = ()
+) -> History:
+    choice: Choice = pick_series(list(series), wanted.train, wanted.val)
+    chosen = choice.read
     if "train_loss" not in chosen and "val_loss" not in chosen:
-        names = ", ".join(sorted(series)) or f"no numeric {kind}s"
-        wanted = ", ".join(METRIC_NAMES["train_loss"][:6] + METRIC_NAMES["val_loss"][:6])
-        raise SetupError(f"no loss {kind} found (looked for {wanted}, ...; the log has {names})", file=display)
+        names = ", ".join(repr(name) for name in series) or f"no numeric {kind}s"
+        looked = ", ".join(METRIC_NAMES["train_loss"][:6] + METRIC_NAMES["val_loss"][:6])
+        raise SetupError(
+            f"no loss {kind} found (looked for {looked}, ...; the log has {names}); name the series with "
+            "--train NAME and --val NAME",
+            file=display,
+        )
     picked = {metric: series[name] for metric, name in chosen.items()}
     points = [p for metric_points in picked.values() for p in metric_points]
+    notes = notes + choice.notes
     if all(p.epoch is not None for p in points):
         history = _per_epoch(picked, notes)
     elif all(name.rsplit("/", 1)[-1].lower().startswith("epoch_") for name in chosen.values()):
@@ -371,6 +405,7 @@ def _from_series(series: Series, display: str, notes: list[str], kind: str) -> H
     history.source = display
     history.read = chosen
     history.kind = kind
+    history.unread = [*choice.unread, *summary]
     return history
 
 

@@ -29,6 +29,10 @@ class GradientStats:
     parameter_counts: dict[str, int] = field(default_factory=dict)
     earliest_recurrent: str | None = None
     last_layer: str | None = None
+    non_finite_from: str | None = None
+    """The module that first produced NaN or Inf, when gradients or the loss are non-finite."""
+    non_finite_in: str | None = None
+    """Where it did: in the ``forward`` pass, or in the ``backward`` pass (finite outputs, non-finite gradients)."""
 
 
 @dataclass

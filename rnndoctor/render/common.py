@@ -1,13 +1,14 @@
 """Pieces of text several formats share: a finding's evidence in one line, its verified fix in one sentence,
-text made safe for markdown."""
+text made safe for markdown, the model summary's lines."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rnndoctor.core.findings import Finding
+    from rnndoctor.core.findings import Finding, Report
 
 
 def evidence_line(evidence: dict[str, object], limit: int = 8) -> str:
@@ -78,3 +79,44 @@ def _run(run: dict[str, object], short: bool) -> str:
 
 def _number(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, (int, float)) else str(value)
+
+
+def model_headline(report: Report) -> str | None:
+    """``Tagger (models.py:4) · 6,402 parameters, all trainable``: the model summary's first line, None
+    without a model."""
+    model = report.model
+    if not model:
+        return None
+    where = f" ({source_path(model['file'])}:{model['line']})" if model.get("file") else ""
+    total, trainable = int(model.get("parameters", 0)), int(model.get("trainable", 0))
+    share = "all trainable" if total == trainable else f"{trainable:,} trainable"
+    return f"{model['class']}{where} · {total:,} parameters, {share}"
+
+
+MODEL_COLUMNS = ("layer", "type", "parameters", "input", "output")
+
+
+def model_rows(report: Report) -> list[tuple[str, str, str, str, str]]:
+    """One row per layer of the summary: name, type, parameters, and the shapes seen on a real batch."""
+    return [
+        (
+            str(row["name"]),
+            str(row["type"]),
+            f"{int(row['parameters']):,}",
+            _shape_text(row.get("input")),
+            _shape_text(row.get("output")),
+        )
+        for row in report.model.get("layers", [])
+    ]
+
+
+def _shape_text(shape: object) -> str:
+    return "[" + ", ".join(str(n) for n in shape) + "]" if isinstance(shape, list) else "-"
+
+
+def source_path(path: str) -> str:
+    """A source file relative to the working directory when it lies inside it."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path

@@ -1,8 +1,10 @@
 """`--format github`: GitHub Actions workflow commands, one annotation per finding.
 
 Each annotation points where the cause most likely sits: the line of the user's code that raised (a crash
-finding's ``at`` evidence, ``models.py:42``), else the line of the config key the finding is about
-(``loss:`` for a loss finding), else the config file as a whole. GitHub wants paths relative to the
+finding's ``at`` evidence, ``models.py:42``); for a finding about the model's structure (RD2xx), the line of
+the model's class that builds the layer it names; else the line of the config key the finding is about
+(``loss:`` for a loss finding), else the config file as a whole. A symptom explained by a root cause is
+listed in the cause's annotation, not annotated on its own. GitHub wants paths relative to the
 repository root, which is the working directory of a workflow step.
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rnndoctor.core.levels import Severity
+from rnndoctor.render.common import model_headline, model_rows
 
 if TYPE_CHECKING:
     from rnndoctor.core.findings import Finding, Report
@@ -54,7 +57,8 @@ def _escape_property(text: str) -> str:
 
 def render(report: Report) -> str:
     lines = []
-    for finding in report.findings:
+    # One annotation per cause: the symptoms it explains are listed in it, not annotated as errors of their own.
+    for finding, symptoms in report.groups():
         props = []
         path, line = location(report, finding)
         if path:
@@ -63,11 +67,25 @@ def render(report: Report) -> str:
             props.append(f"line={line}")
         props.append(f"title={_escape_property(f'{finding.code} {finding.title}')}")
         body = f"{finding.message}\n\nFix: {finding.fix}"
+        if symptoms:
+            body += f"\n\nExplained by {finding.code}, fixed with it: " + "; ".join(
+                f"{s.code} {s.title}" for s in symptoms
+            )
         lines.append(f"::{_LEVEL[finding.severity]} {','.join(props)}::{_escape_data(body)}")
     incomplete = report.incomplete_note()
     if incomplete:
         level = "warning" if report.allow_incomplete else "error"
         lines.append(f"::{level} title={_escape_property('rnndoctor: INCOMPLETE')}::{_escape_data(incomplete)}")
+    lines += [f"::notice title=rnndoctor::{_escape_data(note)}" for note in report.notes]
+    if not report.ran_model:
+        # What a log's report read and left out (its series) is in its one check's line.
+        lines += [f"rnndoctor: {check.name}: {check.detail}" for check in report.checks]
+    headline = model_headline(report)
+    if headline is not None:
+        layers = "; ".join(
+            f"{name}: {kind} {seen_in} -> {seen_out}" for name, kind, _, seen_in, seen_out in model_rows(report)
+        )
+        lines.append(f"rnndoctor: model {headline}" + (f" ({layers})" if layers else ""))
     lines.append(f"rnndoctor: {report.verdict.lower()} ({report.summary()})")
     return "\n".join(lines) + "\n"
 
@@ -80,11 +98,41 @@ def location(report: Report, finding: Finding) -> tuple[str | None, int | None]:
         found = _find_user_file(match["name"], Path(report.config).parent if report.config else None)
         if found is not None:
             return _relative(found), int(match["line"])
-    if not report.config:
-        return None, None
+    model_line = _model_location(report, finding) if finding.code.startswith("RD2") else None
+    if model_line is not None:
+        return model_line
+    if not report.config or Path(report.config).is_dir():
+        return None, None  # a folder (a log's, for `rnndoctor curves`) has no line to annotate
     stage = finding.evidence.get("stage")
     keys = _STAGE_KEYS.get(stage, ()) if isinstance(stage, str) else ()
     return _relative(Path(report.config)), _key_line(Path(report.config), keys + _FAMILY_KEYS.get(finding.code[:3], ()))
+
+
+def _model_location(report: Report, finding: Finding) -> tuple[str, int] | None:
+    """For a finding about the model's structure: the line of the model's class that builds the layer the
+    finding names (``self.encoder = nn.GRU(...)``), else the class line; None when the class is not a file
+    of the repository (a torch or library class)."""
+    source = report.model.get("file")
+    start = report.model.get("line")
+    if not isinstance(source, str) or not isinstance(start, int):
+        return None
+    path = Path(source)
+    relative = _relative(path)
+    if Path(relative).is_absolute():
+        return None
+    layer = finding.evidence.get("layer") or finding.evidence.get("attr")
+    if isinstance(layer, str) and layer:
+        assigned = re.compile(rf"^\s+self\.{re.escape(layer.split('.')[0])}\s*(:[^=]*)?=")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        for number in range(start, len(lines)):
+            if number > start and lines[number].startswith("class "):
+                break
+            if assigned.match(lines[number]):
+                return relative, number + 1
+    return relative, start
 
 
 def _find_user_file(name: str, config_folder: Path | None) -> Path | None:

@@ -6,9 +6,10 @@ import html
 import re
 from typing import TYPE_CHECKING
 
+from rnndoctor.core.levels import REPORT_ONLY
 from rnndoctor.core.version import VERSION as __version__
-from rnndoctor.render.common import evidence_line, verification_line
-from rnndoctor.render.plots import plots_of, svg
+from rnndoctor.render.common import MODEL_COLUMNS, evidence_line, model_headline, model_rows, verification_line
+from rnndoctor.render.plots import MIN_WIDTH_REM, plots_of, svg
 
 if TYPE_CHECKING:
     from rnndoctor.core.findings import Report
@@ -21,21 +22,25 @@ _STYLE: tuple[tuple[str, str], ...] = (
     (".verdict", "font-size:1.3rem;font-weight:600"),
     (".verdict.fail", "color:#b00020"),
     (".verdict.pass", "color:#1b7f3b"),
+    (".verdict.report-only", "color:#b45f00"),
     (".finding", "border-left:4px solid #888;padding:.3rem 1rem;margin:1rem 0;background:#fafafa"),
     (".finding.error", "border-color:#b00020"),
     (".finding.warning", "border-color:#d98200"),
     (".finding.info", "border-color:#2962ff"),
     ("code, pre", "background:#f0f0f0;border-radius:3px"),
     ("pre", "padding:.6rem;overflow-x:auto"),
-    ("table", "border-collapse:collapse;display:block;overflow-x:auto"),
-    ("td, th", "border:1px solid #ddd;padding:.2rem .5rem;text-align:left"),
+    ("table", "border-collapse:collapse;width:100%"),
+    ("td, th", "border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere"),
+    ("tr > td:nth-child(-n+3), th", "white-space:nowrap"),
     (".evidence", "color:#555;font-size:.9rem"),
+    (".note", "color:#b45f00"),
     (".status", "font-weight:600"),
     (".status-passed .status", "color:#1b7f3b"),
     (".status-found .status", "color:#b45f00"),
     (".status-skipped .status", "color:#777"),
     (".status-errored .status", "color:#b00020"),
-    ("svg", "max-width:100%;height:auto"),
+    ("figure", "margin:1rem 0;overflow-x:auto"),
+    ("svg", f"display:block;width:100%;height:auto;min-width:{MIN_WIDTH_REM}rem"),
     (".tick", "fill:#555"),
     ("footer", "color:#777;font-size:.85rem"),
 )
@@ -86,11 +91,16 @@ def render_fragment(report: Report) -> str:
     return f'<div class="{ROOT_CLASS}"><style>{scoped_css()}</style>{"".join(_body(report))}</div>'
 
 
+def _verdict_class(report: Report) -> str:
+    return "report-only" if report.verdict == REPORT_ONLY else report.status
+
+
 def _body(report: Report) -> list[str]:
     body = [
         "<h1>rnndoctor diagnosis</h1>",
-        f'<p class="verdict {report.status}">{report.verdict}: {html.escape(report.summary())}</p>',
-        f"<p>{html.escape(report.config or 'objects')} · {html.escape(report.device)}"
+        f'<p class="verdict {_verdict_class(report)}">{report.verdict}: {html.escape(report.summary())}</p>',
+        f"<p>{html.escape(report.config or 'objects')}"
+        + (f" · {html.escape(report.device)}" if report.ran_model else "")
         + (f" · task: {html.escape(str(report.task['kind']))}" if report.task.get("kind") else "")
         + "</p>",
     ]
@@ -99,6 +109,7 @@ def _body(report: Report) -> list[str]:
     incomplete = report.incomplete_note()
     if incomplete:
         body.append(f'<p class="incomplete"><b>{html.escape(incomplete)}</b></p>')
+    body += [f'<p class="note">{html.escape(note)}</p>' for note in report.notes]
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         folded = "".join(
             f'<li class="{s.severity.label}"><b>{s.code}</b> {html.escape(s.title)} '
@@ -120,7 +131,7 @@ def _body(report: Report) -> list[str]:
             + "</div>"
         )
     if not report.findings:
-        body.append("<p>No problems found.</p>")
+        body.append("<p>No problems found" + ("." if report.ran_model else " in the series read.") + "</p>")
     rows = "".join(
         f'<tr class="status-{c.status.value}"><td>{html.escape(c.name)}</td><td class="status">{c.status.value}</td>'
         f"<td>{c.seconds:.2f}</td><td>{html.escape(c.detail)}</td></tr>"
@@ -130,9 +141,18 @@ def _body(report: Report) -> list[str]:
     if any(figures):
         body.append("<h2>Plots</h2>" + "".join(figures))
     body.append(f"<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>s</th><th>detail</th></tr>{rows}</table>")
+    headline = model_headline(report)
+    if headline is not None:
+        head = "".join(f"<th>{column}</th>" for column in MODEL_COLUMNS)
+        layers = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in model_rows(report)
+        )
+        body.append(f'<h2>Model</h2><p>{html.escape(headline)}</p><table class="model"><tr>{head}</tr>{layers}</table>')
     t = report.timing
     body.append(
-        f"<footer><p>{t.forward_passes} forward / {t.backward_passes} backward passes in {t.total_seconds:.2f} s"
+        "<footer><p>"
+        + (f"{t.forward_passes} forward / {t.backward_passes} backward passes in " if report.ran_model else "")
+        + f"{t.total_seconds:.2f} s"
         f" · rnndoctor {html.escape(__version__)}</p></footer>"
     )
     return body

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from rnndoctor.core.levels import CheckStatus
-from rnndoctor.render.common import evidence_line
+from rnndoctor.render.common import evidence_line, model_headline, model_rows
 
 if TYPE_CHECKING:
     from rnndoctor.core.findings import Report
@@ -28,19 +28,22 @@ def render(report: Report) -> str:
         case = ET.SubElement(
             suite, "testcase", classname=f"rnndoctor.{check.name}", name=check.name, time=f"{check.seconds:.3f}"
         )
+        # One system-out per test case: the check's line, then the findings that do not fail it.
+        output = (
+            [check.detail + "\n"] if check.status in (CheckStatus.PASSED, CheckStatus.FOUND) and check.detail else []
+        )
         for finding in (f for f in report.findings if f.check == check.name):
-            tag = "failure" if id(finding) in failing else "system-out"
-            if tag == "failure":
+            text = f"{finding.message}\n\nEvidence: {evidence_line(finding.evidence)}\n\nFix: {finding.fix}\n"
+            if id(finding) in failing:
                 failures += 1
                 element = ET.SubElement(
                     case, "failure", message=f"{finding.code} {finding.title}", type=finding.severity.label
                 )
+                element.text = text
             else:
-                element = ET.SubElement(case, "system-out")
-                element.text = f"[{finding.severity.label}] {finding.code} {finding.title}\n"
-            element.text = (element.text or "") + (
-                f"{finding.message}\n\nEvidence: {evidence_line(finding.evidence)}\n\nFix: {finding.fix}\n"
-            )
+                output.append(f"[{finding.severity.label}] {finding.code} {finding.title}\n{text}")
+        if output:
+            ET.SubElement(case, "system-out").text = "\n".join(output)
         if check.status is CheckStatus.SKIPPED:
             ET.SubElement(case, "skipped", message=check.detail)
         elif check.status is CheckStatus.ERRORED:
@@ -48,8 +51,18 @@ def render(report: Report) -> str:
             if check.timed_out:
                 error.set("type", "INCOMPLETE")
             error.text = check.detail + (f"\n\nTo let it finish: {check.remedy}" if check.timed_out else "")
+    if report.notes:
+        ET.SubElement(suite, "system-out").text = "\n".join(report.notes) + "\n"
     suite.set("failures", str(failures))
-    suite.insert(0, _verdict_properties(report))
+    properties = _verdict_properties(report)
+    headline = model_headline(report)
+    if headline is not None:
+        ET.SubElement(properties, "property", name="model", value=headline)
+        for name, kind, count, seen_in, seen_out in model_rows(report):
+            ET.SubElement(
+                properties, "property", name=f"model.{name}", value=f"{kind} · {count} · {seen_in} -> {seen_out}"
+            )
+    suite.insert(0, properties)  # one <properties> per suite, as the JUnit schema has it
     suites = ET.Element("testsuites", name="rnndoctor", tests=suite.get("tests", "0"), failures=str(failures))
     suites.append(suite)
     ET.indent(suites)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rnndoctor.core.levels import Severity
-from rnndoctor.render.common import evidence_line, markdown_safe, verification_line
+from rnndoctor.render.common import (
+    MODEL_COLUMNS,
+    evidence_line,
+    markdown_safe,
+    model_headline,
+    model_rows,
+    verification_line,
+)
 
 if TYPE_CHECKING:
     from rnndoctor.core.findings import Report
@@ -14,12 +21,13 @@ _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"
 
 
 def render(report: Report) -> str:
-    icon = {"FAIL": "❌", "PASS": "✅", "INCOMPLETE": "⚠️", "INTERRUPTED": "⚠️"}[report.verdict]
+    icon = {"FAIL": "❌", "PASS": "✅", "INCOMPLETE": "⚠️", "INTERRUPTED": "⚠️", "REPORT ONLY": "📋"}[report.verdict]
     lines = [
         "## rnndoctor diagnosis",
         "",
         f"{icon} **{report.verdict.lower()}** · {markdown_safe(report.summary())} · "
-        f"`{report.config or 'objects'}` on `{report.device}`"
+        f"`{report.config or 'objects'}`"
+        + (f" on `{report.device}`" if report.ran_model else "")
         + (f" · task: {report.task['kind']}" if report.task.get("kind") else ""),
         "",
     ]
@@ -32,8 +40,10 @@ def render(report: Report) -> str:
         lines += [f"> {report.script_note()}", ""]
     if report.step_note():
         lines += [f"> {report.step_note()}", ""]
+    for note in report.notes:
+        lines += [f"> {markdown_safe(note)}", ""]
     if not report.findings:
-        lines += ["No problems found.", ""]
+        lines += ["No problems found" + ("." if report.ran_model else " in the series read."), ""]
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         lines += [
             f"### {rank}. {_ICON[finding.severity]} {finding.code} — {markdown_safe(finding.title)}",
@@ -59,10 +69,18 @@ def render(report: Report) -> str:
     for check in report.checks:
         detail = markdown_safe(check.detail).replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {check.name} | {check.status.value} | {check.seconds:.2f} | {detail} |")
+    headline = model_headline(report)
+    if headline is not None:
+        lines += ["", f"**Model** {markdown_safe(headline)}", "", "| " + " | ".join(MODEL_COLUMNS) + " |"]
+        lines += [
+            "|---|---|---:|---|---|",
+            *("| " + " | ".join(markdown_safe(c) for c in row) + " |" for row in model_rows(report)),
+        ]
     timing = report.timing
     lines += [
         "",
-        f"{timing.forward_passes} forward / {timing.backward_passes} backward passes in {timing.total_seconds:.1f} s",
+        (f"{timing.forward_passes} forward / {timing.backward_passes} backward passes in " if report.ran_model else "")
+        + f"{timing.total_seconds:.1f} s",
         "",
         "</details>",
         "",

@@ -109,8 +109,14 @@ def plots_of(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in found if isinstance(p, dict) and p.get("x")] if isinstance(found, list) else []
 
 
-def svg(figure: dict[str, Any], width: int = 480, height: int = 180) -> str:
-    """An inline SVG line chart of one plot dict, with tick values on both axes."""
+TICK_FONT = 14
+"""Font size of tick values and labels, in the chart's own units: the HTML report draws a chart at the width
+of its column but never narrower than ``MIN_WIDTH`` CSS pixels, so ticks stay near 10 px or more on a phone."""
+MIN_WIDTH_REM = 34
+
+
+def svg(figure: dict[str, Any], width: int = 720, height: int = 240) -> str:
+    """An inline SVG line chart of one plot dict, with tick values on both axes, scaled to its container."""
     log_x, log_y = bool(figure.get("log_x")), bool(figure.get("log_y"))
 
     def tx(v: float) -> float:
@@ -127,7 +133,8 @@ def svg(figure: dict[str, Any], width: int = 480, height: int = 180) -> str:
         return ""
     xs, ys = [x for _, points in lines for x, _ in points], [y for _, points in lines for _, y in points]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    left, right, top, bottom = 52, 12, 20, 34
+    left, right, top, bottom = 66, 14, 26, 44
+    font = TICK_FONT
 
     def sx(v: float) -> float:
         return left + (v - x0) / ((x1 - x0) or 1) * (width - left - right)
@@ -142,16 +149,16 @@ def svg(figure: dict[str, Any], width: int = 480, height: int = 180) -> str:
     for value in axis_ticks(x0, x1, log_x):
         position = sx(value)
         parts.append(
-            f'<line x1="{position:.1f}" y1="{height - bottom}" x2="{position:.1f}" y2="{height - bottom + 4}" '
-            f'stroke="#888"/><text class="tick x-tick" x="{position:.1f}" y="{height - bottom + 14}" font-size="9" '
-            f'text-anchor="middle">{tick_label(value, log_x)}</text>'
+            f'<line x1="{position:.1f}" y1="{height - bottom}" x2="{position:.1f}" y2="{height - bottom + 5}" '
+            f'stroke="#888"/><text class="tick x-tick" x="{position:.1f}" y="{height - bottom + 5 + font}" '
+            f'font-size="{font}" text-anchor="middle">{tick_label(value, log_x)}</text>'
         )
-    for value in axis_ticks(y0, y1, log_y):
+    for value, label in with_floor(axis_ticks(y0, y1, log_y), y0, y1, log_y):
         position = sy(value)
         parts.append(
-            f'<line x1="{left - 4}" y1="{position:.1f}" x2="{left}" y2="{position:.1f}" stroke="#888"/>'
-            f'<text class="tick y-tick" x="{left - 6}" y="{position + 3:.1f}" font-size="9" text-anchor="end">'
-            f"{tick_label(value, log_y)}</text>"
+            f'<line x1="{left - 5}" y1="{position:.1f}" x2="{left}" y2="{position:.1f}" stroke="#888"/>'
+            f'<text class="tick y-tick" x="{left - 7}" y="{position + font / 3:.1f}" font-size="{font}" '
+            f'text-anchor="end">{label}</text>'
         )
     labelled = has_series(figure)
     for index, (label, points) in enumerate(lines):
@@ -174,21 +181,31 @@ def svg(figure: dict[str, Any], width: int = 480, height: int = 180) -> str:
         if log_x and value <= 0:
             continue
         position = sx(tx(value))
+        # Each label a line lower than the one before: marks close together must not print over each other.
+        baseline = top + font + (font + 2) * index
         if left <= position <= width - right:
-            # Each label a line lower than the one before: marks close together must not print over each other.
             parts.append(
-                f'<line x1="{position:.1f}" y1="{top}" x2="{position:.1f}" y2="{height - bottom}" stroke="#b00020" '
-                f'stroke-dasharray="4 3"/><text x="{position + 3:.1f}" y="{top + 10 + 11 * index}" font-size="10" '
-                f'fill="#b00020">{html.escape(label)}</text>'
+                f'<line class="mark" x1="{position:.1f}" y1="{top}" x2="{position:.1f}" y2="{height - bottom}" '
+                f'stroke="#b00020" stroke-dasharray="4 3"/><text class="mark-label" x="{position + 4:.1f}" '
+                f'y="{baseline}" font-size="{font - 1}" fill="#b00020">{html.escape(label)}</text>'
+            )
+        else:
+            # Off the plotted range: named at the edge it lies beyond, with its value.
+            before = position < left
+            parts.append(
+                f'<text class="mark-label" x="{left + 4 if before else width - right - 4}" y="{baseline}" '
+                f'font-size="{font - 1}" fill="#b00020" text-anchor="{"start" if before else "end"}">'
+                f"{'← ' if before else ''}{html.escape(label)} {value:.2g}{'' if before else ' →'}</text>"
             )
     parts.append(
-        f'<text class="axis-label" x="{left + (width - left - right) / 2:.0f}" y="{height - 4}" font-size="10" '
-        f'text-anchor="middle">{html.escape(figure.get("x_label", ""))}{" (log)" if log_x else ""}</text>'
-        f'<text class="axis-label" x="4" y="{top - 8}" font-size="10">{html.escape(figure.get("y_label", ""))}'
+        f'<text class="axis-label" x="{left + (width - left - right) / 2:.0f}" y="{height - 4}" '
+        f'font-size="{font}" text-anchor="middle">{html.escape(figure.get("x_label", ""))}'
+        f"{' (log)' if log_x else ''}</text>"
+        f'<text class="axis-label" x="4" y="{top - 9}" font-size="{font}">{html.escape(figure.get("y_label", ""))}'
         f"{' (log)' if log_y else ''}</text>"
     )
     if labelled:
-        parts.append(_legend([label for label, _ in lines], width - right, top - 8))
+        parts.append(_legend([label for label, _ in lines], width - right, top - 9))
     return (
         f"<figure><figcaption>{html.escape(figure['title'])}</figcaption>"
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -199,7 +216,7 @@ def svg(figure: dict[str, Any], width: int = 480, height: int = 180) -> str:
 
 def _legend(labels: list[str], right_edge: float, baseline: float) -> str:
     """A row of colour swatches and labels in the top margin, ending at ``right_edge``."""
-    swatch, gap, char_width = 14, 10, 5.6
+    swatch, gap, char_width = 18, 12, 0.56 * TICK_FONT
     widths = [swatch + 4 + len(label) * char_width for label in labels]
     position = right_edge - sum(widths) - gap * (len(labels) - 1)
     entries = []
@@ -208,10 +225,21 @@ def _legend(labels: list[str], right_edge: float, baseline: float) -> str:
         entries.append(
             f'<line x1="{position:.1f}" y1="{baseline - 3:.1f}" x2="{position + swatch:.1f}" y2="{baseline - 3:.1f}" '
             f'stroke="{colour}" stroke-width="2"/><text class="legend-label" x="{position + swatch + 4:.1f}" '
-            f'y="{baseline:.1f}" font-size="10">{html.escape(label)}</text>'
+            f'y="{baseline:.1f}" font-size="{TICK_FONT}">{html.escape(label)}</text>'
         )
         position += entry_width + gap
     return f'<g class="legend">{"".join(entries)}</g>'
+
+
+def with_floor(ticks: list[float], low: float, high: float, log: bool) -> list[tuple[float, str]]:
+    """The ticks with their labels, and the lowest value plotted as one more tick when no round tick is
+    near it: a curve that starts flat (a loss sweep's baseline at 0.693) shows the level it starts from."""
+    labelled = [(value, tick_label(value, log)) for value in ticks]
+    span = (high - low) or 1.0
+    if log or any(abs(value - low) <= 0.1 * span for value in ticks):
+        return labelled
+    floor = (low, f"{low:.3g}")
+    return [floor, *((value, label) for value, label in labelled if value - low > 0.12 * span)]
 
 
 def axis_ticks(low: float, high: float, log: bool, count: int = 5) -> list[float]:

@@ -1,14 +1,15 @@
 """Progress on stderr while checks run, so stdout stays clean for the report.
 
-In a terminal a live bar: the checks done, the running check with its training steps taken and planned and
-an estimate of its time left. Without a terminal (a CI log) one line when each check starts and one when it
-ends, with its time: a log that shows where a long run is, without a bar's control characters.
+In a terminal (the command line) rich's live bar: the checks done, the running check with its training steps
+taken and planned and an estimate of its time left. Without a terminal (a CI log) one line when each check
+starts and one when it ends, with its time. In notebooks (the Python API) a tqdm bar.
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -74,11 +75,6 @@ class RichProgress:
         self.progress.stop()
 
 
-def live_bar(notebook: bool) -> RichProgress:
-    """The live bar of ``diagnose(progress=...)``: under the cell in a notebook, else on stderr."""
-    return RichProgress(Console() if notebook else Console(stderr=True))
-
-
 class LineProgress:
     """One line per check start and end on a stream that is not a terminal (a CI log)."""
 
@@ -110,3 +106,51 @@ class LineProgress:
 
     def finished(self) -> None:
         pass
+
+
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter (or Colab) kernel: an IPython shell that has a kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class BarProgress:
+    """A tqdm bar (``tqdm.auto``: a widget in notebooks, text elsewhere), one step per check. It draws on
+    stderr and needs no terminal, so a notebook shows it where rich's live display would show nothing."""
+
+    def __init__(self, tqdm: Any) -> None:
+        self.tqdm = tqdm
+        self.bar: Any = None
+
+    def started(self, total: int) -> None:
+        self.bar = self.tqdm(total=total, desc="rnndoctor", unit="check", leave=False)
+
+    def check_started(self, name: str, description: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name)
+
+    def check_progress(self, name: str, done: int, planned: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{name} {done}/{planned} steps")
+
+    def check_finished(self, result: CheckResult) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def finished(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def api_progress(wanted: bool | None) -> BarProgress | None:
+    """The progress `rnndoctor.diagnose` shows by itself: a tqdm bar in a notebook (``wanted`` None) or
+    wherever asked (True), when tqdm is installed (it is not a dependency); nothing otherwise."""
+    if wanted is False or (wanted is None and not in_notebook()):
+        return None
+    try:
+        from tqdm.auto import tqdm  # type: ignore[import-untyped,import-not-found]
+    except ImportError:
+        return None
+    return BarProgress(tqdm)

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rnndoctor.core.levels import CheckStatus, Severity
-from rnndoctor.render.common import markdown_safe, verification_line
+from rnndoctor.render.common import MODEL_COLUMNS, markdown_safe, model_headline, model_rows, verification_line
 from rnndoctor.render.plots import has_series, lines_of, plots_of, sparklines
 
 if TYPE_CHECKING:
@@ -68,10 +68,12 @@ def print_report(console: Console, report: Report) -> None:
         "INCOMPLETE": "bold black on yellow",
         "INTERRUPTED": "bold black on yellow",
         "PASS": "bold white on green",
+        "REPORT ONLY": "bold black on yellow",
     }
     verdict.append(f" {report.verdict} ", style=style[report.verdict])
     verdict.append(f"  {report.summary()}", style="bold")
-    header = Text(f"rnndoctor · {report.config or 'objects'} · {report.device}", style="dim")
+    where = f" · {report.device}" if report.ran_model else ""
+    header = Text(f"rnndoctor · {report.config or 'objects'}{where}", style="dim")
     if report.task.get("kind"):
         header.append(f" · task: {report.task['kind']}", style="dim")
     console.print(header)
@@ -87,9 +89,12 @@ def print_report(console: Console, report: Report) -> None:
     note = report.step_note()
     if note:
         console.print(Text(note, style="dim"))
+    for note in report.notes:
+        console.print(Text(note, style="yellow"))
     console.print()
     if not report.findings:
-        console.print(Text("No problems found by the checks that ran.", style="green"))
+        scope = "by the checks that ran" if report.ran_model else "in the series read"
+        console.print(Text(f"No problems found {scope}.", style="green"))
         console.print()
     for rank, (finding, symptoms) in enumerate(report.groups(), 1):
         title = Text()
@@ -121,18 +126,16 @@ def print_report(console: Console, report: Report) -> None:
                 console.print(line)
         console.print()
     console.print(_checks_table(report))
+    model = _model_table(report)
+    if model is not None:
+        console.print(model)
     for check in report.checks:
         for figure in plots_of(check.metrics):
             for line in _plot_lines(figure, check.name):
                 console.print(line)
     t = report.timing
-    console.print(
-        Text(
-            f"{t.forward_passes} forward / {t.backward_passes} backward passes · {t.total_seconds:.2f} s · "
-            "`rnndoctor explain CODE` for details",
-            style="dim",
-        )
-    )
+    passes = f"{t.forward_passes} forward / {t.backward_passes} backward passes · " if report.ran_model else ""
+    console.print(Text(f"{passes}{t.total_seconds:.2f} s · `rnndoctor explain CODE` for details", style="dim"))
 
 
 def _plot_lines(figure: dict[str, Any], check: str) -> list[Text]:
@@ -186,6 +189,18 @@ def _format_value(value: object) -> str:
         shown = ", ".join(_format_value(v) for v in list(value)[:10])
         return "[" + shown + (", ..." if len(value) > 10 else "") + "]"
     return str(value)
+
+
+def _model_table(report: Report) -> Group | None:
+    headline = model_headline(report)
+    if headline is None:
+        return None
+    table = Table(title=None, show_edge=False, box=None, padding=(0, 1), header_style="bold")
+    for column in MODEL_COLUMNS:
+        table.add_column(column, justify="right" if column == "parameters" else "left")
+    for row in model_rows(report):
+        table.add_row(*row)
+    return Group(Text.assemble(("Model ", "bold"), (headline, "dim")), table)
 
 
 def _checks_table(report: Report) -> Group:

@@ -462,5 +462,12 @@ def multiplied_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
     return list(owned.values())
 
 
+def ids_outside_table(ids: Any, rows: int) -> bool:
+    """Whether a tensor of token ids holds an id a table of ``rows`` rows cannot look up."""
+    if not isinstance(ids, torch.Tensor) or not ids.numel() or ids.is_floating_point() or ids.dtype == torch.bool:
+        return False
+    return int(ids.min()) < 0 or int(ids.max()) >= rows
+
+
 def embedding_rows(table: torch.nn.Module) -> int:
     return int(getattr(table, "num_embeddings", 0))

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from rnndoctor.core.snippets import RecurrentLayer
+
 RECURRENT_TYPES = (nn.RNNBase, nn.RNNCellBase)
 ZEROS = "zeros"
 """The `hidden:` value asking rnndoctor to build zero states itself."""
@@ -28,6 +30,23 @@ def recurrent_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def fused_layers(model: nn.Module) -> list[tuple[str, nn.RNNBase]]:
     return [(name, m) for name, m in model.named_modules() if isinstance(m, nn.RNNBase)]
+
+
+def named_layers(model: nn.Module) -> list[RecurrentLayer]:
+    """The fused recurrent layers as the user's code names them (inside any DataParallel wrapper), for the
+    fix snippets (`rnndoctor.core.snippets`)."""
+    return [
+        RecurrentLayer(
+            name,
+            cell_kind(module),
+            bidirectional=bool(module.bidirectional),
+            num_layers=int(module.num_layers),
+            batch_first=bool(module.batch_first),
+            input_size=int(module.input_size),
+            hidden_size=int(module.hidden_size),
+        )
+        for name, module in fused_layers(unwrap(model))
+    ]
 
 
 def cell_kind(module: nn.Module) -> str:

@@ -28,12 +28,14 @@ from rnndoctor.runtime.batches import (
     unpack,
 )
 from rnndoctor.runtime.budget import within_step_budget
+from rnndoctor.runtime.calls import convention_failure, keyword_arguments
 from rnndoctor.runtime.layout import (
     SINGLE,
     Layout,
     SampleView,
     embedding_rows,
     embedding_tables,
+    ids_outside_table,
     infer_layout,
     loader_stacks_batch_first,
     multiplied_parameters,
@@ -50,6 +52,7 @@ from rnndoctor.runtime.recurrence import (
     zero_state,
 )
 from rnndoctor.runtime.scoring import PositionSubset, ScoringMismatch
+from rnndoctor.runtime.summary import ShapeRecorder
 from rnndoctor.runtime.work import WorkMeter
 from rnndoctor.setup.config import AUTO
 from rnndoctor.setup.loaded import Loaded
@@ -214,6 +217,8 @@ class Session:
         self.scoring_used: dict[str, Any] | None = None
         """Set once a subset of the positions was scored: the output layer and the positions (the report)."""
         self._dense_parameters: int | None = None
+        self.shapes = ShapeRecorder()
+        """The input and output shape of each layer in the reference forward pass (the report's model summary)."""
         self._recurrent_batch: int | None = None
         self._recurrent_batch_read = False
         self._token_ids_outside: bool | None = None
@@ -407,17 +412,7 @@ class Session:
             inputs = [self.unpack(raw).inputs for raw in raws]
         except (BatchFormatError, UnusableData, UserCodeError, LookupError):
             return False
-        for ids in inputs:
-            if (
-                not isinstance(ids, torch.Tensor)
-                or not ids.numel()
-                or ids.is_floating_point()
-                or ids.dtype == torch.bool
-            ):
-                continue
-            if int(ids.min()) < 0 or int(ids.max()) >= rows:
-                return True
-        return False
+        return any(ids_outside_table(ids, rows) for ids in inputs)
 
     def dense_parameters(self) -> int:
         """Weights a token passes through (embedding tables are looked up, not multiplied)."""
@@ -478,9 +473,13 @@ class Session:
         args: tuple[Any, ...] = (batch.inputs,) if batch.lengths is None else (batch.inputs, batch.lengths)
         if self.hidden is not None:
             args = (*args, self._initial_state(batch.inputs))
+        kwargs = keyword_arguments(self.model, batch_on_device, batch.slots, len(args))
         try:
-            result = self.model(*args)
+            result = self.model(*args, **kwargs)
         except (Exception, SystemExit) as exc:
+            failure = convention_failure(self.model, args, kwargs, exc, batch.slots, batch.lengths is not None)
+            if failure:
+                raise UnusableData(failure) from exc
             raise UserCodeError("forward", exc) from exc
         if self.hidden is not None and self.carry_state and isinstance(result, (tuple, list)) and len(result) > 1:
             self._carried = (self.batch_size(batch.inputs) or 0, detach_state(result[1]))
@@ -588,7 +587,8 @@ class Session:
 
             handles = [module.register_forward_pre_hook(record) for _, module in recurrent_modules(self.model)]
             try:
-                self._reference = self.forward(raw, grad=False)
+                with self.shapes.recording(self.model):
+                    self._reference = self.forward(raw, grad=False)
             finally:
                 for handle in handles:
                     handle.remove()

@@ -117,24 +117,35 @@ class HandWrittenSGD(torch.optim.Optimizer):
 def measured_rate(
     before: dict[int, torch.Tensor], after: list[torch.nn.Parameter], grads: dict[int, torch.Tensor] | None
 ) -> float | None:
-    """The rate of a hand-written SGD update, -Δw / g, when the same for (nearly) every weight."""
+    """The rate of a hand-written SGD update, -Δw / g, when the same for (nearly) every weight. A small rate
+    moves a weight by a few units of its float precision: each weight's ratio is allowed that rounding."""
     if not grads:
         return None
-    ratios: list[torch.Tensor] = []
+    moved_parts: list[torch.Tensor] = []
+    grad_parts: list[torch.Tensor] = []
+    rounding_parts: list[torch.Tensor] = []
     for param in after:
         grad, old = grads.get(id(param)), before.get(id(param))
         if grad is None or old is None or grad.shape != param.shape:
             continue
-        moved = (old - param.detach()).double().flatten()
+        new = param.detach()
         g = grad.double().flatten()
         usable = g.abs() > 1e-6 * max(float(g.abs().max()), 1e-30)
-        if bool(usable.any()):
-            ratios.append(moved[usable] / g[usable])
-    if not ratios:
+        eps = torch.finfo(new.dtype).eps if new.is_floating_point() else 0.0
+        moved_parts.append((old - new).double().flatten()[usable])
+        grad_parts.append(g[usable])
+        magnitude = torch.maximum(old.abs(), new.abs()).double().flatten()[usable]
+        rounding_parts.append(2 * eps * magnitude)
+    if not grad_parts:
         return None
-    values = torch.cat(ratios)
-    median = float(values.median())
+    moved, g, rounding = torch.cat(moved_parts), torch.cat(grad_parts), torch.cat(rounding_parts)
+    if not moved.numel():
+        return None
+    precise = moved.abs() > 100 * rounding
+    ratios = (moved / g)[precise] if int(precise.sum()) >= max(1, moved.numel() // 10) else moved / g
+    median = float(ratios.median())
     if median <= 0:
         return None
-    close = (values - median).abs() <= 1e-3 * median
-    return median if float(close.double().mean()) >= 0.9 else None
+    close = (moved - median * g).abs() <= 1e-3 * (median * g).abs() + rounding
+    # Rounding leaves about three significant digits of the script's rate.
+    return float(f"{median:.3g}") if float(close.double().mean()) >= 0.9 else None

@@ -40,9 +40,9 @@ RULE = Rule(
     ),
     remedy=(
         "Bucket sequences of similar length into the same batch and pack them:\n\n"
-        "```python\npacked = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True,\n"
+        "```python\npacked = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=$batch_first,\n"
         "                                              enforce_sorted=False)\n"
-        "out, (h_n, c_n) = self.lstm(packed)\n```"
+        "out, $state = $rnn(packed)\n```"
     ),
     title="batches are mostly padding / extreme length spread",
     severity=Severity.INFO,

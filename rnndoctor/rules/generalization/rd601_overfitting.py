@@ -24,7 +24,7 @@ RULE = Rule(
     remedy=(
         "Stop at the best validation {axis} ({axis} {best_epoch:g}) and regularize: dropout between layers, "
         "weight decay, a smaller model or more data:\n\n```python\n"
-        "self.rnn = nn.LSTM(input_size, hidden, num_layers=2, dropout=0.3, batch_first=True)\n"
+        "$rnn = nn.$Rnn($rnn_sizes, num_layers=$stacked, dropout=0.3$rnn_bidirectional, batch_first=$batch_first)\n"
         "optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)\n```"
     ),
     variants={

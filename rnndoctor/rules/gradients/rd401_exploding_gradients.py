@@ -45,8 +45,8 @@ RULE = Rule(
         "non_finite": Wording(
             message=(
                 "{count} parameter(s) get NaN or infinite gradients after one backward pass; nearest the output: "
-                "'{first_from_output}'{loss_note}. The first optimizer step writes NaN into the weights and "
-                "training is lost."
+                "'{first_from_output}'{loss_note}.{origin} The first optimizer step writes NaN into the weights "
+                "and training is lost."
             ),
             remedy=(
                 "Find the operation that overflows (log of 0, division by a zero length, exp of a large value) "
@@ -119,8 +119,18 @@ def exploding(stats: GradientStats, options: Mapping[str, Any]) -> list[Finding]
             "count": len(bad),
             "first_from_output": first,
             "loss": stats.loss,
+            "non_finite_from": stats.non_finite_from,
+            "non_finite_in": stats.non_finite_in,
         }
-        return [RULE.finding(evidence, {"loss_note": loss_note}, variant="non_finite")]
+        origin = (
+            f" The first module to produce NaN or Inf is '{stats.non_finite_from}', in the forward pass."
+            if stats.non_finite_in == "forward"
+            else f" The forward pass is finite; NaN or Inf first appear in the backward pass through "
+            f"'{stats.non_finite_from}'."
+            if stats.non_finite_in == "backward"
+            else ""
+        )
+        return [RULE.finding(evidence, {"loss_note": loss_note, "origin": origin}, variant="non_finite")]
     if stats.total_norm <= exploding_norm:
         return []
     largest = max(stats.norms.items(), key=lambda kv: kv[1])

@@ -33,8 +33,8 @@ RULE = Rule(
     ),
     remedy=(
         "Use fewer stacked layers, add residual connections or layer normalization between them, and check "
-        "for saturated activations:\n\n```python\nself.rnn = nn.LSTM(input_size, hidden, "
-        "num_layers=2, batch_first=True)   # instead of 6+\n```"
+        "for saturated activations:\n\n```python\n$rnn = nn.$Rnn($rnn_sizes, "
+        "num_layers=2$rnn_bidirectional, batch_first=$batch_first)   # instead of 6+\n```"
     ),
     title="vanishing gradients across layers",
     severity=Severity.WARNING,

@@ -33,8 +33,8 @@ RULE = Rule(
     remedy=(
         "Keep the recurrent path in its sensitive range: normalized inputs, a gated cell (LSTM/GRU) instead of "
         "nn.RNN, forget-gate bias initialized to 1, or shorter sequences:\n\n```python\n"
-        "for name, p in lstm.named_parameters():\n    if 'bias' in name:\n"
-        "        n = p.shape[0] // 4\n        p.data[n:2 * n].fill_(1.0)   # forget gate\n```"
+        "for name, p in $rnn_of_model.named_parameters():\n    if 'bias' in name:\n"
+        "        n = p.shape[0] // $gate_count\n        p.data[n:2 * n].fill_(1.0)   # $gate\n```"
     ),
     title="gradient vanishes through time",
     severity=Severity.WARNING,

@@ -20,8 +20,8 @@ RULE = Rule(
     code="RD302",
     checks=("loss",),
     message=(
-        "{loss} applies log-softmax itself, but the model already outputs rows that are already probabilities "
-        "(each in [0, 1], summing to 1) (last operation: {op}). The softmax is applied twice: gradients shrink, "
+        "{loss} applies log-softmax itself, but the model's outputs are already probabilities "
+        "(rows in [0, 1], each summing to 1) (last operation: {op}). The softmax is applied twice: gradients shrink, "
         "and the loss cannot go below a floor{floor} even when every prediction is right."
     ),
     remedy=(
@@ -33,7 +33,7 @@ RULE = Rule(
     variants={
         "sigmoid": Wording(
             message=(
-                "{loss} applies a sigmoid itself, but the model already outputs values already squashed into "
+                "{loss} applies a sigmoid itself, but the model's outputs are already squashed into "
                 "[{output_min:.3g}, {output_max:.3g}] (last operation: {op}). The sigmoid is applied twice: "
                 "gradients shrink, and the loss cannot go below a floor{floor} even when every prediction is "
                 "right."

@@ -23,8 +23,8 @@ RULE = Rule(
         "step (input shape {received_shape}). The forward pass raises before any training."
     ),
     remedy=(
-        "Build the layer from the data's feature size:\n\n```python\nself.{attr} = nn.{kind}(input_size="
-        "{received_features}, hidden_size={hidden_size}{bf})\n# or derive it: input_size=x.shape[-1]\n```"
+        "Build the layer from the data's feature size:\n\n```python\n$rnn = nn.$Rnn(input_size="
+        "{received_features}, hidden_size={hidden_size}$rnn_options)\n# or derive it: input_size=x.shape[-1]\n```"
     ),
     variants={
         "crash": Wording(
@@ -94,9 +94,5 @@ def input_size(fed: FedLayer, options: Mapping[str, Any]) -> list[Finding]:
 
 
 def layer_words(layer: RnnLayer) -> dict[str, str]:
-    """How the fix snippets name the layer: its attribute and its batch_first argument."""
-    return {
-        "attr": layer.name.split(".")[-1],
-        "kind": layer.kind,
-        "bf": ", batch_first=True" if layer.batch_first else "",
-    }
+    """How the messages name the layer's type (the fix snippets name the layer itself: `core.snippets`)."""
+    return {"kind": layer.kind}

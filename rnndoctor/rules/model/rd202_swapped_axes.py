@@ -29,7 +29,7 @@ RULE = Rule(
         "sees is one time step ({read_size} of them)."
     ),
     remedy=(
-        "Declare the layout the data has:\n\n```python\nself.{attr} = nn.{kind}({input_size}, {hidden_size}, "
+        "Declare the layout the data has:\n\n```python\n$rnn = nn.$Rnn({input_size}, {hidden_size}$rnn_extras, "
         "{flag})\n```\n\nor transpose the inputs with `x.transpose(0, 1)` (and read the outputs with the "
         "matching layout)."
     ),
@@ -43,7 +43,7 @@ RULE = Rule(
             ),
             remedy=(
                 "Make the recurrent layer's layout match the data:\n\n```python\n"
-                "self.rnn = nn.LSTM(input_size, hidden_size, batch_first=True)"
+                "$rnn = nn.$Rnn($rnn_sizes$rnn_extras, batch_first=True)"
                 "   # data is (batch, time, features)\n```"
             ),
         )

@@ -29,9 +29,7 @@ RULE = Rule(
         "Jacobians, so it vanishes (or explodes) long before reaching the start of the sequence: the model "
         "can only use the last few steps."
     ),
-    remedy=(
-        "Use a gated cell:\n\n```python\nself.{attr} = nn.LSTM({input_size}, {hidden_size}{bf})   # or nn.GRU\n```"
-    ),
+    remedy=("Use a gated cell:\n\n```python\n$rnn = nn.LSTM($rnn_sizes$rnn_options)   # or nn.GRU\n```"),
     title="vanilla RNN on long sequences",
     severity=Severity.WARNING,
     what=(

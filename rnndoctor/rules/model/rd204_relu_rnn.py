@@ -21,8 +21,8 @@ RULE = Rule(
     ),
     remedy=(
         "Prefer tanh or a gated cell; if you keep ReLU, start from the identity and clip:\n\n```python\n"
-        "nn.init.eye_({attr}.weight_hh_l0)\ntorch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)"
-        "\n```"
+        "for name, p in $rnn_of_model.named_parameters():\n    if name.startswith('weight_hh'):\n"
+        "        nn.init.eye_(p)\ntorch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n```"
     ),
     title="ReLU vanilla RNN without safeguards",
     severity=Severity.WARNING,

@@ -20,7 +20,7 @@ RULE = Rule(
     ),
     remedy=(
         "Apply dropout to the RNN's output yourself (or stack layers):\n\n```python\n"
-        "self.drop = nn.Dropout({dropout})\nout, _ = self.{attr}(x)\nout = self.drop(out)\n```"
+        "self.drop = nn.Dropout({dropout})\nout, _ = $rnn(x)\nout = self.drop(out)\n```"
     ),
     title="RNN dropout has no effect with num_layers=1",
     severity=Severity.INFO,

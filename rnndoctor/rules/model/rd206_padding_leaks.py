@@ -37,9 +37,9 @@ RULE = Rule(
     ),
     remedy=(
         "Pack the sequences, or read each sequence's last valid step:\n\n```python\n"
-        "packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)\n"
-        "_, (h_n, _) = self.lstm(packed)\nlast = h_n[-1]\n"
-        "# or: out[torch.arange(len(lengths)), lengths - 1]\n```"
+        "packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=$batch_first, "
+        "enforce_sorted=False)\n_, $state_h = $rnn(packed)\n"
+        "last = $last   # each sequence's state at its real last step: (batch, $last_size)\n```"
     ),
     title="output depends on padding positions",
     severity=Severity.ERROR,

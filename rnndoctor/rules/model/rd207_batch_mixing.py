@@ -23,10 +23,9 @@ RULE = Rule(
         "share a batch."
     ),
     remedy=(
-        "Select per-sample states explicitly instead of reshaping:\n\n```python\n_, (h_n, _) = self.lstm(x)"
-        "             # h_n: (num_layers * directions, batch, hidden)\n"
-        "last = h_n[-1]                             # top layer, (batch, hidden)\n"
-        "both = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # bidirectional: both directions\n```"
+        "Select per-sample states explicitly instead of reshaping:\n\n```python\n_, $state_h = $rnn(x)"
+        "   # h_n: $state_shape\n"
+        "last = $last   # the top layer's final state, one row per sample: (batch, $last_size)\n```"
     ),
     title="a sample's output depends on other samples in the batch",
     severity=Severity.ERROR,

@@ -42,7 +42,7 @@ RULE = Rule(
     ),
     remedy=(
         "Use PyTorch's default initialization, or an orthogonal one for the recurrent weights:\n\n```python\n"
-        "for name, p in model.{layer}.named_parameters():\n    if 'weight_hh' in name:\n"
+        "for name, p in $rnn_of_model.named_parameters():\n    if 'weight_hh' in name:\n"
         "        nn.init.orthogonal_(p)\n```"
     ),
     title="recurrent weight scale far from stable",

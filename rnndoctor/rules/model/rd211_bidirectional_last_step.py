@@ -35,7 +35,7 @@ RULE = Rule(
     ),
     remedy=(
         "Read the backward direction where it ends (the first step), e.g. from h_n:\n\n```python\n"
-        "_, (h_n, _) = self.lstm(x)\nfeatures = torch.cat([h_n[-2], h_n[-1]], dim=-1)\n```"
+        "_, $state_h = $rnn(x)\nfeatures = $last   # both directions' final states: (batch, $last_size)\n```"
     ),
     title="bidirectional RNN read out at the last step only",
     severity=Severity.WARNING,

@@ -24,8 +24,8 @@ RULE = Rule(
     ),
     remedy=(
         "Detach the carried state at the start of each batch (truncated backpropagation through time):\n\n"
-        "```python\nif self.hidden is not None:\n    self.hidden = tuple(h.detach() for h in self.hidden)\n"
-        "out, self.hidden = self.lstm(x, self.hidden)\n```"
+        "```python\nif self.hidden is not None:\n    self.hidden = $detached\n"
+        "out, self.hidden = $rnn(x, self.hidden)\n```"
     ),
     variants={
         "crash": Wording(
@@ -33,10 +33,7 @@ RULE = Rule(
                 "The {stage_words} raised an error: a hidden state kept from an earlier batch still points into "
                 "that batch's freed graph. {error}"
             ),
-            remedy=(
-                "Detach the carried state at the start of each batch: `self.hidden = tuple(h.detach() for h in "
-                "self.hidden)`."
-            ),
+            remedy=("Detach the carried state at the start of each batch: `self.hidden = $detached`."),
         ),
     },
     title="hidden state carried across batches without detach",

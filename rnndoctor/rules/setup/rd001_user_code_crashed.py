@@ -10,6 +10,28 @@ RULE = Rule(
     message="The {stage_words} raised {error}{where}. Checks that need this stage could not run.",
     remedy="Reproduce it on one batch (`batch = next(iter(train_loader))`) and fix the line{line}.",
     variants={
+        "layer_input_bidirectional": Wording(
+            message=(
+                "The {stage_words} raised {error}: '{layer}' (nn.Linear({in_features}, {out_features})) receives "
+                "{received} features per row, not {in_features}. They come from '{producer}', a bidirectional "
+                "{producer_kind} with hidden_size={hidden_size}: it outputs both directions side by side, "
+                "2 × {hidden_size} = {received} features."
+            ),
+            remedy=(
+                "Give '{layer}' in_features = 2 × hidden_size, one half per direction:\n\n```python\n"
+                "self.{attr} = nn.Linear(2 * {hidden_size}, {out_features})\n```"
+            ),
+        ),
+        "layer_input": Wording(
+            message=(
+                "The {stage_words} raised {error}: '{layer}' (nn.Linear({in_features}, {out_features})) receives "
+                "{received} features per row, not {in_features}{source}."
+            ),
+            remedy=(
+                "Build '{layer}' for the features it receives (or change what feeds it):\n\n```python\n"
+                "self.{attr} = nn.Linear({received}, {out_features})\n```"
+            ),
+        ),
         "out_of_memory": Wording(
             message="The {check} check ran out of {device_type} memory{where}: {error}",
             remedy=(
