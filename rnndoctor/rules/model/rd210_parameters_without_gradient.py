@@ -109,25 +109,12 @@ def no_gradient(stats: GradientStats, options: Mapping[str, Any]) -> list[Findin
     findings = []
     total = sum(stats.parameter_counts.values()) or 1
     if stats.no_grad:
-        count = sum(stats.parameter_counts.get(n, 0) for n in stats.no_grad)
-        modules = sorted({n.rsplit(".", 1)[0] if "." in n else n for n in stats.no_grad})
-        evidence = {
-            "parameters": stats.no_grad[:20],
-            "modules": modules,
-            "values": count,
-            "share_of_model": count / total,
-        }
-        words = {"tensors": len(stats.no_grad), "where": ", ".join(modules[:6])}
+        evidence = _by_module(stats.no_grad, stats.parameter_counts, total)
+        words = {"tensors": len(stats.no_grad), "where": ", ".join(evidence["modules"][:6])}
         findings.append(RULE.finding(evidence, words))
     if stats.unused:
-        count = sum(stats.parameter_counts.get(n, 0) for n in stats.unused)
-        modules = sorted({n.rsplit(".", 1)[0] if "." in n else n for n in stats.unused})
-        evidence = {
-            "parameters": stats.unused[:20],
-            "modules": modules,
-            "values": count,
-            "share_of_model": count / total,
-        }
+        evidence = _by_module(stats.unused, stats.parameter_counts, total)
+        modules = evidence["modules"]
         words = {"tensors": len(stats.unused), "where": ", ".join(modules[:6]), "first_module": modules[0]}
         findings.append(RULE.finding(evidence, words, variant="unused", severity=Severity.WARNING, confidence=0.5))
     deliberate = bool(stats.frozen_in_optimizer) and set(stats.frozen_in_optimizer) <= set(stats.frozen_embeddings)
@@ -142,6 +129,17 @@ def no_gradient(stats: GradientStats, options: Mapping[str, Any]) -> list[Findin
         words = {"tensors": len(stats.not_in_optimizer), "named": ", ".join(stats.not_in_optimizer[:4])}
         findings.append(RULE.finding(evidence, words, variant="not_in_optimizer"))
     return findings
+
+
+def _by_module(names: list[str], counts: Mapping[str, int], total: int) -> dict[str, Any]:
+    """The evidence of a list of parameter names: the first 20, the modules holding them, how many values."""
+    count = sum(counts.get(n, 0) for n in names)
+    return {
+        "parameters": names[:20],
+        "modules": sorted({n.rsplit(".", 1)[0] if "." in n else n for n in names}),
+        "values": count,
+        "share_of_model": count / total,
+    }
 
 
 @remedy(RULE)
